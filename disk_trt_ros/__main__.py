@@ -1,0 +1,5 @@
+import sys
+
+from disk_trt_ros.cli import main
+
+sys.exit(main())

@@ -1,0 +1,193 @@
+"""The engine contract: tensor names, shapes, dtypes and model metadata, in one place.
+
+Every exported model, every backend and the ROS node rely on this module and on nothing else for these
+conventions.
+
+Pixel coordinates: ``(x, y)`` with ``(0, 0)`` the centre of the top-left pixel, ``x`` along the width (columns),
+``y`` along the height (rows); keypoints are integer pixel positions stored as float32.
+
+Tensors (batch of one):
+    ``image``: ``[1, H, W, C]`` 8-bit pixel values 0..255; uint8, or float32 for TensorRT 8.2 (no uint8 bindings).
+        ``C`` is 3 for ``rgb``/``bgr`` (channel order as named) and 1 for ``mono``.
+    ``keypoints``: float32 ``[1, K, 2]`` (x, y) pixel positions in the input frame.
+    ``scores``: float32 ``[1, K]``, descending; ties in raster order.
+    ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
+    ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from typing import Mapping
+
+INPUT_NAME = "image"
+OUTPUT_NAMES: tuple[str, ...] = ("keypoints", "scores", "descriptors", "num_keypoints")
+DESCRIPTOR_DIM = 128
+SIZE_MULTIPLE = 16
+# Largest TopK K both parsers accept: TensorRT 8.2 allows K <= 3840, TensorRT 10's parser documents K < 3840.
+TRT_TOPK_MAX = 3839
+
+METADATA_PREFIX = "disk_trt_ros."
+CONTRACT_VERSION = 1
+
+
+class InputFormat(str, enum.Enum):
+    """Pixel layout of the model's ``image`` input."""
+
+    RGB = "rgb"
+    BGR = "bgr"
+    MONO = "mono"
+
+    @property
+    def channels(self) -> int:
+        return 1 if self is InputFormat.MONO else 3
+
+
+class TrtCompat(str, enum.Enum):
+    """The oldest TensorRT whose ONNX parser must accept the model."""
+
+    TRT_8_2 = "8.2"
+    TRT_10 = "10"
+
+    @property
+    def input_dtype(self) -> str:
+        """numpy dtype name of the ``image`` input: TensorRT 8.2 has no uint8 bindings."""
+        return "float32" if self is TrtCompat.TRT_8_2 else "uint8"
+
+    @property
+    def max_opset(self) -> int:
+        return 13 if self is TrtCompat.TRT_8_2 else 17
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What a model promises, read back from its metadata: the node and the engine builder need nothing else.
+
+    Attributes:
+        height, width: input size in pixels (multiples of 16).
+        max_keypoints: K, the number of output slots.
+        input_format: channel layout of ``image``.
+        input_dtype: numpy dtype name of ``image`` (``uint8`` or ``float32``).
+        nms_window: odd side of the non-maxima suppression window.
+        score_threshold: kept scores are strictly above it.
+        trt_compat: oldest TensorRT the graph was made for.
+        weights: what the weights were (``depth``, ``epipolar``, a file name, or ``random``).
+        weights_sha256: sha256 of the checkpoint file, or of the state dict for generated weights.
+        package_version: disk_trt_ros version that exported the model.
+        contract_version: version of this contract.
+    """
+
+    height: int
+    width: int
+    max_keypoints: int
+    input_format: InputFormat
+    input_dtype: str
+    nms_window: int
+    score_threshold: float
+    trt_compat: TrtCompat
+    weights: str
+    weights_sha256: str
+    package_version: str
+    contract_version: int = CONTRACT_VERSION
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (1, self.height, self.width, self.input_format.channels)
+
+    def output_shapes(self) -> dict[str, tuple[int, ...]]:
+        k = self.max_keypoints
+        return {"keypoints": (1, k, 2), "scores": (1, k), "descriptors": (1, k, DESCRIPTOR_DIM), "num_keypoints": (1,)}
+
+    @staticmethod
+    def output_dtypes() -> dict[str, str]:
+        return {"keypoints": "float32", "scores": "float32", "descriptors": "float32", "num_keypoints": "int32"}
+
+    def to_metadata(self) -> dict[str, str]:
+        """Flat string key/values for ONNX ``metadata_props`` (and engine sidecars)."""
+        values = dataclasses.asdict(self)
+        values["input_format"] = self.input_format.value
+        values["trt_compat"] = self.trt_compat.value
+        return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> "ModelInfo":
+        """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, object] = {}
+        for name in fields:
+            key = METADATA_PREFIX + name
+            if key not in metadata:
+                raise ContractError(
+                    f"model metadata lacks '{key}': the model was not exported by disk_trt_ros "
+                    "(or by an older version); export it again with 'python -m disk_trt_ros export'"
+                )
+            try:
+                values[name] = json.loads(metadata[key])
+            except json.JSONDecodeError as error:
+                raise ContractError(f"model metadata '{key}' is not valid JSON: {metadata[key]!r}") from error
+        if values["contract_version"] != CONTRACT_VERSION:
+            raise ContractError(
+                f"model was exported for engine contract version {values['contract_version']}, this disk_trt_ros "
+                f"reads version {CONTRACT_VERSION}; export the model again with this version"
+            )
+        try:
+            info = cls(
+                height=int(values["height"]),  # type: ignore[arg-type]
+                width=int(values["width"]),  # type: ignore[arg-type]
+                max_keypoints=int(values["max_keypoints"]),  # type: ignore[arg-type]
+                input_format=InputFormat(values["input_format"]),
+                input_dtype=str(values["input_dtype"]),
+                nms_window=int(values["nms_window"]),  # type: ignore[arg-type]
+                score_threshold=float(values["score_threshold"]),  # type: ignore[arg-type]
+                trt_compat=TrtCompat(values["trt_compat"]),
+                weights=str(values["weights"]),
+                weights_sha256=str(values["weights_sha256"]),
+                package_version=str(values["package_version"]),
+                contract_version=int(values["contract_version"]),  # type: ignore[arg-type]
+            )
+        except (TypeError, ValueError) as error:
+            raise ContractError(f"model metadata holds an invalid value: {error}") from error
+        info.validate()
+        return info
+
+    def validate(self) -> None:
+        """Raise :class:`ContractError` if the settings cannot describe a valid model."""
+        problems = []
+        for name, value in (("height", self.height), ("width", self.width)):
+            if value <= 0 or value % SIZE_MULTIPLE:
+                problems.append(f"{name}={value} must be a positive multiple of {SIZE_MULTIPLE}")
+        if self.max_keypoints < 1:
+            problems.append(f"max_keypoints={self.max_keypoints} must be at least 1")
+        elif self.max_keypoints > self.height * self.width:
+            problems.append(f"max_keypoints={self.max_keypoints} exceeds the {self.height * self.width} pixels")
+        if self.nms_window < 3 or self.nms_window % 2 == 0:
+            problems.append(f"nms_window={self.nms_window} must be odd and at least 3")
+        elif self.nms_window > min(self.height, self.width):
+            problems.append(f"nms_window={self.nms_window} is larger than the image")
+        if not abs(self.score_threshold) < 65504.0:
+            problems.append(f"score_threshold={self.score_threshold} must be finite and inside float16's range")
+        if self.input_dtype not in ("uint8", "float32"):
+            problems.append(f"input_dtype={self.input_dtype!r} must be 'uint8' or 'float32'")
+        if self.trt_compat is TrtCompat.TRT_8_2 and self.input_dtype != "float32":
+            problems.append("TensorRT 8.2 models take a float32 image (8.2 has no uint8 bindings)")
+        if problems:
+            raise ContractError("invalid model settings: " + "; ".join(problems))
+
+
+class ContractError(ValueError):
+    """A model, engine or input that does not follow the engine contract."""
+
+
+def read_onnx_model_info(path: str) -> ModelInfo:
+    """Read :class:`ModelInfo` from an exported ONNX file's ``metadata_props`` (weights are not loaded)."""
+    import onnx
+
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # onnx raises DecodeError and others for a file that is not a model
+        raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
+    return ModelInfo.from_metadata({prop.key: prop.value for prop in model.metadata_props})

@@ -1,0 +1,76 @@
+"""``export``: write DISK as one static ONNX graph for a fixed input size."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from disk_trt_ros import __version__
+from disk_trt_ros.contract import ContractError, InputFormat, ModelInfo, TrtCompat
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weights",
+        default="depth",
+        help="'depth' or 'epipolar' (kornia's pretrained download), a checkpoint path ({'extractor': state_dict} "
+        "or a bare state dict), or 'random:SEED' (random weights, for tests only). Default: depth",
+    )
+    parser.add_argument("--height", type=int, default=480, help="input height, a multiple of 16 (default 480)")
+    parser.add_argument("--width", type=int, default=640, help="input width, a multiple of 16 (default 640)")
+    parser.add_argument("--max-keypoints", type=int, default=2048, help="K, the number of output slots (default 2048)")
+    parser.add_argument("--nms-window", type=int, default=5, help="odd NMS window side (default 5, as kornia)")
+    parser.add_argument(
+        "--score-threshold", type=float, default=0.0, help="keep scores strictly above it (default 0.0, as kornia)"
+    )
+    parser.add_argument("--input-format", choices=[f.value for f in InputFormat], default="rgb", help="default rgb")
+    parser.add_argument(
+        "--trt-compat",
+        choices=[c.value for c in TrtCompat],
+        default=TrtCompat.TRT_8_2.value,
+        help="oldest TensorRT the model must build on; 8.2 (default) builds on every TensorRT from 8.2 on and takes "
+        "a float32 image, 10 takes a uint8 image",
+    )
+    parser.add_argument("--output", required=True, help="ONNX file to write (written atomically)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from disk_trt_ros.export.onnx_export import export_onnx
+    from disk_trt_ros.export.trt_check import check_model
+    from disk_trt_ros.export.weights import WeightsError, load_disk
+
+    compat = TrtCompat(args.trt_compat)
+    try:
+        info = ModelInfo(
+            height=args.height,
+            width=args.width,
+            max_keypoints=args.max_keypoints,
+            input_format=InputFormat(args.input_format),
+            input_dtype=compat.input_dtype,
+            nms_window=args.nms_window,
+            score_threshold=args.score_threshold,
+            trt_compat=compat,
+            weights=args.weights,
+            weights_sha256="",
+            package_version=__version__,
+        )
+        info.validate()
+        disk, sha256 = load_disk(args.weights)
+    except (ContractError, WeightsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"weights: {args.weights} sha256 {sha256}")
+    info = ModelInfo(**{**info.__dict__, "weights_sha256": sha256})
+    model = export_onnx(disk, info, args.output)
+    violations = check_model(model, compat.value)
+    print(
+        f"wrote {args.output}: image {list(info.input_shape)} {info.input_dtype} {info.input_format.value}, "
+        f"K={info.max_keypoints}, opset {compat.max_opset}, {len(model.graph.node)} nodes"
+    )
+    for violation in violations:
+        print(f"  TensorRT {compat.value} check: {violation}", file=sys.stderr)
+    if violations:
+        print("error: the exported graph breaks the TensorRT support rules above; please report this", file=sys.stderr)
+        return 1
+    print(f"TensorRT {compat.value} support check: ok")
+    return 0

@@ -1,0 +1,184 @@
+"""DISK from pixels to fixed-size keypoint slots, as one module with static shapes that exports to ONNX.
+
+The module computes exactly what ``kornia.feature.DISK`` computes for ``n=K``: strict local maxima over the full
+NMS window, no maximum in the border strip whose window runs off the image, scores strictly above the threshold,
+at most ``K`` of them with ties at the cut taken in raster order. The results are ordered by descending score
+(ties in raster order) instead of kornia's raster order, and padded to ``K`` slots.
+
+Graph rules it keeps (TensorRT 8.2's ONNX parser): no ``Mod``, ``NonZero`` or data-dependent shapes; each TopK
+takes at most :data:`~disk_trt_ros.contract.TRT_TOPK_MAX` elements with a constant K; no constants outside
+float16's range; pixel coordinates and indices stay integer until the output's final cast.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from kornia.feature import DISK
+from torch import nn
+
+from disk_trt_ros.contract import DESCRIPTOR_DIM, TRT_TOPK_MAX, InputFormat, ModelInfo
+
+Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def image_to_rgb(image: torch.Tensor, input_format: InputFormat) -> torch.Tensor:
+    """``[1, H, W, C]`` 8-bit pixel values (any dtype) to kornia's float32 RGB ``[1, 3, H, W]`` in [0, 1]."""
+    chw = image.to(torch.float32).div(255.0).permute(0, 3, 1, 2)
+    if input_format is InputFormat.BGR:
+        return chw.index_select(1, torch.tensor([2, 1, 0]))
+    if input_format is InputFormat.MONO:
+        return chw.expand(-1, 3, -1, -1)
+    return chw
+
+
+def window_extents(window: int) -> tuple[int, int]:
+    """Neighbours before and after the centre of an odd window, on each axis."""
+    return (window - 1) // 2, window // 2
+
+
+def neighbourhood_max(heatmap: torch.Tensor, window: int) -> torch.Tensor:
+    """Max over each full ``window x window`` neighbourhood, centre excluded, for the interior centres only.
+
+    Args:
+        heatmap: ``[1, 1, H, W]``.
+        window: odd window side.
+
+    Returns:
+        ``[1, 1, H - window + 1, W - window + 1]``; entry ``(i, j)`` belongs to centre ``(i + r, j + r)`` with
+        ``r = (window - 1) // 2``. The neighbourhood is split into the rows above, the rows below, and the centre
+        row left and right of the centre, each reduced by one max-pool.
+    """
+    before, after = window_extents(window)
+    height, width = heatmap.shape[-2:]
+    row_max = F.max_pool2d(heatmap, (1, window), stride=1)
+    above = F.max_pool2d(row_max[..., : height - after - 1, :], (before, 1), stride=1)
+    below = F.max_pool2d(row_max[..., before + 1 :, :], (after, 1), stride=1)
+    centre_row = heatmap[..., before : height - after, :]
+    left = F.max_pool2d(centre_row[..., : width - after - 1], (1, before), stride=1)
+    right = F.max_pool2d(centre_row[..., before + 1 :], (1, after), stride=1)
+    return torch.maximum(torch.maximum(above, below), torch.maximum(left, right))
+
+
+def candidate_scores(heatmap: torch.Tensor, window: int, score_threshold: float) -> torch.Tensor:
+    """Scores of the keypoint candidates, flattened in raster order, ``score_threshold`` everywhere else.
+
+    Args:
+        heatmap: ``[1, 1, H, W]`` detection logits.
+
+    Returns:
+        ``[1, H * W]``: the heatmap value at every strict maximum above ``score_threshold``; every other position
+        holds ``score_threshold`` itself, which no candidate equals, so no out-of-range sentinel is needed.
+    """
+    before, after = window_extents(window)
+    height, width = heatmap.shape[-2:]
+    centre = heatmap[..., before : height - after, before : width - after]
+    is_candidate = (centre > neighbourhood_max(heatmap, window)) & (centre > score_threshold)
+    interior = torch.where(is_candidate, centre, score_threshold)
+    padded = F.pad(interior, (before, after, before, after), value=score_threshold)
+    return padded.reshape(1, height * width)
+
+
+def top_k_raster_ties(
+    scores: torch.Tensor, k: int, floor_value: float, round_size: int = TRT_TOPK_MAX
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` largest of ``scores [1, N]``, descending, ties in index order, with no TopK above ``round_size``.
+
+    One TopK returns the first block of the global order; each next round runs TopK again over what is left, where
+    "left" is everything after the previous round's last element in that order: a smaller score, or an equal score
+    at a larger index. ``floor_value`` (the threshold) marks taken elements; it is below every candidate. Relies on
+    ONNX TopK returning equal values in index order.
+
+    Returns:
+        values ``[1, k]`` and int64 indices ``[1, k]``.
+    """
+    count = scores.shape[1]
+    positions = torch.arange(count, dtype=torch.int64).unsqueeze(0)
+    values: list[torch.Tensor] = []
+    indices: list[torch.Tensor] = []
+    remaining = scores
+    taken = 0
+    while taken < k:
+        round_k = min(round_size, k - taken)
+        round_values, round_indices = torch.topk(remaining, round_k, dim=1, largest=True, sorted=True)
+        values.append(round_values)
+        indices.append(round_indices)
+        taken += round_k
+        if taken < k:
+            last_value = round_values[:, -1:]
+            last_index = round_indices[:, -1:]
+            after_last = (remaining < last_value) | ((remaining == last_value) & (positions > last_index))
+            remaining = torch.where(after_last, remaining, floor_value)
+    if len(values) == 1:
+        return values[0], indices[0]
+    return torch.cat(values, dim=1), torch.cat(indices, dim=1)
+
+
+def normalise_rows(descriptors: torch.Tensor) -> torch.Tensor:
+    """L2-normalise the rows of ``[K, D]`` without leaving float16's range; all-zero rows stay zero.
+
+    Dividing by the largest magnitude first puts every row in [-1, 1] with one entry of exactly 1, so the squared
+    norm lies in [1, D] and needs no epsilon.
+    """
+    largest = descriptors.abs().amax(dim=1, keepdim=True)
+    scaled = descriptors / torch.where(largest > 0, largest, 1.0)
+    norm = scaled.mul(scaled).sum(dim=1, keepdim=True).sqrt()
+    return scaled / torch.clamp(norm, min=1.0)
+
+
+class DiskPipeline(nn.Module):
+    """kornia's DISK plus pre- and post-processing, with the engine contract's inputs and outputs.
+
+    Args:
+        disk: kornia DISK (its U-Net and weights are used as they are).
+        info: the export settings (size, K, input format, NMS window, threshold).
+
+    Forward:
+        image: ``[1, H, W, C]`` pixel values 0..255, uint8 or float32, in ``info.input_format``.
+        Returns ``keypoints [1, K, 2]`` float32 (x, y), ``scores [1, K]`` float32 descending,
+        ``descriptors [1, K, 128]`` float32 unit rows, ``num_keypoints [1]`` int32; slots past
+        ``num_keypoints`` are zero.
+    """
+
+    def __init__(self, disk: DISK, info: ModelInfo) -> None:
+        super().__init__()
+        info.validate()
+        self.unet = disk.unet
+        self.info = info
+        pixel_index = torch.arange(info.height * info.width, dtype=torch.int32)
+        self.register_buffer("pixel_x", pixel_index % info.width, persistent=False)
+        self.register_buffer("pixel_y", pixel_index // info.width, persistent=False)
+
+    def forward(self, image: torch.Tensor) -> Outputs:
+        info = self.info
+        unet_output = self.unet(image_to_rgb(image, info.input_format))
+        dense_descriptors = unet_output[:, :DESCRIPTOR_DIM].reshape(DESCRIPTOR_DIM, info.height * info.width)
+        heatmap = unet_output[:, DESCRIPTOR_DIM:]
+
+        candidates = candidate_scores(heatmap, info.nms_window, info.score_threshold)
+        scores, indices = top_k_raster_ties(candidates, info.max_keypoints, info.score_threshold)
+        flat_indices = indices.reshape(info.max_keypoints)
+        is_valid = scores.reshape(info.max_keypoints) > info.score_threshold
+        valid_int = is_valid.to(torch.int32)
+
+        pixel_x = self.pixel_x.index_select(0, flat_indices) * valid_int
+        pixel_y = self.pixel_y.index_select(0, flat_indices) * valid_int
+        keypoints = torch.stack([pixel_x, pixel_y], dim=1).to(torch.float32).unsqueeze(0)
+
+        descriptors = normalise_rows(dense_descriptors.index_select(1, flat_indices).transpose(0, 1))
+        descriptors = torch.where(is_valid.unsqueeze(1), descriptors, 0.0)
+        scores = torch.where(is_valid, scores.reshape(info.max_keypoints), 0.0)
+        return keypoints, scores.unsqueeze(0), descriptors.unsqueeze(0), count_true(is_valid)
+
+
+def count_true(flags: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """Number of ``True`` in a 1-D bool tensor, as int32 ``[1]``, exact in a float16 engine.
+
+    TensorRT 8.2 reduces only floating-point tensors, and float16 counts exactly only up to 2048: each chunk of
+    at most 1024 is summed as float, and the chunk counts are added as int32.
+    """
+    as_float = flags.to(torch.float32)
+    total = as_float[0:chunk].sum(dim=0, keepdim=True).to(torch.int32)
+    for start in range(chunk, flags.shape[0], chunk):
+        total = total + as_float[start : start + chunk].sum(dim=0, keepdim=True).to(torch.int32)
+    return total

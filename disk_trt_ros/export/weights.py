@@ -1,0 +1,121 @@
+"""Loading DISK weights: kornia's pretrained checkpoints, local checkpoints, or seeded random weights."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Mapping
+
+import torch
+from kornia.feature import DISK
+
+PRETRAINED = ("depth", "epipolar")
+RANDOM_PREFIX = "random:"
+
+
+class WeightsError(ValueError):
+    """A checkpoint that cannot be loaded into kornia's DISK; the message says why and what to do."""
+
+
+def load_disk(weights: str) -> tuple[DISK, str]:
+    """Load DISK in eval mode from ``weights`` and return it with the sha256 of what was loaded.
+
+    Args:
+        weights: ``depth`` or ``epipolar`` (kornia's pretrained download, needs network access), a path to a
+            checkpoint (the original ``{'extractor': state_dict}`` format or a bare state dict), or ``random:SEED``
+            (seeded random weights for tests and demos: its keypoints mean nothing).
+
+    Returns:
+        The model and the sha256 hex digest: of the checkpoint file, of kornia's download, or of the random state.
+    """
+    if weights.startswith(RANDOM_PREFIX):
+        return random_disk(_parse_seed(weights))
+    if weights in PRETRAINED:
+        return _pretrained_disk(weights)
+    path = Path(weights)
+    if not path.is_file():
+        raise WeightsError(
+            f"weights {weights!r}: no such file; give 'depth', 'epipolar', 'random:SEED' or a checkpoint path"
+        )
+    data = path.read_bytes()
+    return disk_from_state_dict(_read_checkpoint(data, str(path))), hashlib.sha256(data).hexdigest()
+
+
+def random_disk(seed: int) -> tuple[DISK, str]:
+    """DISK with weights drawn from ``torch.manual_seed(seed)``, and the sha256 of its state dict."""
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        disk = DISK().eval()
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return disk, state_dict_sha256(disk.state_dict())
+
+
+def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over the names and raw bytes of a state dict's tensors, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def disk_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> DISK:
+    """kornia DISK with ``state_dict`` loaded strictly; mismatches raise :class:`WeightsError` listing them."""
+    disk = DISK()
+    expected = disk.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    mismatched = [
+        f"{name}: checkpoint {tuple(state_dict[name].shape)} vs DISK {tuple(expected[name].shape)}"
+        for name in sorted(set(expected) & set(state_dict))
+        if tuple(state_dict[name].shape) != tuple(expected[name].shape)
+    ]
+    if missing or unexpected or mismatched:
+        parts = []
+        if missing:
+            parts.append(f"missing keys ({len(missing)}): {', '.join(missing[:8])}")
+        if unexpected:
+            parts.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected[:8])}")
+        if mismatched:
+            parts.append(f"shape mismatches ({len(mismatched)}): {'; '.join(mismatched[:8])}")
+        raise WeightsError(
+            "checkpoint does not fit kornia's DISK (128-d descriptors, default U-Net): " + " | ".join(parts)
+        )
+    disk.load_state_dict(dict(state_dict))
+    return disk.eval()
+
+
+def _read_checkpoint(data: bytes, name: str) -> Mapping[str, torch.Tensor]:
+    try:
+        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several unrelated types for a file that is not a checkpoint
+        raise WeightsError(f"{name} is not a readable PyTorch checkpoint: {error}") from error
+    if isinstance(checkpoint, Mapping) and "extractor" in checkpoint:
+        checkpoint = checkpoint["extractor"]
+    if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise WeightsError(
+            f"{name} holds neither {{'extractor': state_dict}} (the DISK release format) nor a bare state dict"
+        )
+    return checkpoint
+
+
+def _pretrained_disk(name: str) -> tuple[DISK, str]:
+    try:
+        disk = DISK.from_pretrained(name)
+    except Exception as error:  # network and hub failures surface as many types
+        raise WeightsError(
+            f"could not download kornia's pretrained '{name}' DISK weights ({error}); on a machine without network "
+            f"access, pass a local checkpoint path ({name}-save.pth from the DISK release) instead"
+        ) from error
+    return disk.eval(), state_dict_sha256(disk.state_dict())
+
+
+def _parse_seed(weights: str) -> int:
+    try:
+        return int(weights[len(RANDOM_PREFIX):])
+    except ValueError as error:
+        raise WeightsError(f"weights {weights!r}: the seed after 'random:' must be an integer") from error

@@ -1,0 +1,1 @@
+"""Inference backends behind one interface (:class:`~disk_trt_ros.inference.base.Backend`) and the engine cache."""

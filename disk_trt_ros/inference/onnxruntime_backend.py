@@ -1,0 +1,62 @@
+"""ONNX Runtime backend: the exported model on the CUDA provider where present, else on the CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+
+from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ContractError, read_onnx_model_info
+from disk_trt_ros.inference.base import Backend, Features
+
+ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
+
+
+class OnnxRuntimeBackend(Backend):
+    """Runs an exported ONNX model with ONNX Runtime, on buffers bound once at construction.
+
+    Args:
+        model_path: ONNX file written by ``python -m disk_trt_ros export``.
+        threads: intra-op threads (None: ONNX Runtime's default, one per core).
+        providers: execution providers; default CUDA when available, then CPU.
+    """
+
+    name = "onnxruntime"
+
+    def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
+        super().__init__(read_onnx_model_info(model_path), precision="fp32")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        available = ort.get_available_providers()
+        chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        self.session = ort.InferenceSession(model_path, sess_options=options, providers=chosen)
+        self.providers = self.session.get_providers()
+        self._check_signature()
+        self._input = np.zeros(self.info.input_shape, dtype=self.info.input_dtype)
+        shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
+        self._outputs = [np.zeros(shapes[name], dtype=dtypes[name]) for name in OUTPUT_NAMES]
+        self._binding = self.session.io_binding()
+        self._binding.bind_input(INPUT_NAME, "cpu", 0, self._input.dtype, self._input.shape, self._input.ctypes.data)
+        for name, buffer in zip(OUTPUT_NAMES, self._outputs):
+            self._binding.bind_output(name, "cpu", 0, buffer.dtype, buffer.shape, buffer.ctypes.data)
+
+    def _check_signature(self) -> None:
+        expected = {INPUT_NAME: (self.info.input_shape, self.info.input_dtype)}
+        shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
+        expected.update({name: (shapes[name], dtypes[name]) for name in OUTPUT_NAMES})
+        actual = {t.name: (tuple(t.shape), ONNX_TYPES.get(t.type, t.type)) for t in self.session.get_inputs()}
+        actual.update({t.name: (tuple(t.shape), ONNX_TYPES.get(t.type, t.type)) for t in self.session.get_outputs()})
+        for name, (shape, dtype) in expected.items():
+            if name not in actual:
+                raise ContractError(f"model has no tensor '{name}'; it has {sorted(actual)}")
+            if actual[name] != (shape, dtype):
+                raise ContractError(f"tensor '{name}' is {actual[name][1]} {actual[name][0]}, expected {dtype} {shape}")
+
+    def run(self, image: np.ndarray) -> Features:
+        self.check_image(image)
+        np.copyto(self._input[0], image, casting="unsafe")
+        self.session.run_with_iobinding(self._binding)
+        return Features.from_outputs(*self._outputs)
+
+    def describe(self) -> str:
+        return f"{super().describe()}, providers {','.join(self.providers)}"

@@ -1,0 +1,73 @@
+"""The pipeline's building blocks, each against an independent reference."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from kornia.geometry.subpix import nms2d
+
+from disk_trt_ros.export.pipeline import candidate_scores, count_true, normalise_rows, top_k_raster_ties
+
+
+class TopKModule(torch.nn.Module):
+    def __init__(self, k: int, round_size: int) -> None:
+        super().__init__()
+        self.k, self.round_size = k, round_size
+
+    def forward(self, scores: torch.Tensor):
+        return top_k_raster_ties(scores, self.k, floor_value=-1.0, round_size=self.round_size)
+
+
+def run_in_onnxruntime(module: torch.nn.Module, example: torch.Tensor) -> list[np.ndarray]:
+    buffer = io.BytesIO()
+    torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=13)
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: example.numpy()})
+
+
+@pytest.mark.parametrize("k,round_size", [(10, 3), (37, 8), (100, 100), (150, 40)])
+def test_top_k_in_rounds_equals_one_stable_sort_with_ties(k, round_size):
+    """Heavy ties (scores from 6 values) across round boundaries: the order is descending, ties by index."""
+    scores = torch.from_numpy(np.random.default_rng(k).integers(0, 6, (1, 200)).astype(np.float32))
+    values, indices = run_in_onnxruntime(TopKModule(k, round_size), scores)
+    expected = np.lexsort((np.arange(200), -scores.numpy()[0]))[:k]
+    np.testing.assert_array_equal(indices[0], expected)
+    np.testing.assert_array_equal(values[0], scores.numpy()[0, expected])
+
+
+@pytest.mark.parametrize("window", [3, 5, 7, 9])
+def test_candidates_are_kornias_strict_maxima_above_threshold(window):
+    heatmap = torch.from_numpy(np.random.default_rng(window).normal(size=(1, 1, 37, 45)).astype(np.float32))
+    heatmap[0, 0, 10:13, 10:13] = 5.0  # a plateau: never a strict maximum
+    threshold = 0.25
+    candidates = candidate_scores(heatmap, window, threshold).reshape(37, 45)
+    expected = nms2d(heatmap, (window, window), mask_only=True)[0, 0] & (heatmap[0, 0] > threshold)
+    assert torch.equal(candidates > threshold, expected)
+    assert torch.equal(candidates[expected], heatmap[0, 0][expected])
+    assert expected.sum() > 0 and not expected[10:13, 10:13].any()
+
+
+def test_normalise_rows_matches_l2_normalisation_and_keeps_zero_rows():
+    rows = torch.from_numpy(np.random.default_rng(0).normal(scale=300.0, size=(50, 128)).astype(np.float32))
+    rows[7] = 0.0
+    result = normalise_rows(rows)
+    expected = torch.nn.functional.normalize(rows, dim=1)
+    assert torch.allclose(result, expected, atol=1e-6)
+    assert not result[7].any()
+
+
+def test_normalise_rows_stays_in_float16_range():
+    rows = torch.full((4, 128), 200.0, dtype=torch.float16)  # the squared norm, 5.1e6, overflows float16
+    result = normalise_rows(rows)
+    assert torch.isfinite(result).all()
+    assert torch.allclose(result.float().norm(dim=1), torch.ones(4), atol=1e-2)
+
+
+@pytest.mark.parametrize("length", [1, 64, 1024, 1025, 5000])
+def test_count_true(length):
+    flags = torch.from_numpy(np.random.default_rng(length).random(length) < 0.7)
+    assert count_true(flags).tolist() == [int(flags.sum())]
