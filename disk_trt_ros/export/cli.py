@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from disk_trt_ros import __version__
@@ -61,6 +62,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     print(f"weights: {args.weights} sha256 {sha256}")
     info = ModelInfo(**{**info.__dict__, "weights_sha256": sha256})
+    if os.path.exists(args.output):
+        print(f"replacing the existing {args.output}")
     model = export_onnx(disk, info, args.output)
     violations = check_model(model, compat.value)
     print(

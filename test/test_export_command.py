@@ -1,0 +1,112 @@
+"""``python -m disk_trt_ros export``: weights loading, settings errors, metadata, atomic output."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import onnx
+import pytest
+import torch
+
+from disk_trt_ros.contract import METADATA_PREFIX, ContractError, ModelInfo, read_onnx_model_info
+from disk_trt_ros.export.weights import WeightsError, load_disk, random_disk
+from helpers import REPO_ROOT
+
+
+def export(*arguments: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "disk_trt_ros", "export", "--height", "64", "--width", "96", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> tuple:
+    disk, _ = random_disk(5)
+    path = tmp_path_factory.mktemp("weights") / "disk-save.pth"
+    torch.save({"extractor": disk.state_dict()}, path)
+    return path, disk
+
+
+def test_checkpoint_formats_load_and_report_the_file_sha256(checkpoint, tmp_path):
+    path, disk = checkpoint
+    loaded, sha256 = load_disk(str(path))
+    assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    for name, tensor in disk.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor)
+    bare = tmp_path / "bare.pth"
+    torch.save(disk.state_dict(), bare)
+    assert torch.equal(load_disk(str(bare))[0].state_dict()["unet.path_up.0.conv.3.weight"], disk.state_dict()["unet.path_up.0.conv.3.weight"])
+
+
+def test_bad_checkpoints_name_the_problem(checkpoint, tmp_path):
+    _, disk = checkpoint
+    state = dict(disk.state_dict())
+    state.pop("unet.path_down.0.1.3.weight")
+    state["head.extra"] = torch.zeros(3)
+    state["unet.path_up.0.conv.3.bias"] = torch.zeros(7)
+    broken = tmp_path / "broken.pth"
+    torch.save({"extractor": state}, broken)
+    with pytest.raises(WeightsError) as raised:
+        load_disk(str(broken))
+    message = str(raised.value)
+    assert "missing keys (1): unet.path_down.0.1.3.weight" in message
+    assert "unexpected keys (1): head.extra" in message
+    assert "unet.path_up.0.conv.3.bias: checkpoint (7,)" in message
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError, match="not a readable PyTorch checkpoint"):
+        load_disk(str(garbage))
+    with pytest.raises(WeightsError, match="no such file"):
+        load_disk(str(tmp_path / "missing.pth"))
+    with pytest.raises(WeightsError, match="seed"):
+        load_disk("random:x")
+
+
+def test_export_command_writes_a_model_that_describes_itself(checkpoint, tmp_path):
+    path, _ = checkpoint
+    output = tmp_path / "model.onnx"
+    result = export("--weights", str(path), "--max-keypoints", "32", "--input-format", "bgr", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert f"sha256 {sha256}" in result.stdout
+    assert "TensorRT 8.2 support check: ok" in result.stdout
+    info = read_onnx_model_info(str(output))
+    assert (info.height, info.width, info.max_keypoints, info.input_format.value) == (64, 96, 32, "bgr")
+    assert (info.input_dtype, info.trt_compat.value, info.weights_sha256) == ("float32", "8.2", sha256)
+    model = onnx.load(output)
+    assert [i.name for i in model.graph.input] == ["image"]
+    assert [o.name for o in model.graph.output] == ["keypoints", "scores", "descriptors", "num_keypoints"]
+    assert max(o.version for o in model.opset_import) <= 13
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        (["--width", "100"], "width=100 must be a positive multiple of 16"),
+        (["--nms-window", "4"], "nms_window=4 must be odd"),
+        (["--max-keypoints", "0"], "max_keypoints=0 must be at least 1"),
+        (["--score-threshold", "1e9"], "inside float16's range"),
+        (["--weights", "nowhere.pth"], "no such file"),
+    ],
+)
+def test_bad_settings_are_refused_and_nothing_is_written(tmp_path, arguments, message):
+    output = tmp_path / "model.onnx"
+    output.write_bytes(b"previous model")
+    result = export("--weights", "random:0", *arguments, "--output", str(output))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert output.read_bytes() == b"previous model"
+    assert list(tmp_path.iterdir()) == [output]
+
+
+def test_metadata_from_another_export_version_is_refused(export_model):
+    info = export_model().info
+    metadata = info.to_metadata()
+    assert ModelInfo.from_metadata(metadata) == info
+    with pytest.raises(ContractError, match="contract version 0"):
+        ModelInfo.from_metadata({**metadata, METADATA_PREFIX + "contract_version": "0"})
+    with pytest.raises(ContractError, match="lacks 'disk_trt_ros.height'"):
+        ModelInfo.from_metadata({k: v for k, v in metadata.items() if not k.endswith("height")})
+    with pytest.raises(ContractError, match="not valid JSON"):
+        ModelInfo.from_metadata({**metadata, METADATA_PREFIX + "width": "{"})
