@@ -18,7 +18,8 @@ $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m pip install --quiet -r requirements/tools.txt -r requirements/ros.txt -c requirements/ros-constraints.txt
 	touch $@
 
-install/setup.sh: $(STAMP) msg/Keypoints.msg CMakeLists.txt package.xml scripts/build_interface.sh
+install/setup.sh: $(STAMP) msg/Keypoints.msg CMakeLists.txt package.xml scripts/build_interface.sh \
+		scripts/disk_node scripts/build_engine launch/disk.launch.py config/disk.yaml
 	bash scripts/build_interface.sh
 
 test: setup

@@ -61,6 +61,11 @@ class TrtCompat(str, enum.Enum):
         return 13 if self is TrtCompat.TRT_8_2 else 17
 
 
+# JSON types of ModelInfo's fields in the metadata, by annotation; the other fields (texts, enums) are strings.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float)}
+_JSON_TYPE_NAMES = {(int,): "integer", (int, float): "number", (str,): "string"}
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
     """What a model promises, read back from its metadata: the node and the engine builder need nothing else.
@@ -127,6 +132,14 @@ class ModelInfo:
                 values[name] = json.loads(metadata[key])
             except json.JSONDecodeError as error:
                 raise ContractError(f"model metadata '{key}' is not valid JSON: {metadata[key]!r}") from error
+        for field in dataclasses.fields(cls):  # no silent conversion: 128.5 is not a height, "None" not a weight
+            expected = _JSON_TYPES.get(str(field.type), (str,))
+            if isinstance(values[field.name], bool) or not isinstance(values[field.name], expected):
+                key = METADATA_PREFIX + field.name
+                raise ContractError(
+                    f"model metadata '{key}' is {metadata[key]!r}, not a JSON {_JSON_TYPE_NAMES[expected]}; "
+                    "export the model again with 'python -m disk_trt_ros export'"
+                )
         if values["contract_version"] != CONTRACT_VERSION:
             raise ContractError(
                 f"model was exported for engine contract version {values['contract_version']}, this disk_trt_ros "

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import torch
@@ -16,6 +17,8 @@ from disk_trt_ros.export.onnx_export import export_onnx
 from disk_trt_ros.export.weights import random_disk
 
 torch.set_num_threads(2)
+
+ROS_DOMAIN_ID = 1 + os.getpid() % 100  # one DDS domain per test process, apart from other ROS processes here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,3 +61,13 @@ def export_model(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
         return cache[key]
 
     return factory
+
+
+@pytest.fixture(scope="module")
+def rclpy_context() -> Iterator[Any]:
+    """An initialised rclpy context on :data:`ROS_DOMAIN_ID`, shut down after the module; skips without rclpy."""
+    rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed: run `make setup` and `source install/setup.sh`")
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ROS_DOMAIN_ID)
+    yield context
+    context.try_shutdown()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import cv2
 import numpy as np
@@ -17,6 +19,8 @@ from disk_trt_ros.inference.base import Features
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 PHOTO_DIR = SHARED_DIR / "data" / "images"
+
+T = TypeVar("T")
 
 
 def shared_photo_paths() -> list[Path]:
@@ -59,6 +63,16 @@ def reference_rgb(image: np.ndarray, input_format: InputFormat) -> np.ndarray:
     if input_format is InputFormat.MONO:
         return np.repeat(image, 3, axis=2)
     return image
+
+
+def spin_until(executor: Any, condition: Callable[[], T], timeout: float, what: str) -> T:
+    """Spin an rclpy executor until ``condition()`` is truthy and return it; AssertionError naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        executor.spin_once(timeout_sec=0.05)
+    return result
 
 
 def kornia_features(disk: DISK, rgb: np.ndarray, info: ModelInfo) -> Features:

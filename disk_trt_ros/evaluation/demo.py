@@ -1,0 +1,162 @@
+"""``make demo``: a sample bag from scikit-image's photographs, the node on the CPU over it, and the report.
+
+Steps: write a 240x320 sample bag (20 frames at 3 fps) with ground truth; export a random-weight model
+(240x320, K=512) unless ``--model`` is given; start ``disk_node`` (ONNX Runtime) in a subprocess; replay the bag
+into it over DDS (``eval --node``); write the report and print where it is and what the node published. Where
+the node cannot run (no rclpy or no built interface), the extractor runs offline instead, and the demo says so.
+
+Run as ``python -m disk_trt_ros.evaluation.demo [--model M] [--out DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from disk_trt_ros import __version__
+from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.evaluation import cli
+from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
+from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, load_photos, write_sample_bag
+
+HEIGHT, WIDTH, MAX_KEYPOINTS = 240, 320, 512
+FRAMES, FPS = 20, 3.0
+DEMO_WEIGHTS = "random:0"
+NAMESPACE = "/disk_demo"
+NODE_STOP_TIMEOUT_S = 5.0
+
+
+def export_demo_model(path: Path) -> Path:
+    """Export a random-weight model for the demo (its keypoints mean nothing; it shows the pipeline running)."""
+    from disk_trt_ros.export.onnx_export import export_onnx
+    from disk_trt_ros.export.weights import load_disk
+
+    disk, sha256 = load_disk(DEMO_WEIGHTS)
+    compat = TrtCompat.TRT_8_2
+    info = ModelInfo(
+        height=HEIGHT, width=WIDTH, max_keypoints=MAX_KEYPOINTS, input_format=InputFormat.RGB,
+        input_dtype=compat.input_dtype, nms_window=5, score_threshold=0.0, trt_compat=compat, weights=DEMO_WEIGHTS,
+        weights_sha256=sha256, package_version=__version__,
+    )
+    export_onnx(disk, info, path)
+    return path
+
+
+def node_available() -> str | None:
+    """None when the node can run here, else the reason it cannot."""
+    for module, what in (("rclpy", "rclpy"), ("disk_trt_ros.msg", "the built Keypoints interface")):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if not found:
+            return f"{what} is not importable (run 'make setup' and 'source install/setup.sh')"
+    if importlib.util.find_spec("disk_trt_ros.node.disk_node") is None:
+        return "disk_trt_ros.node.disk_node is missing"
+    return None
+
+
+def start_node(model: Path) -> subprocess.Popen[bytes]:
+    """``disk_node`` in its own process, on the CPU (ONNX Runtime), in the demo's namespace."""
+    command = [
+        sys.executable, "-m", "disk_trt_ros.node", "--ros-args", "-r", f"__ns:={NAMESPACE}",
+        "-p", f"model:={model}", "-p", "backend:=onnxruntime", "-p", "precision:=fp32",
+    ]
+    return subprocess.Popen(command)
+
+
+def stop_node(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT (as Ctrl-C), then SIGKILL if the node has not ended in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(NODE_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def eval_arguments(bag: Path, model: Path, out: Path, node: bool) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    arguments = ["--bag", str(bag), "--topic", DEFAULT_TOPIC, "--model", str(model), "--out", str(out)]
+    if node:
+        arguments += [
+            "--node", "--node-image-topic", f"{NAMESPACE}/image", "--node-keypoints-topic", f"{NAMESPACE}/keypoints",
+            "--wait-for-node", "60",
+        ]
+    else:
+        arguments += ["--backend", "onnxruntime"]
+    return parser.parse_args(arguments)
+
+
+def describe_published(recorded: Path) -> str:
+    """A few lines on the Keypoints messages the node published (read back from the recorded bag)."""
+    from rosbags.highlevel import AnyReader
+
+    with AnyReader([recorded]) as reader:
+        connections = [c for c in reader.connections if c.msgtype.endswith("/Keypoints")]
+        messages = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages(connections=connections)]
+    if not messages:
+        return f"the node published no Keypoints (recorded bag: {recorded})"
+    first = messages[0]
+    counts = [int(message.count) for message in messages]
+    return "\n".join([
+        f"the node published {len(messages)} disk_trt_ros/msg/Keypoints on {connections[0].topic} "
+        f"(recorded in {recorded}):",
+        f"  {min(counts)}..{max(counts)} keypoints per message in {first.image_width}x{first.image_height} images, "
+        f"descriptor_dim {first.descriptor_dim}",
+        f"  first message: keypoint 0 at ({first.keypoints[0]:.0f}, {first.keypoints[1]:.0f}) with score "
+        f"{first.scores[0]:.3f}, frame_id '{first.header.frame_id}'",
+    ])
+
+
+def run(model: Path | None, out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    bag = out / "sample_bag"
+    write_sample_bag(
+        bag, load_photos(None), frames=FRAMES, fps=FPS, width=WIDTH, height=HEIGHT, bag_format=BagFormat.SQLITE3,
+        overwrite=True,
+    )
+    with ImageBag(bag, DEFAULT_TOPIC) as written:
+        print(f"sample bag: {bag} ({written.frame_count} frames {WIDTH}x{HEIGHT} of scikit-image photographs, "
+              f"{FPS:g} fps, ground-truth homographies)")
+    if model is None:
+        model = export_demo_model(out / f"disk_{DEMO_WEIGHTS.replace(':', '')}_{HEIGHT}x{WIDTH}_k{MAX_KEYPOINTS}.onnx")
+        print(f"model: {model} (random weights {DEMO_WEIGHTS}: the keypoints mean nothing; the demo shows the "
+              "pipeline running)")
+    report_dir = out / "report"
+    unavailable = node_available()
+    if unavailable is not None:
+        print(f"NOTE: the node cannot run here ({unavailable}); evaluating OFFLINE instead, no DDS involved")
+        return cli.main(eval_arguments(bag, model, report_dir, node=False))
+    print("starting disk_node (ONNX Runtime on the CPU) and replaying the bag into it over DDS")
+    node = start_node(model)
+    try:
+        status = cli.main(eval_arguments(bag, model, report_dir, node=True))
+    finally:
+        stop_node(node)
+    if status == 0:
+        print(describe_published(report_dir / "keypoints_bag"))
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m disk_trt_ros.evaluation.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="exported ONNX model (default: export a random-weight one)")
+    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="working directory (default out/demo)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    status = run(args.model, args.out)
+    print(f"demo finished in {time.monotonic() - started:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

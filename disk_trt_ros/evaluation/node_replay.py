@@ -1,0 +1,335 @@
+"""``eval --node``: replay a bag's images into a running ``disk_node`` over DDS and evaluate what it publishes.
+
+Each frame is published with its header stamp replaced by the publishing time (the node passes headers through),
+so a Keypoints message's arrival time minus its stamp is the end-to-end latency, and its stamp says which frame it
+belongs to. The node keeps only the newest frame while busy, and publishes in order: when the keypoints of a frame
+arrive, every earlier frame still waiting has been dropped. Everything received on the keypoints topic is
+recorded, as the node sent it, into an output bag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import rclpy
+from builtin_interfaces.msg import Time
+from rclpy.context import Context
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from tqdm import tqdm
+
+from disk_trt_ros.contract import ContractError, read_onnx_model_info
+from disk_trt_ros.evaluation.bag_io import (
+    COMPRESSED_SUFFIX,
+    KEYPOINTS_TYPE,
+    BagError,
+    BagFormat,
+    BagFrame,
+    BagWriter,
+    ImageBag,
+    stamp_to_ns,
+)
+from disk_trt_ros.evaluation.cli import base_report, model_block, output_directory
+from disk_trt_ros.evaluation.sequence import EvaluationSettings, FrameResult, SequenceEvaluator
+from disk_trt_ros.msg import Keypoints
+from disk_trt_ros.node.keypoints_message import features_from_message
+
+PROBE_INTERVAL_S = 2.0
+IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE)
+KEYPOINTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+RECORDED_BAG = "keypoints_bag"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayOptions:
+    """How to replay.
+
+    Attributes:
+        image_topic: the node's image topic (``/compressed`` is appended for a CompressedImage topic).
+        keypoints_topic: the node's keypoints topic.
+        rate: playback rate as a multiple of the bag's; ignored with ``as_fast_as_possible``.
+        as_fast_as_possible: publish frames back to back.
+        wait_for_node_s: how long to wait for the node to answer a first test frame.
+        settle_s: after the last frame, how long to wait without any arrival before counting the rest as dropped.
+    """
+
+    image_topic: str = "image"
+    keypoints_topic: str = "keypoints"
+    rate: float = 1.0
+    as_fast_as_possible: bool = False
+    wait_for_node_s: float = 10.0
+    settle_s: float = 5.0
+
+
+@dataclasses.dataclass
+class ReplayCounts:
+    """Frames published, delivered (keypoints received) and dropped (never answered); keypoints with an unknown
+    stamp (not from this replay) are counted as unmatched."""
+
+    published: int = 0
+    delivered: int = 0
+    dropped: int = 0
+    unmatched: int = 0
+    first_publish_ns: int | None = None
+    last_arrival_ns: int | None = None
+
+
+def ros_image(frame: BagFrame, stamp_ns: int) -> Image | CompressedImage:
+    """The frame's message as an rclpy message, stamped ``stamp_ns`` (frame_id kept)."""
+    source = frame.message
+    header = Header(
+        stamp=Time(sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000),
+        frame_id=source.header.frame_id,
+    )
+    if frame.compressed:
+        return CompressedImage(header=header, format=source.format, data=source.data.tobytes())
+    return Image(
+        header=header,
+        height=source.height,
+        width=source.width,
+        encoding=source.encoding,
+        is_bigendian=source.is_bigendian,
+        step=source.step,
+        data=source.data.tobytes(),
+    )
+
+
+class NodeReplay:
+    """Publishes frames to the node and collects its keypoints, on one rclpy context.
+
+    Args:
+        context: an initialised rclpy context (its domain decides which node is reached).
+        options: topics, rate and timeouts.
+        compressed: whether the frames are CompressedImage.
+        recorder: bag the received keypoints are written to (a :class:`BagWriter` entered with keypoints).
+    """
+
+    def __init__(self, context: Context, options: ReplayOptions, compressed: bool, recorder: BagWriter) -> None:
+        self.options = options
+        self.counts = ReplayCounts()
+        self._recorder = recorder
+        self._recorded = recorder.add_topic(options.keypoints_topic, KEYPOINTS_TYPE)
+        self._arrivals: queue.Queue[tuple[int, bytes]] = queue.Queue()
+        self._pending: dict[int, BagFrame] = {}  # frames waiting for keypoints, by the stamp they were sent with
+        self._last_stamp_ns = 0
+        self._node = rclpy.create_node("disk_eval_replay", context=context)
+        image_topic = options.image_topic + COMPRESSED_SUFFIX if compressed else options.image_topic
+        self._publisher = self._node.create_publisher(CompressedImage if compressed else Image, image_topic, IMAGE_QOS)
+        self._subscription = self._node.create_subscription(
+            Keypoints, options.keypoints_topic, self._on_keypoints, KEYPOINTS_QOS, raw=True
+        )
+        self._executor = SingleThreadedExecutor(context=context)
+        self._executor.add_node(self._node)
+        self._spinner = threading.Thread(target=self._spin, name="disk_eval_spin", daemon=True)
+        self._spinner.start()
+
+    def _spin(self) -> None:
+        try:
+            self._executor.spin()
+        except ExternalShutdownException:
+            pass
+
+    def _on_keypoints(self, data: bytes) -> None:
+        self._arrivals.put((time.time_ns(), data))
+
+    def wait_for_node(self, probe: BagFrame) -> None:
+        """Wait until the node answers: ``probe`` is sent (again every ``PROBE_INTERVAL_S``) until its keypoints
+        come back. This also warms the node up; the probe is neither counted nor recorded.
+
+        Raises:
+            BagError: no answer within ``wait_for_node_s``, naming what is missing.
+        """
+        deadline = time.monotonic() + self.options.wait_for_node_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not (self._publisher.get_subscription_count() and self._subscription.get_publisher_count()):
+                time.sleep(0.02)
+                continue
+            stamp_ns = self._next_stamp()
+            self._publisher.publish(ros_image(probe, stamp_ns))
+            if self._await_stamp(stamp_ns, min(PROBE_INTERVAL_S, remaining)):
+                return
+        if not self._publisher.get_subscription_count() or not self._subscription.get_publisher_count():
+            problem = (
+                f"no node subscribes to {self._publisher.topic_name} and publishes {self._subscription.topic_name}"
+            )
+        else:
+            problem = f"the node on {self._publisher.topic_name} published no keypoints for a test frame"
+        raise BagError(
+            f"{problem} after {self.options.wait_for_node_s:g} s: start disk_node (python -m disk_trt_ros.node "
+            "--ros-args -p model:=MODEL.onnx), and check --node-image-topic, --node-keypoints-topic, ROS_DOMAIN_ID "
+            "and the node's image_transport"
+        )
+
+    def _await_stamp(self, stamp_ns: int, timeout: float) -> bool:
+        """Whether keypoints stamped ``stamp_ns`` arrive within ``timeout``; other arrivals are discarded."""
+        end = time.monotonic() + timeout
+        while (remaining := end - time.monotonic()) > 0:
+            try:
+                _, data = self._arrivals.get(timeout=remaining)
+            except queue.Empty:
+                return False
+            message = self._recorder.typestore.deserialize_cdr(data, KEYPOINTS_TYPE)
+            if stamp_to_ns(message.header.stamp) == stamp_ns:
+                return True
+        return False
+
+    def run(self, frames: Iterator[BagFrame], evaluator: SequenceEvaluator) -> None:
+        """Publish every frame on schedule, evaluating keypoints as they arrive; then wait for the last ones."""
+        start_wall: float | None = None
+        first_log_ns = 0
+        for frame in frames:
+            if start_wall is None:
+                start_wall, first_log_ns = time.monotonic(), frame.log_time_ns
+            elif not self.options.as_fast_as_possible:
+                due = start_wall + (frame.log_time_ns - first_log_ns) / 1e9 / self.options.rate
+                while (remaining := due - time.monotonic()) > 0:
+                    self._collect(evaluator, timeout=remaining)
+            self._publish(frame)
+            self._collect(evaluator, timeout=0.0)
+        idle_since = time.monotonic()
+        while self._pending and time.monotonic() - idle_since < self.options.settle_s:
+            if self._collect(evaluator, timeout=0.05):
+                idle_since = time.monotonic()
+        self.counts.dropped += len(self._pending)
+        self._pending.clear()
+
+    def _next_stamp(self) -> int:
+        """Now, in nanoseconds, and unique: a stamp names its frame."""
+        self._last_stamp_ns = max(time.time_ns(), self._last_stamp_ns + 1)
+        return self._last_stamp_ns
+
+    def _publish(self, frame: BagFrame) -> None:
+        stamp_ns = self._next_stamp()
+        self._pending[stamp_ns] = frame
+        self._publisher.publish(ros_image(frame, stamp_ns))
+        self.counts.published += 1
+        if self.counts.first_publish_ns is None:
+            self.counts.first_publish_ns = stamp_ns
+
+    def _collect(self, evaluator: SequenceEvaluator, timeout: float) -> int:
+        """Record and evaluate the keypoints that arrived, waiting up to ``timeout`` for the first; returns how many."""
+        handled = 0
+        wait = timeout
+        while True:
+            try:
+                arrival_ns, data = self._arrivals.get(timeout=wait) if wait > 0 else self._arrivals.get_nowait()
+            except queue.Empty:
+                return handled
+            wait = 0.0
+            handled += 1
+            self._handle(arrival_ns, data, evaluator)
+
+    def _handle(self, arrival_ns: int, data: bytes, evaluator: SequenceEvaluator) -> None:
+        typestore = self._recorder.typestore
+        message = typestore.deserialize_cdr(data, KEYPOINTS_TYPE)
+        self._recorder.write_cdr(self._recorded, arrival_ns, data)
+        self.counts.last_arrival_ns = arrival_ns
+        stamp_ns = stamp_to_ns(message.header.stamp)
+        frame = self._pending.pop(stamp_ns, None)
+        if frame is None:
+            self.counts.unmatched += 1
+            return
+        for earlier in [stamp for stamp in self._pending if stamp < stamp_ns]:
+            del self._pending[earlier]
+            self.counts.dropped += 1
+        self.counts.delivered += 1
+        evaluator.add(
+            FrameResult(
+                frame=frame,
+                features=features_from_message(message),
+                source_size=(int(message.image_width), int(message.image_height)),
+                timings_ms={"end_to_end": (arrival_ns - stamp_ns) / 1e6},
+            )
+        )
+
+    def close(self) -> None:
+        self._executor.shutdown(timeout_sec=1.0)
+        self._node.destroy_node()
+        self._spinner.join(timeout=1.0)
+
+
+def replay(
+    context: Context,
+    bag: ImageBag,
+    options: ReplayOptions,
+    settings: EvaluationSettings,
+    record_to: Path,
+    record_format: BagFormat,
+    max_frames: int | None = None,
+) -> tuple[SequenceEvaluator, ReplayCounts]:
+    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``."""
+    total = bag.frame_count if max_frames is None else min(max_frames, bag.frame_count)
+    evaluator = SequenceEvaluator(settings, total)
+    with BagWriter(record_to, record_format, with_keypoints=True, overwrite=True) as recorder:
+        session = NodeReplay(context, options, bag.compressed, recorder)
+        frames = bag.frames(max_frames)
+        try:
+            first = next(frames, None)
+            if first is not None:
+                session.wait_for_node(probe=first)
+                replayed = itertools.chain([first], frames)
+                session.run(iter(tqdm(replayed, total=total, unit="frame", desc="replay")), evaluator)
+        finally:
+            session.close()
+    return evaluator, session.counts
+
+
+def replay_into_node(args: argparse.Namespace, settings: EvaluationSettings) -> tuple[dict[str, Any], list[Any]]:
+    """``eval --node``: the report dictionary and the drawn pairs (the domain comes from ``ROS_DOMAIN_ID``)."""
+    options = ReplayOptions(
+        image_topic=args.node_image_topic,
+        keypoints_topic=args.node_keypoints_topic,
+        rate=args.rate,
+        as_fast_as_possible=args.as_fast_as_possible,
+        wait_for_node_s=args.wait_for_node,
+        settle_s=args.settle,
+    )
+    record_to = output_directory(args) / RECORDED_BAG
+    context = Context()
+    rclpy.init(context=context)
+    try:
+        with ImageBag(args.bag, args.topic, args.ground_truth_topic) as bag:
+            report = base_report(args, bag, settings, "node")
+            evaluator, counts = replay(
+                context, bag, options, settings, record_to, BagFormat(args.record_format), args.max_frames
+            )
+    finally:
+        rclpy.try_shutdown(context=context)
+    info = None
+    if args.model:
+        try:
+            info = read_onnx_model_info(args.model)
+        except ContractError as error:
+            report.setdefault("notes", []).append(f"the model's metadata could not be read: {error}")
+    report["model"] = model_block(info, args.model, None)
+    elapsed_s = (
+        (counts.last_arrival_ns - counts.first_publish_ns) / 1e9
+        if counts.last_arrival_ns is not None and counts.first_publish_ns is not None
+        else None
+    )
+    report["node"] = {
+        "image_topic": options.image_topic,
+        "keypoints_topic": options.keypoints_topic,
+        "rate": "as fast as possible" if options.as_fast_as_possible else f"{options.rate:g}x the bag's",
+        "recorded_bag": str(record_to),
+        **{key: value for key, value in dataclasses.asdict(counts).items() if not key.endswith("_ns")},
+    }
+    report["throughput_fps"] = counts.delivered / elapsed_s if elapsed_s else None
+    report["summary"] = evaluator.summary()
+    report["frames"] = evaluator.records
+    report["notes"] = report.get("notes", []) + [
+        "Before the replay, the bag's first frame was sent until the node answered (discovery done, node warmed up); "
+        "that test frame is not counted.",
+        "End-to-end latency is from publishing the image (its header stamp) to receiving its keypoints, both in "
+        "this process; a frame without keypoints is counted as dropped (by the node while busy, or by DDS)."
+    ]
+    return report, evaluator.drawn_pairs

@@ -1,0 +1,103 @@
+"""``ros2 launch disk_trt_ros disk.launch.py [image_topic:=...] [model:=...] ...``: the DISK node.
+
+Arguments left empty keep the parameters file's values (``config``, by default the package's config/disk.yaml).
+When the backend resolves to TensorRT, ``build_engine --if-needed`` runs first and the node starts only when it
+exits 0; a failed build ends the launch with the builder's message. Otherwise the node starts directly.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ament_index_python.packages import get_package_prefix
+from launch import LaunchContext, LaunchDescription, LaunchDescriptionEntity
+from launch.actions import (
+    DeclareLaunchArgument,
+    ExecuteProcess,
+    LogInfo,
+    OpaqueFunction,
+    RegisterEventHandler,
+    Shutdown,
+    TimerAction,
+)
+from launch.event_handlers import OnProcessExit, OnProcessIO
+from launch.events.process import ProcessExited, ProcessIO
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+from disk_trt_ros.launch_plan import NODE_NAME, LaunchPlan, image_remappings, plan_launch
+
+PACKAGE = "disk_trt_ros"
+BUILDER_MESSAGE_LINES = 5  # of the builder's stderr, quoted when it fails
+STDERR_GRACE_S = 0.5
+
+ARGUMENTS = {
+    "config": (PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "disk.yaml"]), "parameters file of disk_node"),
+    "image_topic": ("/camera/image_raw", "sensor_msgs/Image topic; IMAGE_TOPIC/compressed with image_transport compressed"),
+    "model": ("", "exported ONNX model; empty: the parameters file's"),
+    "engine": ("", "TensorRT engine file; empty: the parameters file's, else beside the model"),
+    "backend": ("", "auto, tensorrt, onnxruntime or torch; empty: the parameters file's"),
+    "precision": ("", "fp16 or fp32; empty: the parameters file's"),
+    "namespace": ("", "namespace of the node"),
+}
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription([
+        *(DeclareLaunchArgument(name, default_value=default, description=description)
+          for name, (default, description) in ARGUMENTS.items()),
+        OpaqueFunction(function=start),
+    ])
+
+
+def start(context: LaunchContext) -> list[LaunchDescriptionEntity]:
+    """Resolve the arguments (see :func:`disk_trt_ros.launch_plan.plan_launch`) and start what they call for."""
+    argument = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    plan = plan_launch(
+        argument["config"], argument["model"], argument["engine"], argument["backend"], argument["precision"],
+        argument["namespace"],
+    )
+    node = Node(
+        package=PACKAGE,
+        executable="disk_node",
+        name=NODE_NAME,
+        namespace=argument["namespace"],
+        parameters=[argument["config"], plan.node_parameters()],
+        remappings=image_remappings(argument["image_topic"]),
+        output="screen",
+    )
+    chosen = LogInfo(msg=f"disk_trt_ros: backend {plan.backend} ({plan.reason}), model {plan.model}")
+    if not plan.builds_engine:
+        return [chosen, node]
+    return [chosen, *build_engine_then(node, plan)]
+
+
+def build_engine_then(node: Node, plan: LaunchPlan) -> list[LaunchDescriptionEntity]:
+    """``build_engine`` for ``plan``, then ``node`` when it exits 0, else a shutdown with the builder's last errors."""
+    builder = ExecuteProcess(
+        cmd=[os.path.join(get_package_prefix(PACKAGE), "lib", PACKAGE, "build_engine"), *plan.build_engine_arguments()],
+        name="build_engine",
+        output="screen",
+    )
+    errors: list[str] = []
+
+    def keep_errors(event: ProcessIO) -> None:
+        errors.extend(line for line in event.text.decode(errors="replace").splitlines() if line.strip())
+
+    def give_up(returncode: int) -> list[LaunchDescriptionEntity]:
+        message = "\n".join(errors[-BUILDER_MESSAGE_LINES:]) or "(no message on stderr)"
+        reason = f"build_engine failed with exit code {returncode}, disk_node not started: {message}"
+        return [LogInfo(msg=reason), Shutdown(reason=reason)]
+
+    def after_build(event: ProcessExited, context: LaunchContext) -> list[LaunchDescriptionEntity]:
+        if event.returncode == 0:
+            return [node]
+        # launch can report the exit before the builder's last stderr lines: let them arrive first.
+        return [TimerAction(period=STDERR_GRACE_S, actions=[OpaqueFunction(function=lambda _: give_up(event.returncode))])]
+
+    return [
+        RegisterEventHandler(OnProcessIO(target_action=builder, on_stderr=keep_errors)),
+        RegisterEventHandler(OnProcessExit(target_action=builder, on_exit=after_build)),
+        builder,
+    ]

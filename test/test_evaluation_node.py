@@ -1,0 +1,141 @@
+"""``eval --node`` and ``make demo`` against the real disk_node over rclpy and Fast DDS."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
+
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rosbags.highlevel import AnyReader  # noqa: E402
+
+from disk_trt_ros.cli import main as dispatch  # noqa: E402
+from disk_trt_ros.evaluation import demo  # noqa: E402
+from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
+from disk_trt_ros.evaluation.sample_bag import load_photos, write_sample_bag  # noqa: E402
+from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
+from helpers import PHOTO_DIR, shared_photo_paths  # noqa: E402
+
+pytestmark = pytest.mark.ros
+
+DOMAIN_ID = 101 + os.getpid() % 100  # apart from other ROS processes on the machine, and from test_node's domains
+TOPIC = "/camera/image_raw"
+
+
+@pytest.fixture(scope="module")
+def node_namespace(export_model: Any) -> Iterator[str]:
+    """A disk_node (ONNX Runtime, one thread, 128x160, K=64) in its own namespace, spun in a thread."""
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=DOMAIN_ID)
+    namespace = f"/e{uuid.uuid4().hex[:8]}"
+    parameters = {"model": str(export_model().path), "backend": "onnxruntime", "threads": 1}
+    node = DiskNode(context=context, namespace=namespace,
+                    parameter_overrides=[Parameter(name, value=value) for name, value in parameters.items()])
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    yield namespace
+    executor.shutdown(timeout_sec=2.0)
+    node.destroy_node()
+    rclpy.shutdown(context=context)
+
+
+@pytest.fixture
+def domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """eval --node reaches the node through the ROS_DOMAIN_ID environment variable, as a user's shell would."""
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(DOMAIN_ID))
+
+
+def sample_bag(path: Path, frames: int, fps: float) -> Path:
+    shared_photo_paths()
+    write_sample_bag(path, load_photos(PHOTO_DIR), frames=frames, fps=fps, width=160, height=128,
+                     bag_format=BagFormat.SQLITE3)
+    return path
+
+
+def eval_node(bag: Path, out: Path, namespace: str, *extra: str) -> tuple[int, dict[str, Any] | None]:
+    status = dispatch(["eval", "--node", "--bag", str(bag), "--topic", TOPIC, "--out", str(out),
+                       "--node-image-topic", f"{namespace}/image", "--node-keypoints-topic", f"{namespace}/keypoints",
+                       "--settle", "3", *extra])
+    report = json.loads((out / "report.json").read_text()) if status == 0 else None
+    return status, report
+
+
+def recorded_keypoints(bag: Path) -> list[Any]:
+    with AnyReader([bag]) as reader:
+        return [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages()]
+
+
+def test_at_a_low_rate_the_node_delivers_every_frame_and_its_keypoints_are_recorded(
+    tmp_path: Path, node_namespace: str, domain: None, export_model: Any
+) -> None:
+    bag = sample_bag(tmp_path / "bag", frames=4, fps=2.0)
+    status, report = eval_node(bag, tmp_path / "out", node_namespace, "--model", str(export_model().path))
+    assert status == 0 and report is not None
+    node = report["node"]
+    assert (node["published"], node["delivered"], node["dropped"], node["unmatched"]) == (4, 4, 0, 0)
+    assert [record["index"] for record in report["frames"]] == [0, 1, 2, 3]
+    latency = report["summary"]["latency_end_to_end_ms"]
+    assert latency["count"] == 4 and 0 < latency["p50"] < 5000
+    assert report["summary"]["ground_truth_pairs"] == 3
+    assert report["model"]["random_weights"] is True
+
+    messages = recorded_keypoints(Path(node["recorded_bag"]))
+    assert [int(m.count) for m in messages] == [record["keypoints"] for record in report["frames"]]
+    assert all((m.image_width, m.image_height, m.descriptor_dim) == (160, 128, 128) for m in messages)
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in messages]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 4
+
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "| Frames dropped by the node | 0 | `node.dropped` |" in markdown
+    assert "Random weights (random:0)" in markdown
+
+
+def test_a_flood_faster_than_inference_counts_the_dropped_frames(
+    tmp_path: Path, node_namespace: str, domain: None
+) -> None:
+    bag = sample_bag(tmp_path / "bag", frames=30, fps=30.0)
+    status, report = eval_node(bag, tmp_path / "out", node_namespace, "--as-fast-as-possible")
+    assert status == 0 and report is not None
+    node = report["node"]
+    assert node["published"] == 30
+    assert node["dropped"] > 0, "30 frames back to back are faster than inference"
+    assert node["delivered"] + node["dropped"] == 30
+    assert report["frames"][-1]["index"] == 29, "the newest frame wins"
+    assert report["summary"]["frames"] == node["delivered"] == len(recorded_keypoints(Path(node["recorded_bag"])))
+    assert "weights" not in report["model"], "without --model the report cannot state the weights"
+
+
+def test_without_a_node_eval_says_how_to_start_one(
+    tmp_path: Path, domain: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = sample_bag(tmp_path / "bag", frames=1, fps=1.0)
+    status, _ = eval_node(bag, tmp_path / "out", "/nobody_here", "--wait-for-node", "0.5")
+    assert status == 2
+    error = capsys.readouterr().err
+    assert "no node subscribes to /nobody_here/image" in error and "python -m disk_trt_ros.node" in error
+    assert not (tmp_path / "out" / "keypoints_bag").exists()
+
+
+def test_the_demo_runs_the_node_over_a_sample_bag_and_reports(
+    tmp_path: Path, domain: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main(["--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "evaluating OFFLINE" not in printed
+    assert f"report: {tmp_path / 'report' / 'report.md'}" in printed
+    assert "the node published" in printed and "disk_trt_ros/msg/Keypoints" in printed
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["mode"] == "node" and report["node"]["published"] == demo.FRAMES
+    assert report["node"]["delivered"] >= 1
+    assert report["model"]["weights"] == demo.DEMO_WEIGHTS
