@@ -13,6 +13,7 @@ from typing import Iterator
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``.
 
+    The new file keeps the mode of the file it replaces, or gets 0644 (readable by a node running as another user).
     On an exception the temporary file is removed and ``path`` is left as it was.
     """
     target = Path(path)
@@ -24,6 +25,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o644)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -110,3 +110,16 @@ def test_metadata_from_another_export_version_is_refused(export_model):
         ModelInfo.from_metadata({k: v for k, v in metadata.items() if not k.endswith("height")})
     with pytest.raises(ContractError, match="not valid JSON"):
         ModelInfo.from_metadata({**metadata, METADATA_PREFIX + "width": "{"})
+
+
+def test_atomic_writes_are_readable_by_others_and_keep_a_replaced_files_mode(tmp_path):
+    from disk_trt_ros.atomic import atomic_write_bytes
+
+    fresh = tmp_path / "fresh.onnx"
+    atomic_write_bytes(fresh, b"model")
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    kept = tmp_path / "kept.engine"
+    kept.write_bytes(b"old")
+    kept.chmod(0o640)
+    atomic_write_bytes(kept, b"new")
+    assert kept.read_bytes() == b"new" and kept.stat().st_mode & 0o777 == 0o640

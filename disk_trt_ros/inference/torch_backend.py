@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import numpy as np
 import torch
@@ -12,6 +13,24 @@ from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.inference.base import Backend, Features
 
 PRECISIONS = ("fp32", "fp16")
+
+logger = logging.getLogger(__name__)
+
+
+class HalfPrecisionUnet(torch.nn.Module):
+    """A U-Net run wholly in float16 (instance norms included), float32 in and out.
+
+    ``channels_last`` pays only together with ``torch.compile`` (measured on an H200: docs/benchmarks.md).
+    """
+
+    def __init__(self, unet: torch.nn.Module, channels_last: bool) -> None:
+        super().__init__()
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.unet = unet.half().to(memory_format=self.memory_format)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        features = self.unet(rgb.half().contiguous(memory_format=self.memory_format))
+        return features.float().contiguous()
 
 
 def pipeline_for_model(model_path: str) -> DiskPipeline:
@@ -37,15 +56,18 @@ def pipeline_for_model(model_path: str) -> DiskPipeline:
 class TorchBackend(Backend):
     """Runs :class:`DiskPipeline` with PyTorch.
 
-    On CUDA the forward pass is captured once in a CUDA graph and replayed on a static input buffer; ``fp16`` runs
-    it under float16 autocast (the keypoint set may then differ slightly from fp32's). On the CPU it runs eagerly
-    in fp32.
+    On CUDA the forward pass is captured once in a CUDA graph and replayed on a static input buffer. ``fp32`` is
+    strict float32: cuDNN's TF32 convolutions (PyTorch's default) are switched off, since they change the keypoints.
+    ``fp16`` runs the U-Net wholly in float16 (the keypoint set may then differ slightly from fp32's). On the CPU the
+    pipeline runs eagerly in fp32 (``fp16`` falls back to it with a warning).
 
     Args:
         source: a :class:`DiskPipeline`, or the path of an ONNX model whose weights can be loaded here.
         device: ``cuda``, ``cpu`` or None (CUDA when available).
-        precision: ``fp32`` or ``fp16`` (fp16 only on CUDA).
+        precision: ``fp32`` or ``fp16``.
         cuda_graph: capture a CUDA graph on CUDA devices.
+        compile_unet: compile the U-Net with ``torch.compile`` (max-autotune) on CUDA: a minute or more at start-up,
+            then the fastest variant measured (docs/benchmarks.md).
     """
 
     name = "torch"
@@ -56,15 +78,23 @@ class TorchBackend(Backend):
         device: str | None = None,
         precision: str = "fp32",
         cuda_graph: bool = True,
+        compile_unet: bool = False,
     ) -> None:
         pipeline = source if isinstance(source, DiskPipeline) else pipeline_for_model(source)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if precision not in PRECISIONS:
             raise ContractError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        if precision == "fp16" and self.device.type != "cuda":
-            raise ContractError("fp16 needs a CUDA device; use precision fp32 on the CPU")
+        on_cuda = self.device.type == "cuda"
+        if precision == "fp16" and not on_cuda:
+            logger.warning("fp16 needs a CUDA device; the torch backend runs fp32 on the CPU")
+            precision = "fp32"
         super().__init__(pipeline.info, precision)
         self.pipeline = pipeline.eval().to(self.device)
+        if on_cuda and precision == "fp16":
+            self.pipeline.unet = HalfPrecisionUnet(self.pipeline.unet, channels_last=compile_unet)
+        self.compiled = on_cuda and compile_unet
+        if self.compiled:
+            self.pipeline.unet = torch.compile(self.pipeline.unet, mode="max-autotune-no-cudagraphs", dynamic=False)
         info: ModelInfo = self.info
         self._input = torch.zeros(info.input_shape, dtype=getattr(torch, info.input_dtype), device=self.device)
         pin = self.device.type == "cuda"
@@ -76,10 +106,9 @@ class TorchBackend(Backend):
             self._capture()
 
     def _forward(self) -> tuple[torch.Tensor, ...]:
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16) if self.precision == "fp16" else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
+        strict_fp32 = self.device.type == "cuda" and self.precision == "fp32"
+        numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if strict_fp32 else contextlib.nullcontext()
+        with torch.inference_mode(), numerics:
             return self.pipeline(self._input)
 
     def _capture(self) -> None:
@@ -116,4 +145,5 @@ class TorchBackend(Backend):
 
     def describe(self) -> str:
         graph = ", CUDA graph" if self._graph is not None else ""
-        return f"{super().describe()}, device {self.device}{graph}"
+        compiled = ", compiled U-Net" if self.compiled else ""
+        return f"{super().describe()}, device {self.device}{graph}{compiled}"

@@ -1,0 +1,263 @@
+"""``python -m disk_trt_ros bench``: a backend's latency on real photographs, optionally against kornia's DISK.
+
+``bench --backend X --model M [--iters N] [--compare kornia]`` prints the median, p90 and p99 latency and the
+frames per second of ``Backend.run`` (a uint8 image in, numpy features out: copies and synchronisation included),
+after warm-up runs. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this
+checkout when present, else scikit-image's sample photos), resized to the model's size.
+
+``--compare kornia`` also times ``kornia.feature.DISK`` with the same weights (rebuilt from the model's metadata:
+``random:SEED`` weights are regenerated, a checkpoint path is loaded; its sha256 must match the model's), on the
+backend's device, from the same uint8 images to numpy features, and prints the ratio of the medians and how well
+the keypoints agree (same pixel, descriptor cosine, score difference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from disk_trt_ros.contract import ContractError, InputFormat, ModelInfo
+from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
+
+SHARED_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+SAME_PIXEL_PX = 0.5  # keypoints are integer pixels: within half a pixel means the same pixel
+
+Runner = Callable[[np.ndarray], Features]
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyStats:
+    """Latency of repeated runs, in milliseconds, and the frame rate of running them back to back."""
+
+    median_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    fps: float
+    runs: int
+
+    @classmethod
+    def from_seconds(cls, seconds: Sequence[float]) -> "LatencyStats":
+        milliseconds = np.asarray(seconds, dtype=np.float64) * 1e3
+        median, p90, p99 = np.percentile(milliseconds, [50, 90, 99])
+        mean = float(milliseconds.mean())
+        return cls(float(median), float(p90), float(p99), mean, 1e3 / mean, len(milliseconds))
+
+    def row(self, label: str) -> str:
+        return f"{label:<28} {self.median_ms:9.2f} {self.p90_ms:9.2f} {self.p99_ms:9.2f} {self.fps:9.1f}"
+
+
+def measure(run: Runner, images: Sequence[np.ndarray], iterations: int, warmup: int) -> LatencyStats:
+    """Time ``run`` over ``images`` in turn: ``warmup`` untimed runs, then ``iterations`` timed ones."""
+    for index in range(warmup):
+        run(images[index % len(images)])
+    seconds = []
+    for index in range(iterations):
+        started = time.perf_counter()
+        run(images[index % len(images)])
+        seconds.append(time.perf_counter() - started)
+    return LatencyStats.from_seconds(seconds)
+
+
+def load_photos(directory: Path | None) -> tuple[list[np.ndarray], str]:
+    """RGB uint8 photographs: the JPEG/PNG files of ``directory``, or scikit-image's sample photos; and their source.
+
+    (Kept free of the evaluation tools' rosbags dependency: bench runs where only the inference stack is installed.)
+    """
+    import cv2
+
+    if directory is None:
+        import skimage.data
+
+        return [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS], "scikit-image's sample photos"
+    paths = sorted(p for p in directory.glob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+    if not paths:
+        raise ValueError(f"--images {directory} holds no .jpg, .jpeg or .png files")
+    photos = []
+    for path in paths:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"{path} cannot be read as an image")
+        photos.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return photos, str(directory)
+
+
+def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarray], str]:
+    """The photographs in the model's size and input format, and where they came from."""
+    import cv2
+
+    if directory is None and SHARED_PHOTOS.is_dir():
+        directory = SHARED_PHOTOS
+    photos, source = load_photos(directory)
+    conversion = {InputFormat.RGB: None, InputFormat.BGR: cv2.COLOR_RGB2BGR, InputFormat.MONO: cv2.COLOR_RGB2GRAY}
+    images = []
+    for rgb in photos:
+        code = conversion[info.input_format]
+        pixels = rgb if code is None else cv2.cvtColor(rgb, code)
+        resized = cv2.resize(pixels, (info.width, info.height), interpolation=cv2.INTER_AREA)
+        images.append(np.ascontiguousarray(resized.reshape(info.height, info.width, info.input_format.channels)))
+    return images, f"{len(images)} photos from {source}"
+
+
+def backend_device(backend: Backend) -> str:
+    """The torch device name of where ``backend`` computes (kornia is timed there too)."""
+    if backend.name == "tensorrt":
+        return "cuda"
+    if backend.name == "onnxruntime":
+        return "cuda" if "CUDAExecutionProvider" in getattr(backend, "providers", ()) else "cpu"
+    return str(getattr(backend, "device", "cpu"))
+
+
+def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool = True) -> Runner:
+    """kornia's DISK with the model's weights, K, NMS window and threshold, from a uint8 image in the model's input
+    format to numpy features (like ``Backend.run``).
+
+    ``allow_tf32`` is PyTorch's default, which lets cuDNN run float32 convolutions in TF32 on GPUs that have it: that
+    is how users run kornia, and it changes keypoints; ``False`` gives strict float32, the numerical reference.
+    """
+    import contextlib
+
+    import torch
+
+    from disk_trt_ros.export.weights import load_disk
+
+    disk, sha256 = load_disk(weights)
+    if sha256 != info.weights_sha256:
+        raise ContractError(
+            f"kornia weights '{weights}' have sha256 {sha256}, the model was exported from {info.weights_sha256}; "
+            "pass --weights with the checkpoint the model was exported from"
+        )
+    disk = disk.to(device).eval()
+    channel_order = {InputFormat.RGB: [0, 1, 2], InputFormat.BGR: [2, 1, 0], InputFormat.MONO: [0, 0, 0]}
+    order = channel_order[info.input_format]
+
+    def run(image: np.ndarray) -> Features:
+        numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if not allow_tf32 else contextlib.nullcontext()
+        with torch.inference_mode(), numerics:
+            pixels = torch.from_numpy(image).to(device)[..., order].permute(2, 0, 1).unsqueeze(0)
+            rgb = pixels.to(torch.float32).div(255.0)
+            result = disk(rgb, n=info.max_keypoints, window_size=info.nms_window, score_threshold=info.score_threshold)[
+                0
+            ]
+            return Features(
+                result.keypoints.cpu().numpy(), result.detection_scores.cpu().numpy(), result.descriptors.cpu().numpy()
+            )
+
+    return run
+
+
+def agreement_summary(ours: Sequence[Features], reference: Sequence[Features]) -> dict[str, float | int]:
+    """Worst case over the images of how ``ours`` agrees with ``reference`` (same pixel within half a pixel)."""
+    from disk_trt_ros.evaluation.metrics import agreement
+
+    results = [
+        agreement(a.keypoints, a.scores, a.descriptors, b.keypoints, b.scores, b.descriptors, SAME_PIXEL_PX)
+        for a, b in zip(ours, reference)
+    ]
+    return {
+        "images": len(results),
+        "overlap_min": min(r.overlap for r in results),
+        "differing_max": max(max(a.count, b.count) - r.matched for a, b, r in zip(ours, reference, results)),
+        "score_abs_diff_max": max((r.score_max_abs_diff or 0.0) for r in results),
+        "descriptor_cosine_min": min(
+            (r.descriptor_cosine_min if r.descriptor_cosine_min is not None else 1.0) for r in results
+        ),
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="backend to time (default %(default)s)")
+    parser.add_argument("--model", required=True, help="exported ONNX model (a TensorRT engine for --backend tensorrt)")
+    parser.add_argument("--engine", help="TensorRT engine for the model (built when missing or stale)")
+    parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32", help="default %(default)s")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime CPU threads (default: its own)")
+    parser.add_argument(
+        "--torch-compile", action="store_true", help="torch backend on CUDA: compile the U-Net (slow start, faster run)"
+    )
+    parser.add_argument("--iters", type=int, default=100, help="timed runs (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed runs first (default %(default)s)")
+    parser.add_argument("--images", type=Path, help="directory of JPEG/PNG photographs")
+    parser.add_argument("--compare", choices=("kornia",), help="also time kornia's DISK with the same weights")
+    parser.add_argument("--weights", help="weights for kornia (default: those the model's metadata names)")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.iters < 1 or args.warmup < 0:
+        print("bench: error: --iters must be at least 1 and --warmup not negative", file=sys.stderr)
+        return 2
+    try:
+        results = run_bench(args)
+    except (ContractError, ValueError, RuntimeError, OSError) as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 1
+    if args.json is not None:
+        from disk_trt_ros.atomic import atomic_write_bytes
+
+        atomic_write_bytes(args.json, (json.dumps(results, indent=2) + "\n").encode())
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the backend (and kornia); print the table; return every figure."""
+    name, reason = resolve_backend_name(args.backend)
+    if args.backend == "auto":
+        print(f"backend auto -> {name}: {reason}")
+    backend = create_backend(
+        name, args.model, precision=args.precision, threads=args.threads, engine_path=args.engine,
+        compile_unet=args.torch_compile,
+    )
+    try:
+        info = backend.info
+        images, source = bench_images(info, args.images)
+        print(f"backend: {backend.describe()}")
+        print(f"images: {source}; {args.iters} timed runs after {args.warmup} warm-up runs")
+        stats = measure(backend.run, images, args.iters, args.warmup)
+        results: dict[str, Any] = {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": platform.node(),
+            "backend": backend.describe(),
+            "model": str(args.model),
+            "images": source,
+            "latency": dataclasses.asdict(stats),
+        }
+        print(f"{'':<28} {'median ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'fps':>9}")
+        print(stats.row(f"{backend.name} ({backend.precision})"))
+        if args.compare == "kornia":
+            device = backend_device(backend)
+            weights = args.weights or info.weights
+            kornia = kornia_runner(info, weights, device)
+            kornia_stats = measure(kornia, images, args.iters, args.warmup)
+            ratio = stats.median_ms / kornia_stats.median_ms
+            print(kornia_stats.row(f"kornia DISK ({device})"))
+            results.update(kornia=dataclasses.asdict(kornia_stats), kornia_device=device, ratio=ratio)
+            reference = kornia
+            if device == "cuda":
+                reference = kornia_runner(info, weights, device, allow_tf32=False)
+                strict_stats = measure(reference, images, args.iters, args.warmup)
+                print(strict_stats.row("kornia DISK (cuda, no TF32)"))
+                results.update(kornia_strict_fp32=dataclasses.asdict(strict_stats))
+            print(f"median ratio: {ratio:.3f}x kornia")
+            agreement = agreement_summary([backend.run(i) for i in images], [reference(i) for i in images])
+            print(
+                f"agreement with kornia{' (strict fp32)' if device == 'cuda' else ''} over {agreement['images']} "
+                f"images: keypoint overlap >= {agreement['overlap_min']:.4f}, at most {agreement['differing_max']} "
+                f"differing keypoints, score difference <= {agreement['score_abs_diff_max']:.2e}, "
+                f"descriptor cosine >= {agreement['descriptor_cosine_min']:.6f}"
+            )
+            results.update(agreement=agreement)
+        return results
+    finally:
+        backend.close()

@@ -1,0 +1,193 @@
+"""The CUDA memory layer: on a real GPU with whichever of cuda-python and pycuda is installed, and (everywhere)
+its cuda-python implementation against the cuda-python double, for return-code checking and bookkeeping."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+import trt_double
+
+from disk_trt_ros.inference import cuda_memory
+from disk_trt_ros.inference.cuda_memory import (
+    CudaError,
+    CudaMemory,
+    CudaPythonMemory,
+    CudaUnavailableError,
+    gpu_count,
+    open_cuda_memory,
+)
+
+
+def real_implementations() -> list[str]:
+    """Implementations that import here and see a GPU (checked without touching the doubles)."""
+    usable = []
+    for implementation in cuda_memory.installed_implementations():
+        try:
+            open_cuda_memory(implementation=implementation).close()
+        except (CudaUnavailableError, CudaError):
+            continue
+        usable.append(implementation)
+    return usable
+
+
+REAL = real_implementations()
+needs_gpu = pytest.mark.skipif(
+    not REAL,
+    reason="needs cuda-python or pycuda and a CUDA GPU; this machine has "
+    + (", ".join(cuda_memory.installed_implementations()) or "neither binding")
+    + " and no usable GPU",
+)
+
+
+@pytest.fixture(params=REAL or ["none"])
+def memory(request: pytest.FixtureRequest) -> CudaMemory:
+    if request.param == "none":
+        pytest.skip("no CUDA binding with a GPU here")
+    with open_cuda_memory(implementation=request.param) as opened:
+        yield opened
+
+
+# --- real GPU ---------------------------------------------------------------------------------------------------
+
+
+@needs_gpu
+def test_device_info(memory: CudaMemory) -> None:
+    info = memory.device_info()
+    assert info.name and info.compute_capability[0] >= 5, info
+    assert memory.stream_handle != 0
+
+
+@needs_gpu
+@pytest.mark.parametrize("dtype, shape", [("float32", (1, 480, 640, 3)), ("uint8", (1, 480, 640, 3)), ("int32", (1,))])
+def test_round_trip_through_the_device(memory: CudaMemory, dtype: str, shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(7)
+    source = memory.pinned_array(shape, dtype)
+    source[...] = rng.integers(0, 255, shape).astype(dtype)
+    target = memory.pinned_array(shape, dtype)
+    target.fill(0)
+    address = memory.device_buffer(source.nbytes)
+    memory.copy_to_device(address, source)
+    memory.copy_to_host(target, address)
+    memory.synchronize()
+    np.testing.assert_array_equal(target, source)
+    assert target.flags.c_contiguous and target.dtype == np.dtype(dtype) and target.shape == shape
+
+
+@needs_gpu
+def test_many_frames_reuse_the_same_buffers(memory: CudaMemory) -> None:
+    host_in, host_out = memory.pinned_array((256, 256), "float32"), memory.pinned_array((256, 256), "float32")
+    address = memory.device_buffer(host_in.nbytes)
+    for frame in range(50):
+        host_in[...] = frame
+        memory.copy_to_device(address, host_in)
+        memory.copy_to_host(host_out, address)
+        memory.synchronize()
+        assert host_out[0, 0] == frame and host_out[-1, -1] == frame
+
+
+@needs_gpu
+def test_works_from_another_thread(memory: CudaMemory) -> None:
+    source, target = memory.pinned_array((1024,), "float32"), memory.pinned_array((1024,), "float32")
+    source[...] = np.arange(1024)
+    address = memory.device_buffer(source.nbytes)
+    errors: list[BaseException] = []
+
+    def copy() -> None:
+        try:
+            with memory.active():
+                memory.copy_to_device(address, source)
+                memory.copy_to_host(target, address)
+                memory.synchronize()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    worker = threading.Thread(target=copy)
+    worker.start()
+    worker.join()
+    assert not errors, errors
+    np.testing.assert_array_equal(target, source)
+
+
+@needs_gpu
+def test_a_failing_cuda_call_raises_cuda_error(memory: CudaMemory) -> None:
+    with pytest.raises(CudaError, match="failed"):
+        memory.device_buffer(1 << 52)  # 4 PiB: no GPU has that much
+
+
+@needs_gpu
+def test_sizes_and_addresses_are_checked(memory: CudaMemory) -> None:
+    address = memory.device_buffer(64)
+    with pytest.raises(ValueError, match="sizes must match"):
+        memory.copy_to_device(address, memory.pinned_array((32,), "float32"))
+    with pytest.raises(ValueError, match="not a device buffer"):
+        memory.copy_to_device(address + 4, memory.pinned_array((15,), "float32"))
+
+
+@needs_gpu
+def test_gpu_count_sees_the_gpu() -> None:
+    count, how = gpu_count()
+    assert count >= 1, how
+
+
+# --- the cuda-python implementation against the double (runs everywhere) ----------------------------------------
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
+    return trt_double.install(monkeypatch)
+
+
+def test_double_round_trip_and_bookkeeping(fake_gpu: trt_double.FakeGpu) -> None:
+    memory = open_cuda_memory()
+    assert isinstance(memory, CudaPythonMemory), "pycuda is hidden, so cuda-python is chosen"
+    assert memory.device_info() == cuda_memory.DeviceInfo(0, "Fake GPU", (8, 7))
+    source = memory.pinned_array((4, 5), "float32")
+    source[...] = np.arange(20).reshape(4, 5)
+    target = memory.pinned_array((4, 5), "float32")
+    address = memory.device_buffer(source.nbytes)
+    memory.copy_to_device(address, source)
+    memory.copy_to_host(target, address)
+    assert not np.array_equal(target, source), "nothing arrives before the stream is synchronized"
+    memory.synchronize()
+    np.testing.assert_array_equal(target, source)
+    memory.close()
+    memory.close()
+    assert not fake_gpu.device and not fake_gpu.pinned and not fake_gpu.streams
+
+
+@pytest.mark.parametrize(
+    "call, action",
+    [
+        ("cudaMalloc", lambda memory: memory.device_buffer(16)),
+        ("cudaMallocHost", lambda memory: memory.pinned_array((4,), "float32")),
+        ("cudaStreamSynchronize", lambda memory: memory.synchronize()),
+    ],
+)
+def test_double_every_return_code_is_checked(fake_gpu: trt_double.FakeGpu, call: str, action) -> None:
+    memory = open_cuda_memory()
+    fake_gpu.fail_next[call] = trt_double.cudaError_t.cudaErrorMemoryAllocation
+    with pytest.raises(CudaError, match=f"{call} failed: cudaErrorMemoryAllocation"):
+        action(memory)
+    memory.close()
+
+
+def test_double_no_device_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    trt_double.install(monkeypatch, gpu=trt_double.FakeGpu(device_count=0))
+    with pytest.raises(CudaUnavailableError, match="device 0 does not exist .cudaGetDeviceCount: cudaErrorNoDevice"):
+        open_cuda_memory()
+    assert gpu_count()[0] == 0
+
+
+def test_neither_binding_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("pycuda", "pycuda.driver", "cuda", "cuda.bindings", "cuda.bindings.runtime", "cuda.cudart"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert cuda_memory.installed_implementations() == []
+    with pytest.raises(CudaUnavailableError, match="pip install cuda-python.*pycuda"):
+        open_cuda_memory()
+    count, how = gpu_count()
+    assert count == 0 and "neither pycuda nor cuda-python" in how
+    with pytest.raises(ValueError, match="unknown CUDA implementation"):
+        open_cuda_memory(implementation="opencl")

@@ -1,0 +1,221 @@
+"""The TensorRT backend's data flow against the TensorRT and cuda-python doubles (``trt_double``).
+
+The doubles implement the documented API of TensorRT 8.2-8.6 (binding indices) or 10.x (named tensors), chosen by
+version, over numpy "device" memory; the engine they build runs the ONNX model with onnxruntime when the stream is
+synchronized. So binding by name, the contract checks, the copies, the synchronisation and the slicing into
+Features are exercised for real; TensorRT's own numerics are not (test_tensorrt_real.py does that where TensorRT
+is installed).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trt_double
+from helpers import load_photo, shared_photo_paths
+
+from disk_trt_ros.contract import ContractError, InputFormat, TrtCompat
+from disk_trt_ros.inference.cuda_memory import CudaError
+from disk_trt_ros.inference.engine_cache import BuildSettings, EngineCacheError, Progress, ensure_engine, sidecar_path
+from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
+from disk_trt_ros.inference.tensorrt_backend import (
+    BindingIndexIO,
+    NamedTensorIO,
+    TensorRTBackend,
+    TensorSpec,
+    check_engine_tensors,
+    engine_io,
+)
+
+VERSIONS = ["8.2.1.8", "8.6.1.6", "10.0.1.6"]
+
+
+def build_engine(tmp_path: Path, info_overrides: dict | None = None) -> Path:
+    model, engine = tmp_path / "model.onnx", tmp_path / "model.engine"
+    trt_double.make_contract_onnx(model, trt_double.tiny_model_info(**(info_overrides or {})))
+    ensure_engine(model, engine, BuildSettings("fp32"), progress=Progress(lambda line: None))
+    return engine
+
+
+def image_with_count(count: int, seed: int = 0, channels: int = 3) -> np.ndarray:
+    image = np.random.default_rng(seed).integers(0, 256, (32, 32, channels), dtype=np.uint8)
+    image[0, 0, 0] = count  # the tiny model's num_keypoints is min(first pixel, K)
+    return image
+
+
+def expected_features(image: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    flat = image.reshape(-1).astype(np.float32)
+    count = min(int(flat[0]), k)
+    keypoints = flat[: 2 * k].reshape(k, 2)[:count]
+    scores = (flat[:k] / np.float32(255))[:count]
+    descriptors = (flat[: 128 * k] / np.float32(255)).reshape(k, 128)[:count]
+    return keypoints, scores, descriptors
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_runs_the_engine_with_each_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, version: str) -> None:
+    trt_double.install(monkeypatch, version)
+    backend = TensorRTBackend(build_engine(tmp_path))
+    try:
+        assert isinstance(backend._io, NamedTensorIO if version.startswith("10") else BindingIndexIO)
+        for count, seed in ((5, 0), (8, 1), (0, 2), (200, 3)):
+            image = image_with_count(count, seed)
+            features = backend.run(image)
+            keypoints, scores, descriptors = expected_features(image)
+            assert features.count == min(count, 8)
+            np.testing.assert_array_equal(features.keypoints, keypoints)
+            np.testing.assert_array_equal(features.scores, scores)
+            np.testing.assert_array_equal(features.descriptors, descriptors)
+    finally:
+        backend.close()
+
+
+def test_api_is_chosen_by_version_even_where_both_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """8.5 and 8.6 have the named-tensor calls too; before 10 the backend keeps the binding-index API."""
+    trt = trt_double.make_tensorrt(trt_double.FakeGpu(), "8.6.1.6")
+    assert hasattr(trt, "TensorIOMode")
+    assert isinstance(engine_io(trt, object(), object()), BindingIndexIO)
+    assert isinstance(
+        engine_io(trt_double.make_tensorrt(trt_double.FakeGpu(), "10.5.0"), object(), object()), NamedTensorIO
+    )
+
+
+def test_results_are_copies_and_nothing_is_allocated_per_frame(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    gpu = trt_double.install(monkeypatch, "10.0.1")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    allocations = (dict(gpu.device), dict(gpu.pinned))
+    first_image = image_with_count(6, 0)
+    first = backend.run(first_image)
+    for seed in range(1, 6):
+        backend.run(image_with_count(7, seed))
+    np.testing.assert_array_equal(first.keypoints, expected_features(first_image)[0])  # not a view of a reused buffer
+    assert (gpu.device, gpu.pinned) == allocations
+    assert gpu.pageable_copies == 0, "every copy goes through pinned host buffers"
+    backend.close()
+    assert not gpu.device and not gpu.pinned and not gpu.streams, "close frees every buffer and the stream"
+
+
+def test_uint8_engine_for_tensorrt_10(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    trt_double.install(monkeypatch, "10.0.1")
+    engine = build_engine(tmp_path, {"input_dtype": "uint8", "trt_compat": TrtCompat.TRT_10})
+    backend = TensorRTBackend(engine)
+    image = image_with_count(3, 4)
+    np.testing.assert_array_equal(backend.run(image).keypoints, expected_features(image)[0])
+    backend.close()
+
+
+def test_mono_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    trt_double.install(monkeypatch, "8.2.1.8")
+    engine = build_engine(tmp_path, {"input_format": InputFormat.MONO})
+    backend = TensorRTBackend(engine)
+    image = image_with_count(4, 5, channels=1)
+    np.testing.assert_array_equal(backend.run(image).descriptors, expected_features(image)[2])
+    with pytest.raises(ContractError, match=r"uint8 with shape \(32, 32, 1\)"):
+        backend.run(image_with_count(4, 5, channels=3))
+    backend.close()
+
+
+def test_runs_from_another_thread(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    trt_double.install(monkeypatch, "10.0.1")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    image = image_with_count(5)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(backend.run(image)))
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(results[0].scores, expected_features(image)[1])
+    backend.close()
+
+
+def test_sidecar_that_disagrees_with_the_engine_names_the_tensor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gpu = trt_double.install(monkeypatch, "10.0.1")
+    engine = build_engine(tmp_path)
+    sidecar = json.loads(sidecar_path(engine).read_text())
+    sidecar["model_metadata"] = trt_double.tiny_model_info(max_keypoints=4).to_metadata()
+    sidecar_path(engine).write_text(json.dumps(sidecar))
+    with pytest.raises(ContractError, match=r"tensor 'keypoints' has shape \(1, 8, 2\), the contract says \(1, 4, 2\)"):
+        TensorRTBackend(engine)
+    assert not gpu.device and not gpu.pinned and not gpu.streams, "a failed construction frees what it took"
+
+
+@pytest.mark.parametrize(
+    "tensors, message",
+    [
+        ([], "tensor 'image' is missing"),
+        ([TensorSpec("extra", False, (1,), np.dtype("float32"))], "tensor 'extra' is not in the contract"),
+        ([TensorSpec("image", True, (1, 32, 32, 3), np.dtype("uint8"))], "tensor 'image' has dtype uint8"),
+        ([TensorSpec("scores", True, (1, 8), np.dtype("float32"))], "tensor 'scores' should be an output"),
+        ([TensorSpec("num_keypoints", False, (1,), np.dtype("int64"))], "tensor 'num_keypoints' has dtype int64"),
+    ],
+)
+def test_contract_check_names_each_problem(tensors: list[TensorSpec], message: str) -> None:
+    info = trt_double.tiny_model_info()
+    valid = {
+        "image": TensorSpec("image", True, info.input_shape, np.dtype("float32")),
+        **{
+            name: TensorSpec(name, False, shape, np.dtype(info.output_dtypes()[name]))
+            for name, shape in info.output_shapes().items()
+        },
+    }
+    check_engine_tensors(list(valid.values()), info)
+    if tensors:
+        valid.update({tensor.name: tensor for tensor in tensors})
+    else:
+        del valid["image"]
+    with pytest.raises(ContractError, match=message):
+        check_engine_tensors(list(valid.values()), info)
+
+
+def test_engine_from_another_tensorrt_or_replaced_or_without_sidecar(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    trt_double.install(monkeypatch, "10.0.1")
+    engine = build_engine(tmp_path)
+    trt_double.install(monkeypatch, "10.3.0")
+    with pytest.raises(EngineCacheError, match="built with TensorRT 10.0.1, this is 10.3.0; rebuild"):
+        TensorRTBackend(engine)
+    trt_double.install(monkeypatch, "10.0.1")
+    engine.write_bytes(engine.read_bytes()[:-1])
+    with pytest.raises(EngineCacheError, match="does not match the sha256"):
+        TensorRTBackend(engine)
+    sidecar_path(engine).unlink()
+    with pytest.raises(EngineCacheError, match="has no sidecar"):
+        TensorRTBackend(engine)
+
+
+def test_cuda_failure_names_the_call(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    gpu = trt_double.install(monkeypatch, "10.0.1")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    gpu.fail_next["cudaMemcpyAsync"] = trt_double.cudaError_t.cudaErrorInvalidValue
+    with pytest.raises(CudaError, match="cudaMemcpyAsync failed: cudaErrorInvalidValue"):
+        backend.run(image_with_count(3))
+    np.testing.assert_array_equal(backend.run(image_with_count(3)).scores, expected_features(image_with_count(3))[1])
+    backend.close()
+
+
+@pytest.mark.parametrize("version", ["8.2.1.8", "10.0.1"])
+def test_exported_disk_model_matches_onnxruntime(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, export_model, version: str
+) -> None:
+    """The real exported graph (128x160, K=64) through the double: the data flow with the contract's real shapes."""
+    exported = export_model()
+    trt_double.install(monkeypatch, version)
+    engine = tmp_path / "disk.engine"
+    ensure_engine(exported.path, engine, BuildSettings("fp32"), progress=Progress(lambda line: None))
+    backend = TensorRTBackend(engine)
+    reference = OnnxRuntimeBackend(str(exported.path))
+    assert backend.info == reference.info == exported.info
+    for path in shared_photo_paths():
+        image = load_photo(path, exported.info.height, exported.info.width)
+        ours, expected = backend.run(image), reference.run(image)
+        assert ours.count == expected.count > 0
+        np.testing.assert_array_equal(ours.keypoints, expected.keypoints)
+        np.testing.assert_array_equal(ours.scores, expected.scores)
+        np.testing.assert_array_equal(ours.descriptors, expected.descriptors)
+    backend.close()
