@@ -1,0 +1,582 @@
+"""The DISK node on real rclpy and Fast DDS: photos, encodings, bad messages, floods, parameters.
+
+The node runs in this process beside a probe node, both spun by one executor thread; each test has its own
+namespace. Shutdown on SIGINT/SIGTERM is tested on the node process in ``test_shutdown.py``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterator, TypeVar
+
+import cv2
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
+
+from builtin_interfaces.msg import Time  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
+from rcl_interfaces.msg import Log  # noqa: E402
+from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
+from skimage import data as skimage_data  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from disk_trt_ros.contract import InputFormat  # noqa: E402
+from disk_trt_ros.inference.base import Backend, Features  # noqa: E402
+from disk_trt_ros.inference.factory import create_backend  # noqa: E402
+from disk_trt_ros.msg import Keypoints  # noqa: E402
+from disk_trt_ros.node.debug_image import RateLimiter, draw_keypoints  # noqa: E402
+from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
+from disk_trt_ros.node.disk_node import DiskNode, LatestSlot, NodeConfigurationError  # noqa: E402
+from disk_trt_ros.node.image_conversion import ModelInput, keypoints_to_source  # noqa: E402
+from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
+from helpers import REPO_ROOT, shared_photo_paths  # noqa: E402
+from test_image_conversion import raw_message  # noqa: E402
+
+pytestmark = pytest.mark.ros
+
+T = TypeVar("T")
+MODEL_SIZE = (160, 128)  # (width, height) of the test model
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+ROSOUT_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+BEST_EFFORT = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+
+# ---------------------------------------------------------------------------------------------- harness
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+    return result
+
+
+class Inbox:
+    """Messages a subscription received, with their arrival times, for waiting on from the test thread."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.messages: list[tuple[float, Any]] = []
+
+    def __call__(self, message: Any) -> None:
+        with self._condition:
+            self.messages.append((time.monotonic(), message))
+            self._condition.notify_all()
+
+    def wait_for(self, predicate: Callable[[Any], bool], timeout: float, what: str) -> Any:
+        with self._condition:
+            found = self._condition.wait_for(
+                lambda: next((m for _, m in self.messages if predicate(m)), None), timeout=timeout
+            )
+        if found is None:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        return found
+
+
+def stamp_of(index: int) -> Time:
+    return Time(sec=1_700_000_000 + index, nanosec=index)
+
+
+def has_stamp(index: int) -> Callable[[Any], bool]:
+    return lambda message: message.header.stamp == stamp_of(index)
+
+
+class NodeUnderTest:
+    """A DiskNode and a probe node (publishers, subscriptions) in one context, spun by an executor thread.
+
+    Each instance lives in its own namespace so that tests cannot hear each other.
+    """
+
+    def __init__(self, context: Any, parameters: dict[str, Any]) -> None:
+        self.namespace = f"/t{uuid.uuid4().hex[:8]}"
+        overrides = [Parameter(name, value=value) for name, value in parameters.items()]
+        self.node = DiskNode(context=context, namespace=self.namespace, parameter_overrides=overrides)
+        self.probe = rclpy.create_node("probe", namespace=self.namespace, context=context)
+        self.keypoints = Inbox()
+        self.diagnostics = Inbox()
+        self.debug_images = Inbox()
+        self._keypoints_subscription = self.probe.create_subscription(Keypoints, "keypoints", self.keypoints, RELIABLE)
+        self.probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
+        self.probe.create_subscription(Image, "disk_node/debug_image", self.debug_images, RELIABLE)
+        self.log = Inbox()
+        logger_name = f"{self.namespace[1:]}.disk_node"
+        self.probe.create_subscription(
+            Log, "/rosout", lambda log: self.log(log) if log.name == logger_name else None, ROSOUT_QOS
+        )
+        self.executor = MultiThreadedExecutor(num_threads=2, context=context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.probe)
+        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self._spinner.start()
+
+    def _on_diagnostics(self, message: DiagnosticArray) -> None:
+        for status in message.status:
+            if status.name.startswith(f"{self.namespace}/disk_node"):
+                self.diagnostics({value.key: value.value for value in status.values} | {"level": status.level})
+
+    def publisher(self, message_type: type, qos: QoSProfile = RELIABLE) -> Any:
+        """A publisher on the node's image topic, returned once the node's subscription has matched it."""
+        topic = "image/compressed" if message_type is CompressedImage else "image"
+        publisher = self.probe.create_publisher(message_type, topic, qos)
+        wait_until(publisher.get_subscription_count, 10.0, f"the node to subscribe {topic}")
+        wait_until(self._keypoints_subscription.get_publisher_count, 10.0, "the node's keypoints publisher")
+        return publisher
+
+    def wait_for_keypoints(self, index: int, timeout: float = 20.0) -> Keypoints:
+        return self.keypoints.wait_for(has_stamp(index), timeout, f"keypoints of frame {index}")
+
+    def wait_for_diagnostics(self, predicate: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        return self.diagnostics.wait_for(predicate, 10.0, f"diagnostics with {what}")
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=2.0)
+        self.node.destroy_node()
+        self.probe.destroy_node()
+
+
+@pytest.fixture(scope="module")
+def model_path(export_model: Callable[..., Any]) -> str:
+    return str(export_model().path)
+
+
+@pytest.fixture(scope="module")
+def reference_backend(model_path: str) -> Backend:
+    """The node's backend, called directly; one thread in both makes them agree bit for bit."""
+    return create_backend("onnxruntime", model_path, precision="fp32", threads=1)
+
+
+@pytest.fixture
+def start_node(rclpy_context: Any, model_path: str) -> Iterator[Callable[..., NodeUnderTest]]:
+    started: list[NodeUnderTest] = []
+
+    def start(**parameters: Any) -> NodeUnderTest:
+        started.append(NodeUnderTest(rclpy_context, {"model": model_path, "backend": "onnxruntime", "threads": 1,
+                                                   **parameters}))
+        return started[-1]
+
+    yield start
+    for node in started:
+        node.close()
+
+
+def header_of(index: int) -> Header:
+    return Header(stamp=stamp_of(index), frame_id="camera_optical")
+
+
+def image_message(pixels: np.ndarray, encoding: str, index: int, padding: int = 0, bigendian: bool = False) -> Image:
+    """An Image of ``pixels`` ([h, w, c] in the encoding's dtype) with the header of frame ``index``."""
+    message = raw_message(pixels, encoding, padding, bigendian)
+    message.header = header_of(index)
+    return message
+
+
+def compressed_message(data: bytes, image_format: str, index: int) -> CompressedImage:
+    return CompressedImage(header=header_of(index), format=image_format, data=data)
+
+
+def expected_features(backend: Backend, rgb: np.ndarray) -> Features:
+    """The backend called directly on the picture shrunk to the model's size, keypoints mapped back."""
+    height, width = rgb.shape[:2]
+    features = backend.run(cv2.resize(rgb, MODEL_SIZE, interpolation=cv2.INTER_AREA))
+    return Features(keypoints_to_source(features.keypoints, (width, height), MODEL_SIZE), features.scores,
+                    features.descriptors)
+
+
+def assert_same_features(message: Keypoints, expected: Features) -> None:
+    received = features_from_message(message)
+    assert message.count == expected.count
+    np.testing.assert_array_equal(received.keypoints, expected.keypoints)
+    np.testing.assert_array_equal(received.scores, expected.scores)
+    np.testing.assert_array_equal(received.descriptors, expected.descriptors)
+
+
+@pytest.fixture(scope="module")
+def picture() -> np.ndarray:
+    """A real photograph (scikit-image's astronaut) cropped to 384x480: not the model's size, so it is resized."""
+    return np.ascontiguousarray(skimage_data.astronaut()[64:448, 16:496])
+
+
+# ---------------------------------------------------------------------------------------------- the node
+
+
+def test_photos_give_one_keypoints_message_each_at_their_own_size(
+    start_node: Callable[..., NodeUnderTest], reference_backend: Backend
+) -> None:
+    node = start_node()
+    publisher = node.publisher(Image)
+    for index, path in enumerate(shared_photo_paths()):
+        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        height, width = rgb.shape[:2]
+        publisher.publish(image_message(rgb, "rgb8", index))
+        message = node.wait_for_keypoints(index)
+
+        assert message.header.frame_id == "camera_optical"
+        assert (message.image_width, message.image_height) == (width, height)
+        assert 0 < message.count <= 64 and message.descriptor_dim == 128
+        features = features_from_message(message)
+        assert np.all(features.keypoints >= -0.5) and np.all(features.keypoints <= [width - 0.5, height - 0.5])
+        assert np.all(np.diff(features.scores) <= 0)
+        np.testing.assert_allclose(np.linalg.norm(features.descriptors, axis=1), 1.0, atol=1e-5)
+        assert_same_features(message, expected_features(reference_backend, rgb))
+    assert len(node.keypoints.messages) == len(shared_photo_paths())
+
+
+def colour_messages(rgb: np.ndarray) -> list[tuple[str, np.ndarray, int]]:
+    """(encoding, pixels, row padding) for every colour encoding of ``rgb``."""
+    return [
+        ("rgb8", rgb, 0),
+        ("bgr8", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), 7),
+        ("rgba8", cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA), 0),
+        ("bgra8", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA), 4),
+    ]
+
+
+def test_every_raw_encoding_of_a_picture_gives_the_same_keypoints(
+    start_node: Callable[..., NodeUnderTest], reference_backend: Backend, picture: np.ndarray
+) -> None:
+    node = start_node()
+    publisher = node.publisher(Image)
+    gray = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)[..., None]
+    frames = [(encoding, pixels, padding, False, picture) for encoding, pixels, padding in colour_messages(picture)]
+    frames += [
+        ("mono8", gray, 3, False, np.repeat(gray, 3, axis=2)),
+        ("mono16", gray.astype(np.uint16) << 8 | 0x5A, 0, False, np.repeat(gray, 3, axis=2)),
+        ("mono16", gray.astype(np.uint16) << 8 | 0xA5, 2, True, np.repeat(gray, 3, axis=2)),
+    ]
+    for index, (encoding, pixels, padding, bigendian, seen_as) in enumerate(frames):
+        publisher.publish(image_message(pixels, encoding, index, padding, bigendian))
+        message = node.wait_for_keypoints(index)
+        assert (message.image_width, message.image_height) == (480, 384), encoding
+        assert_same_features(message, expected_features(reference_backend, seen_as))
+
+
+def test_compressed_transport_gives_the_keypoints_of_the_decoded_picture(
+    start_node: Callable[..., NodeUnderTest], reference_backend: Backend, picture: np.ndarray
+) -> None:
+    node = start_node(image_transport="compressed")
+    publisher = node.publisher(CompressedImage)
+    bgr = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+    jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    decoded_jpeg = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    png = cv2.imencode(".png", bgr)[1].tobytes()
+    frames = [(jpeg, "rgb8; jpeg compressed bgr8", decoded_jpeg), (png, "png", picture)]
+    for index, (data, image_format, seen_as) in enumerate(frames):
+        publisher.publish(compressed_message(data, image_format, index))
+        message = node.wait_for_keypoints(index)
+        assert (message.image_width, message.image_height) == (480, 384)
+        assert_same_features(message, expected_features(reference_backend, seen_as))
+
+
+BAD_RAW_IMAGES = {
+    "unknown encoding": Image(height=4, width=4, encoding="no_such_encoding", step=4, data=bytes(16)),
+    "data shorter than step x height": Image(height=48, width=64, encoding="rgb8", step=192, data=bytes(9000)),
+    "zero size": Image(height=0, width=0, encoding="rgb8", step=0, data=b""),
+    "step below width x bytes per pixel": Image(height=48, width=64, encoding="rgb8", step=100, data=bytes(4800)),
+}
+
+
+def _corrupt_jpeg() -> bytes:
+    jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 100, np.uint8))[1].tobytes()
+    return jpeg[:3] + bytes(range(256)) * 2
+
+
+BAD_COMPRESSED_IMAGES = {
+    "corrupt jpeg": CompressedImage(format="jpeg", data=_corrupt_jpeg()),
+    "empty data": CompressedImage(format="jpeg", data=b""),
+    "neither jpeg nor png": CompressedImage(format="bmp", data=b"BM" + bytes(100)),
+}
+
+
+@pytest.mark.parametrize(
+    ("image_transport", "message_type", "bad_messages", "first_logged"),
+    [
+        ("raw", Image, BAD_RAW_IMAGES, "image encoding 'no_such_encoding' is not supported"),
+        ("compressed", CompressedImage, BAD_COMPRESSED_IMAGES, "could not be decoded"),
+    ],
+)
+def test_each_bad_message_is_rejected_counted_and_the_next_frame_processed(
+    start_node: Callable[..., NodeUnderTest],
+    picture: np.ndarray,
+    image_transport: str,
+    message_type: type,
+    bad_messages: dict[str, Any],
+    first_logged: str,
+) -> None:
+    node = start_node(image_transport=image_transport)
+    publisher = node.publisher(message_type)
+    if image_transport == "raw":
+        good = lambda index: image_message(picture, "rgb8", index)  # noqa: E731
+    else:
+        jpeg = cv2.imencode(".jpg", picture)[1].tobytes()
+        good = lambda index: compressed_message(jpeg, "jpeg", index)  # noqa: E731
+    for rejected, (problem, bad) in enumerate(bad_messages.items(), start=1):
+        publisher.publish(bad)
+        node.wait_for_diagnostics(lambda values: values["rejected"] == str(rejected), f"{rejected} rejected")
+        publisher.publish(good(rejected))
+        node.wait_for_keypoints(rejected)
+    node.log.wait_for(lambda log: log.msg.startswith("rejected image:") and first_logged in log.msg, 10.0,
+                      f"a log naming '{first_logged}'")  # later rejections within 5 s are throttled
+    final = node.wait_for_diagnostics(lambda values: values["published"] == str(len(bad_messages)), "all published")
+    assert final["rejected"] == str(len(bad_messages))
+    assert final["inference_errors"] == "0" and final["dropped"] == "0"
+
+
+def test_a_best_effort_flood_is_received_and_thinned_to_what_inference_keeps_up_with(
+    start_node: Callable[..., NodeUnderTest], picture: np.ndarray
+) -> None:
+    """Real time: the last frame of a flood waits for at most the inference in progress, not for a backlog.
+
+    (``test_newest_frame_wins_while_inference_is_busy`` shows the mechanism without depending on timing.)
+    """
+    image = cv2.resize(picture, (320, 256), interpolation=cv2.INTER_AREA)
+    node = start_node()
+    publisher = node.publisher(Image, BEST_EFFORT)
+    frames = 120
+    published_at = []
+    for index in range(frames):  # about 100 Hz for 1.2 s, far faster than inference
+        published_at.append(time.monotonic())
+        publisher.publish(image_message(image, "rgb8", index))
+        time.sleep(0.01)
+    node.wait_for_keypoints(frames - 1)  # the last frame is never replaced, so it is always processed
+
+    outputs = [message.header.stamp.nanosec for _, message in node.keypoints.messages]
+    assert outputs == sorted(set(outputs)), "frames were processed out of order or twice"
+    assert 2 <= len(outputs) < frames / 2, f"processed {len(outputs)} of {frames} frames"
+    arrivals = [arrived for arrived, _ in node.keypoints.messages]
+    latencies = [arrived - published_at[index] for arrived, index in zip(arrivals, outputs)]
+    inference_s = float(np.median(np.diff(arrivals)))  # the time per processed frame, under this machine's load
+    assert latencies[-1] < 3 * inference_s + 0.5, f"last latency {latencies[-1]:.2f} s, {inference_s:.2f} s/frame"
+    values = node.wait_for_diagnostics(
+        lambda values: int(values["published"]) == len(outputs) and int(values["received"]) > len(outputs),
+        "the flood counted",
+    )
+    assert int(values["received"]) == int(values["published"]) + int(values["dropped"])
+    assert int(values["dropped"]) > 0
+    # the node's own latency (arrival to publication) is part of the end-to-end latency measured here
+    assert 0 < float(values["latency_p50_ms"]) <= float(values["latency_p99_ms"]) <= max(latencies) * 1e3 + 1
+    assert values["backend"].startswith("onnxruntime") and values["input_size"] == "160x128 rgb"
+
+
+class GatedBackend(Backend):
+    """The real backend behind a gate: each run waits for ``release``, so a test decides when inference ends.
+
+    Runs listed in ``failing_runs`` (0-based) raise instead of returning.
+    """
+
+    def __init__(self, inner: Backend, failing_runs: tuple[int, ...] = ()) -> None:
+        super().__init__(inner.info, inner.precision)
+        self.name = inner.name
+        self.inner = inner
+        self.failing_runs = failing_runs
+        self.runs = 0
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, image: np.ndarray) -> Features:
+        run, self.runs = self.runs, self.runs + 1
+        self.started.set()
+        assert self.release.wait(timeout=60)
+        if run in self.failing_runs:
+            raise RuntimeError(f"simulated inference failure on run {run}")
+        return self.inner.run(image)
+
+
+@pytest.fixture
+def gate_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[GatedBackend]]:
+    """Makes the nodes started afterwards run their backend through a :class:`GatedBackend`."""
+    import disk_trt_ros.node.disk_node as disk_node
+
+    gated: list[GatedBackend] = []
+
+    def install(failing_runs: tuple[int, ...] = ()) -> list[GatedBackend]:
+        def create(*args: Any, **kwargs: Any) -> Backend:
+            gated.append(GatedBackend(create_backend(*args, **kwargs), failing_runs))
+            return gated[-1]
+
+        monkeypatch.setattr(disk_node, "create_backend", create)
+        return gated
+
+    return install
+
+
+def test_newest_frame_wins_while_inference_is_busy(
+    start_node: Callable[..., NodeUnderTest], gate_backend: Callable[..., list[GatedBackend]], picture: np.ndarray
+) -> None:
+    """Frames arriving during inference are received (the executor is free) and replace each other: no backlog
+    builds up, whatever the input rate, so the next frame processed is the newest."""
+    gated = gate_backend()
+    node = start_node(qos_reliability="reliable")  # no frame lost in transport: the node drops them itself
+    (backend,) = gated
+    publisher = node.publisher(Image)
+    publisher.publish(image_message(picture, "rgb8", 0))
+    assert backend.started.wait(20.0), "inference of frame 0 did not start"
+    for index in range(1, 31):
+        publisher.publish(image_message(picture, "rgb8", index))
+        time.sleep(0.02)  # within the subscription's queue of 5
+    node.wait_for_diagnostics(lambda values: values["received"] == "31", "31 frames received during inference")
+    backend.release.set()
+    node.wait_for_keypoints(30)
+    values = node.wait_for_diagnostics(lambda values: values["published"] == "2", "2 frames published")
+    assert [message.header.stamp.nanosec for _, message in node.keypoints.messages] == [0, 30]
+    assert (values["dropped"], values["rejected"], values["inference_errors"]) == ("29", "0", "0")
+
+
+def test_an_inference_failure_is_logged_counted_and_the_next_frame_processed(
+    start_node: Callable[..., NodeUnderTest], gate_backend: Callable[..., list[GatedBackend]], picture: np.ndarray
+) -> None:
+    gated = gate_backend(failing_runs=(0,))
+    node = start_node()
+    gated[0].release.set()
+    publisher = node.publisher(Image)
+    publisher.publish(image_message(picture, "rgb8", 0))
+    values = node.wait_for_diagnostics(lambda values: values["inference_errors"] == "1", "the failure counted")
+    assert values["level"] == DiagnosticStatus.ERROR
+    node.log.wait_for(lambda log: "simulated inference failure on run 0" in log.msg, 10.0, "the failure logged")
+    publisher.publish(image_message(picture, "rgb8", 1))
+    node.wait_for_keypoints(1)
+    assert [message.header.stamp.nanosec for _, message in node.keypoints.messages] == [1]
+
+
+def test_debug_image_shows_the_model_input_with_its_keypoints(
+    start_node: Callable[..., NodeUnderTest], reference_backend: Backend, picture: np.ndarray
+) -> None:
+    node = start_node(debug_image=True, debug_image_max_rate=0.0)
+    node.publisher(Image).publish(image_message(picture, "rgb8", 0))
+    debug = node.debug_images.wait_for(has_stamp(0), 20.0, "the debug image")
+    assert (debug.width, debug.height, debug.encoding, debug.step) == (*MODEL_SIZE, "bgr8", 3 * MODEL_SIZE[0])
+    model_input = cv2.resize(picture, MODEL_SIZE, interpolation=cv2.INTER_AREA)
+    expected = draw_keypoints(model_input, InputFormat.RGB, reference_backend.run(model_input).keypoints)
+    canvas = np.frombuffer(debug.data, np.uint8).reshape(debug.height, debug.width, 3)
+    np.testing.assert_array_equal(canvas, expected)
+    assert np.any(canvas != cv2.cvtColor(model_input, cv2.COLOR_RGB2BGR)), "no keypoints drawn"
+
+
+def test_debug_image_is_off_by_default(start_node: Callable[..., NodeUnderTest], picture: np.ndarray) -> None:
+    node = start_node()
+    node.publisher(Image).publish(image_message(picture, "rgb8", 0))
+    node.wait_for_keypoints(0)
+    assert node.probe.count_publishers(f"{node.namespace}/disk_node/debug_image") == 0
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({"backend": "tensorflow"}, "'backend': 'tensorflow' is not one of auto, tensorrt, onnxruntime, torch"),
+        ({"precision": "int8"}, "'precision': 'int8' is not one of fp16, fp32"),
+        ({"image_transport": "theora"}, "'image_transport': 'theora' is not one of raw, compressed"),
+        ({"qos_reliability": "sometimes"}, "'qos_reliability': 'sometimes' is not one of best_effort, reliable"),
+        ({"debug_image_max_rate": -1.0}, "invalid parameter 'debug_image_max_rate'"),
+        ({"threads": -2}, "invalid parameter 'threads'"),
+        ({"debug_image": 1}, "invalid parameter 'debug_image'.*expecting type 'BOOL'"),
+        ({"model": ""}, "parameter 'model' is empty"),
+        ({"model": "/nonexistent/disk.onnx"}, "cannot load model '/nonexistent/disk.onnx' with backend onnxruntime"),
+    ],
+)
+def test_invalid_parameters_are_refused_with_the_allowed_values(
+    rclpy_context: Any, model_path: str, parameters: dict[str, Any], expected: str
+) -> None:
+    overrides = [Parameter(name, value=value) for name, value in {"model": model_path, "backend": "onnxruntime",
+                                                                  **parameters}.items()]
+    with pytest.raises(NodeConfigurationError, match=expected):
+        DiskNode(context=rclpy_context, parameter_overrides=overrides)
+
+
+def test_the_module_refuses_a_bad_value_with_one_line_and_exit_status_2(model_path: str) -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "disk_trt_ros.node", "--ros-args", "-p", f"model:={model_path}", "-p",
+         "backend:=tensorflow"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert process.returncode == 2, process.stderr
+    assert "parameter 'backend': 'tensorflow' is not one of auto, tensorrt, onnxruntime, torch" in process.stderr
+    assert "Traceback" not in process.stderr + process.stdout
+
+
+# ---------------------------------------------------------------------------------------------- the parts
+
+
+def test_keypoints_message_maps_back_and_round_trips() -> None:
+    rng = np.random.default_rng(0)
+    descriptors = rng.normal(size=(5, 128)).astype(np.float32)
+    features = Features(
+        keypoints=np.array([[0, 0], [159, 127], [10, 20], [80, 64], [3, 100]], np.float32),
+        scores=np.linspace(1.0, 0.5, 5, dtype=np.float32),
+        descriptors=descriptors / np.linalg.norm(descriptors, axis=1, keepdims=True),
+    )
+    model_input = ModelInput(np.zeros((128, 160, 3), np.uint8), source_width=640, source_height=512)
+    header = Header(stamp=stamp_of(3), frame_id="cam")
+    message = keypoints_message(features, model_input, header)
+    assert (message.header, message.image_width, message.image_height) == (header, 640, 512)
+    assert (message.count, message.descriptor_dim, len(message.keypoints)) == (5, 128, 10)
+    back = features_from_message(message)
+    np.testing.assert_array_equal(back.keypoints, (features.keypoints + 0.5) * 4 - 0.5)
+    np.testing.assert_array_equal(back.scores, features.scores)
+    np.testing.assert_array_equal(back.descriptors, features.descriptors)
+
+
+def test_latest_slot_keeps_only_the_newest_item() -> None:
+    slot: LatestSlot[int] = LatestSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True  # 1 is dropped
+    assert slot.take() == 2
+    taken: list[int | None] = []
+
+    def consume() -> None:
+        while (item := slot.take()) is not None:
+            taken.append(item)
+        taken.append(None)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    slot.put(3)
+    wait_until(lambda: taken == [3], 2.0, "the consumer to take 3")
+    slot.close()
+    consumer.join(timeout=2)
+    assert taken == [3, None]
+
+
+def test_frame_statistics_report_rates_and_latency_percentiles() -> None:
+    now = [100.0]
+    statistics = FrameStatistics(clock=lambda: now[0])
+    for latency in np.linspace(0.01, 0.10, 10):
+        statistics.count("received")
+        statistics.count_published(float(latency))
+    statistics.count("received")
+    statistics.count("dropped")
+    statistics.count("rejected")
+    now[0] += 2.0
+    first = statistics.report()
+    assert (first.received, first.published, first.dropped, first.rejected, first.failed) == (11, 10, 1, 1, 0)
+    assert first.rate_hz == pytest.approx(5.0)
+    assert first.latency_p50_s == pytest.approx(0.055) and first.latency_p99_s == pytest.approx(0.0991)
+    assert first.new_rejected == 1
+    now[0] += 1.0
+    second = statistics.report()
+    assert second.rate_hz == 0.0 and second.new_rejected == 0 and second.rejected == 1
+
+
+def test_rate_limiter_lets_through_at_most_the_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(5.0, clock=lambda: now[0])
+    passed = []
+    for _ in range(100):  # 1 s at 100 Hz
+        passed.append(limiter.ready())
+        now[0] += 0.01
+    assert sum(passed) == 5
+    unlimited = RateLimiter(0.0, clock=lambda: now[0])
+    assert all(unlimited.ready() for _ in range(10))
