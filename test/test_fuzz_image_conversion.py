@@ -1,0 +1,215 @@
+"""Fuzzing image conversion: any Image or CompressedImage message becomes a model input or an ImageConversionError.
+
+The node and ``eval`` convert every message with :class:`~disk_trt_ros.node.image_conversion.ImageConverter`.
+Whatever a publisher or a bag puts in the fields (encoding, width, height, step, endianness, data length, the bytes
+of a compressed image), the converter returns a uint8 ``[H, W, C]`` image of the model's size and format, or raises
+:class:`~disk_trt_ros.node.image_conversion.ImageConversionError` with a message; a well-formed message is never
+refused; keypoints mapped back always land inside the source image.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from disk_trt_ros.contract import InputFormat
+from disk_trt_ros.node.image_conversion import (
+    RAW_ENCODINGS,
+    ImageConversionError,
+    ImageConverter,
+    ModelInput,
+    keypoints_to_source,
+)
+
+sensor_msgs = pytest.importorskip("sensor_msgs.msg")
+Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage
+
+FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+UINT32_MAX = 2**32 - 1
+MODEL_SIZES = [(32, 48), (16, 16), (64, 32)]  # (height, width)
+
+converters = st.builds(
+    lambda size, input_format: ImageConverter(size[0], size[1], input_format),
+    st.sampled_from(MODEL_SIZES),
+    st.sampled_from(InputFormat),
+)
+
+
+def check_output(converter: ImageConverter, result: ModelInput, width: int, height: int) -> None:
+    """A conversion that succeeded gives the model's input exactly, and remembers the source size."""
+    channels = converter.input_format.channels
+    assert result.image.shape == (converter.height, converter.width, channels)
+    assert result.image.dtype == np.uint8 and result.image.flags.c_contiguous
+    assert (result.source_width, result.source_height) == (width, height)
+
+
+def convert_or_reject(convert: Any, message: Any) -> ModelInput | None:
+    """``convert(message)``; an ImageConversionError (only that) becomes None after checking it says something."""
+    try:
+        result = convert(message)
+    except ImageConversionError as error:
+        assert len(str(error)) > 20, f"unhelpful message: {error!r}"
+        event(f"rejected: {type(error).__name__}")
+        return None
+    event("converted")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- raw images
+
+
+@st.composite
+def well_formed_images(draw: st.DrawFn) -> Image:
+    """A valid Image in one of the supported encodings, with random pixels, row padding and byte order."""
+    encoding = draw(st.sampled_from(sorted(RAW_ENCODINGS)))
+    layout = RAW_ENCODINGS[encoding]
+    height = draw(st.integers(1, 40))
+    width = draw(st.integers(1, 40))
+    padding = draw(st.integers(0, 9))
+    step = width * layout.bytes_per_pixel + padding
+    data = draw(st.binary(min_size=step * height, max_size=step * height + 8))
+    return Image(height=height, width=width, encoding=encoding, is_bigendian=draw(st.integers(0, 1)), step=step,
+                 data=data)
+
+
+@st.composite
+def malformed_images(draw: st.DrawFn) -> Image:
+    """A well-formed Image with some fields replaced: encodings of any name, sizes and steps up to uint32's limit,
+    any endianness byte, data cut short, extended or replaced."""
+    message = draw(well_formed_images())
+    fields = draw(st.sets(st.sampled_from(["encoding", "height", "width", "step", "is_bigendian", "data"]),
+                          min_size=1))
+    if "encoding" in fields:
+        message.encoding = draw(st.sampled_from(sorted(RAW_ENCODINGS) + ["", "RGB8", "mono8 ", "16UC1", "32FC1",
+                                                                          "bayer_rggb8", "yuv422", "8UC3"])
+                                | st.text(max_size=12))
+    for name in ("height", "width", "step"):
+        if name in fields:
+            current = getattr(message, name)
+            setattr(message, name, draw(st.sampled_from([0, 1, UINT32_MAX, current + 1, max(current - 1, 0)])
+                                        | st.integers(0, UINT32_MAX)))
+    if "is_bigendian" in fields:
+        message.is_bigendian = draw(st.integers(0, 255))
+    if "data" in fields:
+        data = bytes(message.data)
+        message.data = draw(st.sampled_from([b"", data[: len(data) // 2], data[:-1], data + b"\0" * 64])
+                            | st.binary(max_size=256))
+    return message
+
+
+@given(converter=converters, message=well_formed_images())
+@FUZZ
+def test_well_formed_images_are_always_converted(converter: ImageConverter, message: Image) -> None:
+    result = converter.from_image(message)
+    check_output(converter, result, message.width, message.height)
+
+
+# Kept examples: the size fields at uint32's limit (a step x height product far beyond any buffer), a step one byte
+# short of a 16-bit row, a 16-bit image with an odd step, a 1-pixel-high image 4000 pixels wide.
+@example(converter=ImageConverter(32, 48, InputFormat.RGB),
+         message=Image(height=UINT32_MAX, width=UINT32_MAX, encoding="rgb8", step=UINT32_MAX, data=bytes(12)))
+@example(converter=ImageConverter(32, 48, InputFormat.MONO),
+         message=Image(height=2, width=3, encoding="mono16", step=5, data=bytes(10)))
+@example(converter=ImageConverter(32, 48, InputFormat.BGR),
+         message=Image(height=2, width=3, encoding="mono16", step=7, is_bigendian=1, data=bytes(14)))
+@example(converter=ImageConverter(16, 16, InputFormat.RGB),
+         message=Image(height=1, width=4000, encoding="bgra8", step=16000, data=bytes(16000)))
+@given(converter=converters, message=malformed_images())
+@FUZZ
+def test_any_image_message_is_converted_or_rejected_with_a_message(converter: ImageConverter, message: Image) -> None:
+    result = convert_or_reject(converter.from_image, message)
+    if result is not None:
+        check_output(converter, result, message.width, message.height)
+
+
+# ---------------------------------------------------------------------------------------------- compressed images
+
+
+def encoded_pictures() -> list[bytes]:
+    """JPEG and PNG files of every kind a camera driver or a bag might hold: mono, colour, alpha, palette,
+    1-bit, 16-bit, CMYK JPEG."""
+    from PIL import Image as PilImage
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    pictures = [cv2.imencode(".jpg", rgb)[1].tobytes(), cv2.imencode(".png", rgb)[1].tobytes(),
+                cv2.imencode(".png", (rgb.astype(np.uint16) * 257))[1].tobytes(),
+                cv2.imencode(".png", (rgb[..., 0].astype(np.uint16) * 257))[1].tobytes()]
+    for file_format, modes in (("PNG", ("1", "L", "LA", "P", "RGB", "RGBA")), ("JPEG", ("L", "RGB", "CMYK"))):
+        for mode in modes:
+            stream = io.BytesIO()
+            PilImage.fromarray(rgb).convert(mode).save(stream, file_format)
+            pictures.append(stream.getvalue())
+    return pictures
+
+
+PICTURES = encoded_pictures()
+
+
+@st.composite
+def damaged_pictures(draw: st.DrawFn) -> bytes:
+    """A picture of :data:`PICTURES` truncated, with bytes overwritten, or spliced with random bytes."""
+    picture = draw(st.sampled_from(PICTURES))
+    damage = draw(st.sampled_from(["none", "truncate", "overwrite", "splice"]))
+    if damage == "truncate":
+        return picture[: draw(st.integers(0, len(picture) - 1))]
+    if damage == "none":
+        return picture
+    start = draw(st.integers(0, len(picture) - 1))
+    patch = draw(st.binary(min_size=1, max_size=32))
+    end = start + (len(patch) if damage == "overwrite" else 0)
+    return picture[:start] + patch + picture[end:]
+
+
+compressed_data = st.one_of(
+    damaged_pictures(),
+    st.binary(max_size=300),
+    st.binary(max_size=300).map(lambda tail: b"\xff\xd8\xff" + tail),  # a JPEG signature, then noise
+    st.binary(max_size=300).map(lambda tail: b"\x89PNG\r\n\x1a\n" + tail),  # a PNG signature, then noise
+)
+
+
+@given(converter=converters, data=compressed_data,
+       image_format=st.sampled_from(["jpeg", "png", "rgb8; jpeg compressed bgr8", "bmp", ""]) | st.text(max_size=20))
+@FUZZ
+def test_any_compressed_message_is_converted_or_rejected_with_a_message(
+    converter: ImageConverter, data: bytes, image_format: str
+) -> None:
+    message = CompressedImage(format=image_format, data=data)
+    result = convert_or_reject(converter.from_compressed, message)
+    if result is not None:
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        check_output(converter, result, decoded.shape[1], decoded.shape[0])
+
+
+@pytest.mark.parametrize("index", range(len(PICTURES)))
+def test_every_kind_of_intact_picture_is_converted(index: int) -> None:
+    for input_format in InputFormat:
+        converter = ImageConverter(32, 48, input_format)
+        check_output(converter, converter.from_compressed(CompressedImage(format="png", data=PICTURES[index])), 40, 24)
+
+
+# ---------------------------------------------------------------------------------------------- the mapping back
+
+
+@given(
+    source=st.tuples(st.integers(1, 20_000), st.integers(1, 20_000)),
+    model=st.sampled_from([(48, 32), (160, 128), (640, 480), (16, 16)]),
+    fractions=st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=20),
+)
+@FUZZ
+def test_keypoints_mapped_back_are_finite_and_inside_the_source_image(
+    source: tuple[int, int], model: tuple[int, int], fractions: list[tuple[float, float]]
+) -> None:
+    """Every model pixel (x in 0..W-1, y in 0..H-1) maps into the source image's area [-0.5, W_src - 0.5]."""
+    keypoints = np.rint(np.array(fractions) * (np.array(model) - 1)).astype(np.float32)
+    mapped = keypoints_to_source(keypoints, source, model)
+    assert mapped.dtype == np.float32 and np.all(np.isfinite(mapped))
+    assert np.all(mapped >= -0.5) and np.all(mapped <= np.array(source, np.float32) - 0.5), (keypoints, mapped)
