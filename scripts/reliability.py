@@ -304,7 +304,7 @@ class Camera:
         with self._lock:
             values = dict(self.diagnostics)
         keys = {"received": "received", "published": "published", "dropped": "dropped", "rejected": "rejected",
-                "failed": "inference_errors"}
+                "failed": "inference_errors", "lost": "lost_before_node"}
         return {name: int(values[key]) for name, key in keys.items()} if values else {}
 
     def settled(self) -> bool:
@@ -397,6 +397,8 @@ class ScenarioResult:
                 continue
             if node["received"] != camera.sent and self.every_frame_reaches_the_node:
                 failures.append(f"{c}: sent {camera.sent} frames, the node received {node['received']}")
+            if node["lost"] > camera.sent - node["received"]:
+                failures.append(f"{c}: the node counts {node['lost']} frames lost, {camera.sent - node['received']} were")
             accounted = node["published"] + node["dropped"] + node["rejected"] + node["failed"]
             if accounted != node["received"]:
                 failures.append(f"{c}: the node received {node['received']} frames but accounts for {accounted}")
@@ -430,13 +432,13 @@ class ScenarioResult:
         """Table rows, one per camera."""
         rows = []
         for camera in self.cameras:
-            node = camera.node or dict.fromkeys(("received", "published", "dropped", "rejected", "failed"), -1)
+            node = camera.node or dict.fromkeys(("received", "published", "dropped", "rejected", "failed", "lost"), -1)
             latency = camera.latency
             resources = self.resources.get(camera.camera, {})
             warm, end = resources.get("warm", {}), resources.get("end", {})
             rows.append(
                 f"| {self.name} | {camera.camera} | {self.rate_hz:.0f} | {camera.sent} | "
-                f"{camera.sent - node['received']} | {node['received']} | "
+                f"{camera.sent - node['received']} (node counted {node['lost']}) | {node['received']} | "
                 f"{node['published']} | {node['dropped']} | {node['rejected']} | {node['failed']} | "
                 f"{latency['p50'] * 1e3:.0f} / {latency['p99'] * 1e3:.0f} / {latency['max'] * 1e3:.0f} | "
                 f"{warm.get('rss_kib', 0) / 1024:.1f} -> {end.get('rss_kib', 0) / 1024:.1f} "

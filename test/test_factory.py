@@ -83,7 +83,7 @@ def test_create_onnxruntime_and_torch(export_model, caplog: pytest.LogCaptureFix
     torch_backend = create_backend("torch", exported.path)
     assert isinstance(onnxruntime, OnnxRuntimeBackend) and isinstance(torch_backend, TorchBackend)
     assert onnxruntime.info == torch_backend.info == exported.info
-    with caplog.at_level(logging.WARNING, logger="disk_trt_ros.inference.factory"):
+    with caplog.at_level(logging.INFO, logger="disk_trt_ros.inference.factory"):
         create_backend("onnxruntime", exported.path, precision="fp16")
     assert "precision fp16 is ignored" in caplog.text
 
@@ -114,3 +114,11 @@ def test_create_tensorrt_builds_once_then_reuses(monkeypatch: pytest.MonkeyPatch
     assert custom.precision == "fp32" and (tmp_path / "cache" / "disk.engine").is_file()
     for backend in (second, third, custom):
         backend.close()
+
+
+def test_messages_go_to_the_callers_report(export_model):
+    """The node passes its ROS logger: what the factory has to say must reach it, not an unconfigured logger."""
+    heard: list[str] = []
+    backend = create_backend("onnxruntime", export_model().path, precision="fp16", report=heard.append)
+    assert backend.precision == "fp32"
+    assert any("precision fp16 is ignored" in message for message in heard)

@@ -580,3 +580,25 @@ def test_rate_limiter_lets_through_at_most_the_rate() -> None:
     assert sum(passed) == 5
     unlimited = RateLimiter(0.0, clock=lambda: now[0])
     assert all(unlimited.ready() for _ in range(10))
+
+
+def test_gaps_in_a_single_publishers_sequence_numbers_are_counted_as_lost(
+    start_node: Callable[..., NodeUnderTest], picture: np.ndarray
+) -> None:
+    """DDS cannot be made to lose frames on demand: the node's callback is given the message info DDS would give."""
+    node = start_node()
+    publisher = node.publisher(Image)
+    publisher.publish(image_message(picture, "rgb8", 0))  # a real frame: sequence numbering starts from its info
+    node.wait_for_keypoints(0)
+    disk_node = node.node
+    first = disk_node._last_sequence
+    assert first is not None and disk_node._single_publisher
+    for offset in (1, 2, 5, 9):  # frames first+3, +4, +6, +7, +8 never arrived
+        disk_node._count_lost(first + offset)
+    assert disk_node._statistics.report().lost == 5
+    node.probe.create_publisher(Image, "image", RELIABLE)  # a second publisher: sequence numbers interleave
+    wait_until(lambda: disk_node.count_publishers(disk_node._subscription.topic_name) == 2, 10.0, "two publishers")
+    node.wait_for_diagnostics(lambda values: values["lost_before_node"] == "5", "lost frames in diagnostics")
+    disk_node._count_lost(first + 100)
+    disk_node._count_lost(first + 200)
+    assert disk_node._statistics.report().lost == 5

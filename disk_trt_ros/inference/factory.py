@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 from pathlib import Path
+from typing import Callable
 
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.engine_cache import (
@@ -67,6 +68,7 @@ def create_backend(
     threads: int | None = None,
     engine_path: str | os.PathLike[str] | None = None,
     compile_unet: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> Backend:
     """Construct the backend ``kind`` (see :data:`BACKENDS`) for an exported model.
 
@@ -75,39 +77,46 @@ def create_backend(
         model_path: exported ONNX model; for ``tensorrt`` also an engine file (``.engine``/``.plan``/``.trt``) with
             its sidecar.
         precision: ``fp32`` or ``fp16`` (TensorRT and PyTorch on CUDA; ONNX Runtime runs the model as exported).
-        threads: CPU threads for ONNX Runtime (None: its default).
+        threads: CPU threads of ONNX Runtime, or of PyTorch (process-wide) for ``torch`` (None: the default).
         engine_path: where TensorRT's engine for ``model_path`` lives (default: beside the model,
             ``MODEL.<precision>.engine``); it is built or rebuilt there when needed.
         compile_unet: PyTorch on CUDA only: compile the U-Net with ``torch.compile`` (slow start, fastest run).
+        report: where to say what happens (the backend chosen, ignored settings, engine build progress); default:
+            this module's Python logger. The node passes its ROS logger, so a long engine build is visible.
     """
+    say = report or logger.info
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     name, reason = resolve_backend_name(kind)
     if kind == "auto":
-        logger.info("backend auto -> %s: %s", name, reason)
+        say(f"backend auto -> {name}: {reason}")
     model_path = Path(model_path)
     if name == "tensorrt":
-        return _tensorrt_backend(model_path, precision, engine_path)
+        return _tensorrt_backend(model_path, precision, engine_path, say)
     if model_path.suffix in ENGINE_SUFFIXES:
         raise ValueError(f"{model_path} is a TensorRT engine; the {name} backend needs the exported ONNX model")
     if name == "onnxruntime":
         from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 
         if precision != "fp32":
-            logger.warning(
-                "the onnxruntime backend runs %s as exported; precision %s is ignored", model_path, precision
-            )
+            say(f"the onnxruntime backend runs {model_path} as exported; precision {precision} is ignored")
         return OnnxRuntimeBackend(str(model_path), threads=threads)
+    import torch
+
     from disk_trt_ros.inference.torch_backend import TorchBackend
 
+    if threads:
+        torch.set_num_threads(threads)  # process-wide: PyTorch has no per-module thread pool
     return TorchBackend(str(model_path), precision=precision, compile_unet=compile_unet)
 
 
-def _tensorrt_backend(model_path: Path, precision: str, engine_path: str | os.PathLike[str] | None) -> Backend:
+def _tensorrt_backend(
+    model_path: Path, precision: str, engine_path: str | os.PathLike[str] | None, say: Callable[[str], None]
+) -> Backend:
     from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
 
     if model_path.suffix in ENGINE_SUFFIXES:
         return TensorRTBackend(model_path)
     engine = Path(engine_path) if engine_path is not None else default_engine_path(model_path, precision)
-    ensure_engine(model_path, engine, BuildSettings(precision=precision), progress=Progress(logger.info))
+    ensure_engine(model_path, engine, BuildSettings(precision=precision), progress=Progress(say))
     return TensorRTBackend(engine)

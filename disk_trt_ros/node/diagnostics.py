@@ -20,12 +20,15 @@ class StatisticsReport:
     """Counts since start, the publish rate since the previous report, latency percentiles over the window.
 
     Latency is from the image's arrival in the node to the publication of its keypoints, in seconds; NaN before
-    the first frame. ``new_rejected`` and ``new_failed`` count the frames since the previous report.
+    the first frame. ``new_rejected`` and ``new_failed`` count the frames since the previous report. ``lost`` counts
+    frames that never reached the node (a full DDS queue, the network), seen as gaps in the publication sequence
+    numbers while the topic has a single publisher.
     """
 
     received: int
     published: int
     dropped: int
+    lost: int
     rejected: int
     failed: int
     rate_hz: float
@@ -39,7 +42,7 @@ class FrameStatistics:
     """Thread-safe counters of what happened to each frame (the executor counts arrivals, the worker the rest).
 
     received = published + dropped (replaced in the slot before the worker took them) + rejected (bad message)
-    + failed (inference error) + frames in flight.
+    + failed (inference error) + frames in flight; frames a single publisher sent = received + lost.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -50,10 +53,10 @@ class FrameStatistics:
         self._previous_counts = collections.Counter[str]()
         self._previous_time = clock()
 
-    def count(self, event: str) -> None:
-        """Count one frame ``received``, ``dropped``, ``rejected`` or ``failed``."""
+    def count(self, event: str, frames: int = 1) -> None:
+        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected`` or ``failed``."""
         with self._lock:
-            self._counts[event] += 1
+            self._counts[event] += frames
 
     def count_published(self, latency_s: float) -> None:
         with self._lock:
@@ -73,6 +76,7 @@ class FrameStatistics:
             received=counts["received"],
             published=counts["published"],
             dropped=counts["dropped"],
+            lost=counts["lost"],
             rejected=counts["rejected"],
             failed=counts["failed"],
             rate_hz=(counts["published"] - previous["published"]) / elapsed if elapsed > 0 else 0.0,
@@ -106,6 +110,7 @@ def diagnostic_array(
         "received": str(report.received),
         "published": str(report.published),
         "dropped": str(report.dropped),
+        "lost_before_node": str(report.lost),
         "rejected": str(report.rejected),
         "inference_errors": str(report.failed),
     }

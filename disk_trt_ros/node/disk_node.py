@@ -44,6 +44,8 @@ NODE_NAME = "disk_node"
 IMAGE_TRANSPORTS = ("raw", "compressed")
 RELIABILITIES = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
 LOG_THROTTLE_S = 5.0
+MAX_REPORTED_ENCODINGS = 32  # a publisher inventing encodings must not grow the node's memory
+
 WORKER_JOIN_TIMEOUT_S = 1.5
 
 T = TypeVar("T")
@@ -191,6 +193,8 @@ class DiskNode(Node):
         self._converter = ImageConverter(info.height, info.width, info.input_format)
         self._statistics = FrameStatistics()
         self._reported_encodings: set[str] = set()
+        self._last_sequence: int | None = None
+        self._single_publisher = False
         self._debug_rate = RateLimiter(self.settings.debug_image_max_rate)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -233,16 +237,33 @@ class DiskNode(Node):
                 precision=settings.precision,
                 threads=settings.threads or None,
                 engine_path=settings.engine or None,
+                report=self.get_logger().info,
             )
         except Exception as error:  # any failure to load is a start-up error with its own message
             raise NodeConfigurationError(
                 f"cannot load model '{settings.model}' with backend {settings.backend}: {error}"
             ) from error
 
-    def _on_image(self, message: Image | CompressedImage) -> None:
+    def _on_image(self, message: Image | CompressedImage, info: dict[str, Any]) -> None:
         self._statistics.count("received")
+        self._count_lost(info.get("publication_sequence_number"))
         if self._slot.put(Frame(message, time.monotonic())):
             self._statistics.count("dropped")
+
+    def _count_lost(self, sequence: int | None) -> None:
+        """Count frames lost before the node from gaps in the publication sequence numbers.
+
+        DDS numbers each publisher's messages, but rclpy does not say which publisher sent one, so gaps are counted
+        only while the topic has exactly one publisher (checked when counting starts and once a second after).
+        """
+        if sequence and self._last_sequence is None:
+            self._single_publisher = self.count_publishers(self._subscription.topic_name) == 1
+        if not sequence or not self._single_publisher:
+            self._last_sequence = None
+            return
+        if self._last_sequence is not None and sequence > self._last_sequence + 1:
+            self._statistics.count("lost", sequence - self._last_sequence - 1)
+        self._last_sequence = sequence
 
     def _work(self) -> None:
         while (frame := self._slot.take()) is not None:
@@ -274,8 +295,8 @@ class DiskNode(Node):
             debug.publish(bgr8_message(canvas, message.header))
 
     def _report_rejection(self, error: ImageConversionError) -> None:
-        """Log a rejected image: once per unsupported encoding, else throttled."""
-        if isinstance(error, UnsupportedEncodingError):
+        """Log a rejected image: once per unsupported encoding (for the first few encodings seen), else throttled."""
+        if isinstance(error, UnsupportedEncodingError) and len(self._reported_encodings) < MAX_REPORTED_ENCODINGS:
             if error.encoding not in self._reported_encodings:
                 self._reported_encodings.add(error.encoding)
                 self.get_logger().error(f"rejected image: {error} (reported once per encoding)")
@@ -283,6 +304,7 @@ class DiskNode(Node):
         self.get_logger().error(f"rejected image: {error}", throttle_duration_sec=LOG_THROTTLE_S)
 
     def _publish_diagnostics(self) -> None:
+        self._single_publisher = self.count_publishers(self._subscription.topic_name) == 1
         info = self._backend.info
         settings = {
             "backend": self._backend.describe(),
