@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import trt_double
+from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 
 from disk_trt_ros.contract import ContractError, TrtCompat
 from disk_trt_ros.inference import engine_cache
@@ -35,18 +36,6 @@ from disk_trt_ros.inference.engine_cache import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOUBLE_SCRIPT = Path(trt_double.__file__).resolve()
-
-
-@pytest.fixture
-def model(tmp_path: Path) -> Path:
-    path = tmp_path / "model.onnx"
-    trt_double.make_contract_onnx(path, trt_double.tiny_model_info())
-    return path
-
-
-@pytest.fixture
-def gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
-    return trt_double.install(monkeypatch, "10.0.1")
 
 
 def build(

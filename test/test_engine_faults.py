@@ -26,6 +26,7 @@ import onnx
 import pytest
 
 import trt_double
+from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 from disk_trt_ros.contract import METADATA_PREFIX, ContractError
 from disk_trt_ros.inference.engine_cache import EngineCacheError, read_sidecar, sidecar_path
 from disk_trt_ros.inference.factory import create_backend
@@ -33,18 +34,6 @@ from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
 from helpers import REPO_ROOT
 
 DOUBLE_SCRIPT = Path(trt_double.__file__).resolve()
-
-
-@pytest.fixture
-def model(tmp_path: Path) -> Path:
-    path = tmp_path / "model.onnx"
-    trt_double.make_contract_onnx(path, trt_double.tiny_model_info())
-    return path
-
-
-@pytest.fixture
-def gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
-    return trt_double.install(monkeypatch, "10.0.1")
 
 
 def builds() -> int:

@@ -32,6 +32,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
+import pytest
 
 ENGINE_MAGIC = b"TRTDOUBLE1"
 TIMING_CACHE_MAGIC = b"TIMINGDOUBLE1"
@@ -696,6 +697,20 @@ def make_contract_onnx(path: str | os.PathLike[str], info: Any) -> None:
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)
     Path(path).write_bytes(model.SerializeToString())
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """A tiny ONNX model that follows the engine contract (the double's engines run it with onnxruntime)."""
+    path = tmp_path / "model.onnx"
+    make_contract_onnx(path, tiny_model_info())
+    return path
+
+
+@pytest.fixture
+def gpu(monkeypatch: pytest.MonkeyPatch) -> FakeGpu:
+    """The double installed as ``tensorrt`` 10.0.1, with a fake GPU behind cuda-python's runtime."""
+    return install(monkeypatch, "10.0.1")
 
 
 if __name__ == "__main__":
