@@ -254,7 +254,7 @@ class Camera:
         self.diagnostics: dict[str, str] = {}
         self._received_changed_at = time.monotonic()
         self.publisher = probe.create_publisher(message_type, image_topic, RELIABLE)
-        probe.create_subscription(Keypoints, keypoints_topic, self._on_keypoints, RELIABLE)
+        self.keypoints_subscription = probe.create_subscription(Keypoints, keypoints_topic, self._on_keypoints, RELIABLE)
         probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
 
     def send(self, index: int, message: Any, source_size: tuple[int, int] | None) -> None:
@@ -348,6 +348,7 @@ class CameraResult:
     bad_sent: int
     node: dict[str, int]
     keypoints_received: int
+    first_frame_received: int | None
     duplicates: int
     foreign: int
     invalid: list[str]
@@ -362,7 +363,8 @@ class CameraResult:
         fifth = max(1, len(latencies) // 5)
         return cls(
             camera=camera.name, sent=len(camera.sent_at), bad_sent=camera.bad_sent, node=camera.node_counts(),
-            keypoints_received=len(frames), duplicates=camera.duplicates, foreign=camera.foreign,
+            keypoints_received=len(frames), first_frame_received=frames[0] if frames else None,
+            duplicates=camera.duplicates, foreign=camera.foreign,
             invalid=camera.invalid[:10], latency=percentiles(latencies),
             latency_first_fifth=percentiles(latencies[:fifth]), latency_last_fifth=percentiles(latencies[-fifth:]),
         )
@@ -405,7 +407,8 @@ class ScenarioResult:
             if node["failed"]:
                 failures.append(f"{c}: inference failed on {node['failed']} frames")
             if camera.keypoints_received != node["published"]:
-                failures.append(f"{c}: the node published {node['published']}, {camera.keypoints_received} arrived")
+                failures.append(f"{c}: the node published {node['published']}, {camera.keypoints_received} arrived "
+                                f"(the first for frame {camera.first_frame_received})")
             if camera.invalid or camera.foreign or camera.duplicates:
                 failures.append(f"{c}: {len(camera.invalid)} invalid, {camera.foreign} foreign, {camera.duplicates} "
                                 f"duplicate keypoints messages: {camera.invalid[:3]}")
@@ -548,6 +551,9 @@ def run_scenario(
             node.wait_for_line("ready:", timeout=120.0)
             if not wait_until(lambda: side.publisher.get_subscription_count() > 0, 20.0):
                 raise AssertionError(f"{node.namespace} never subscribed to its image topic:\n{node.output}")
+            # Keypoints published before discovery matches this side's subscription would be lost (volatile QoS).
+            if not wait_until(lambda: side.keypoints_subscription.get_publisher_count() > 0, 20.0):
+                raise AssertionError(f"{node.namespace}'s keypoints never reached this side:\n{node.output}")
         log(f"{name}: {len(sides)} node(s) ready; {frames} frames per camera at {rate_hz:g} Hz "
             f"(inference alone {inference_ms:.1f} ms)")
 
