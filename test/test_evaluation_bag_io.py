@@ -25,7 +25,8 @@ from disk_trt_ros.evaluation.bag_io import (
     homography_message,
     make_header,
 )
-from disk_trt_ros.evaluation.sample_bag import load_photos, write_sample_bag
+from disk_trt_ros.evaluation.sample_bag import write_sample_bag
+from disk_trt_ros.photos import load_photos
 from disk_trt_ros.evaluation.sequence import convert
 from disk_trt_ros.node.image_conversion import ImageConverter
 from helpers import PHOTO_DIR, shared_photo_paths

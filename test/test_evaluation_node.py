@@ -21,7 +21,8 @@ from rosbags.highlevel import AnyReader  # noqa: E402
 from disk_trt_ros.cli import main as dispatch  # noqa: E402
 from disk_trt_ros.evaluation import demo  # noqa: E402
 from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
-from disk_trt_ros.evaluation.sample_bag import load_photos, write_sample_bag  # noqa: E402
+from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
+from disk_trt_ros.photos import load_photos  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
 from helpers import PHOTO_DIR, shared_photo_paths  # noqa: E402
 

@@ -22,7 +22,8 @@ from disk_trt_ros.evaluation.bag_io import (
     make_header,
 )
 from disk_trt_ros.evaluation.report import SUMMARY_ROWS, format_value, lookup
-from disk_trt_ros.evaluation.sample_bag import load_photos, write_sample_bag
+from disk_trt_ros.evaluation.sample_bag import write_sample_bag
+from disk_trt_ros.photos import load_photos
 from helpers import PHOTO_DIR, load_photo, shared_photo_paths
 
 TOPIC = "/camera/image_raw"

@@ -23,7 +23,8 @@ from disk_trt_ros import __version__
 from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
 from disk_trt_ros.evaluation import cli
 from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
-from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, load_photos, write_sample_bag
+from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, write_sample_bag
+from disk_trt_ros.photos import load_photos
 
 HEIGHT, WIDTH, MAX_KEYPOINTS = 240, 320, 512
 FRAMES, FPS = 20, 3.0

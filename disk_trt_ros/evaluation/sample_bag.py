@@ -29,10 +29,9 @@ from disk_trt_ros.evaluation.bag_io import (
     homography_message,
     make_header,
 )
+from disk_trt_ros.photos import PhotoError, load_photos
 
 DEFAULT_TOPIC = "/camera/image_raw"
-SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 FIRST_STAMP_NS = 1_700_000_000 * 1_000_000_000  # fixed, so that the same arguments make the same bag
 
 WALL_HEIGHT_PER_FRAME_HEIGHT = 1.6  # the wall is this many frame heights tall
@@ -70,25 +69,6 @@ class CameraPose:
         tilt = np.array([[1, 0, 0], [0, 1, 0], [self.tilt[0], self.tilt[1], 1]], dtype=np.float64)
         to_frame = np.array([[1, 0, (width - 1) / 2], [0, 1, (height - 1) / 2], [0, 0, 1]], dtype=np.float64)
         return to_frame @ tilt @ rotate_scale @ to_centre
-
-
-def load_photos(images: Path | None) -> list[np.ndarray]:
-    """RGB uint8 ``[h, w, 3]`` photographs: the JPEG/PNG files of ``images``, or scikit-image's sample photos."""
-    if images is None:
-        import skimage.data
-
-        return [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS]
-    if not images.is_dir():
-        raise BagError(f"--images {images} is not a directory; give a directory of JPEG or PNG photographs")
-    photos = []
-    for path in sorted(p for p in images.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES):
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise BagError(f"{path} cannot be read as an image; remove it or replace it with a JPEG or PNG")
-        photos.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    if not photos:
-        raise BagError(f"--images {images} holds no .jpg, .jpeg or .png files")
-    return photos
 
 
 def build_wall(photos: Sequence[np.ndarray], height: int) -> np.ndarray:
@@ -230,7 +210,7 @@ def main(args: argparse.Namespace) -> int:
             bag_format=BagFormat(args.format), topic=args.topic, compressed=args.compressed, seed=args.seed,
             overwrite=args.overwrite,
         )
-    except BagError as error:
+    except (BagError, PhotoError) as error:
         print(f"make-sample-bag: {error}")
         return 2
     print(f"wrote {args.frames} frames ({args.width}x{args.height}, {len(photos)} photographs) to {args.out}")

@@ -28,10 +28,9 @@ import numpy as np
 from disk_trt_ros.contract import ContractError, InputFormat, ModelInfo
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
+from disk_trt_ros.photos import describe_source, load_photos
 
 SHARED_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
-SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 SAME_PIXEL_PX = 0.5  # keypoints are integer pixels: within half a pixel means the same pixel
 
 Runner = Callable[[np.ndarray], Features]
@@ -71,36 +70,13 @@ def measure(run: Runner, images: Sequence[np.ndarray], iterations: int, warmup: 
     return LatencyStats.from_seconds(seconds)
 
 
-def load_photos(directory: Path | None) -> tuple[list[np.ndarray], str]:
-    """RGB uint8 photographs: the JPEG/PNG files of ``directory``, or scikit-image's sample photos; and their source.
-
-    (Kept free of the evaluation tools' rosbags dependency: bench runs where only the inference stack is installed.)
-    """
-    import cv2
-
-    if directory is None:
-        import skimage.data
-
-        return [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS], "scikit-image's sample photos"
-    paths = sorted(p for p in directory.glob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
-    if not paths:
-        raise ValueError(f"--images {directory} holds no .jpg, .jpeg or .png files")
-    photos = []
-    for path in paths:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"{path} cannot be read as an image")
-        photos.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return photos, str(directory)
-
-
 def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarray], str]:
     """The photographs in the model's size and input format, and where they came from."""
     import cv2
 
     if directory is None and SHARED_PHOTOS.is_dir():
         directory = SHARED_PHOTOS
-    photos, source = load_photos(directory)
+    photos, source = load_photos(directory), describe_source(directory)
     conversion = {InputFormat.RGB: None, InputFormat.BGR: cv2.COLOR_RGB2BGR, InputFormat.MONO: cv2.COLOR_RGB2GRAY}
     images = []
     for rgb in photos:
