@@ -28,6 +28,7 @@ import numpy as np
 from disk_trt_ros.contract import ContractError, InputFormat, ModelInfo
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
+from disk_trt_ros.node.image_conversion import ImageConverter
 from disk_trt_ros.photos import describe_source, load_photos
 
 SHARED_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
@@ -71,19 +72,12 @@ def measure(run: Runner, images: Sequence[np.ndarray], iterations: int, warmup: 
 
 
 def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarray], str]:
-    """The photographs in the model's size and input format, and where they came from."""
-    import cv2
-
+    """The photographs in the model's size and input format (converted as the node converts), and their source."""
     if directory is None and SHARED_PHOTOS.is_dir():
         directory = SHARED_PHOTOS
     photos, source = load_photos(directory), describe_source(directory)
-    conversion = {InputFormat.RGB: None, InputFormat.BGR: cv2.COLOR_RGB2BGR, InputFormat.MONO: cv2.COLOR_RGB2GRAY}
-    images = []
-    for rgb in photos:
-        code = conversion[info.input_format]
-        pixels = rgb if code is None else cv2.cvtColor(rgb, code)
-        resized = cv2.resize(pixels, (info.width, info.height), interpolation=cv2.INTER_AREA)
-        images.append(np.ascontiguousarray(resized.reshape(info.height, info.width, info.input_format.channels)))
+    converter = ImageConverter(info.height, info.width, info.input_format)
+    images = [converter.from_pixels(rgb, "rgb").image for rgb in photos]
     return images, f"{len(images)} photos from {source}"
 
 

@@ -162,15 +162,16 @@ class ImageConverter:
             pixels, order = decode_raw(message), RAW_ENCODINGS[message.encoding].order
         else:
             pixels, order = self._decode_with_cv_bridge(message), self.input_format.value
-        return self._to_model_input(pixels, order)
+        return self.from_pixels(pixels, order)
 
     def from_compressed(self, message: CompressedImageMessage) -> ModelInput:
         """Convert a JPEG or PNG ``sensor_msgs/CompressedImage``; raises :class:`ImageConversionError` if unusable."""
         pixels = decode_compressed(message)
-        return self._to_model_input(pixels, _DECODED_ORDER[pixels.shape[2]])
+        return self.from_pixels(pixels, _DECODED_ORDER[pixels.shape[2]])
 
-    def _to_model_input(self, pixels: np.ndarray, order: str) -> ModelInput:
-        """Convert ``[h, w, c]`` pixels (uint8, or uint16 for 16-bit data) in ``order`` to the model's input."""
+    def from_pixels(self, pixels: np.ndarray, order: str) -> ModelInput:
+        """Convert ``[h, w, c]`` pixels (uint8, or uint16 for 16-bit data) in channel ``order`` (``rgb``, ``bgr``,
+        ``rgba``, ``bgra`` or ``mono``) to the model's input format and size."""
         source_height, source_width = pixels.shape[:2]
         if pixels.dtype == np.uint16:
             pixels = (pixels >> 8).astype(np.uint8)
