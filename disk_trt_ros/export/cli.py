@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -61,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"weights: {args.weights} sha256 {sha256}")
-    info = ModelInfo(**{**info.__dict__, "weights_sha256": sha256})
+    info = dataclasses.replace(info, weights_sha256=sha256)
     if os.path.exists(args.output):
         print(f"replacing the existing {args.output}")
     model = export_onnx(disk, info, args.output)

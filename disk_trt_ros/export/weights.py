@@ -27,7 +27,8 @@ def load_disk(weights: str) -> tuple[DISK, str]:
             (seeded random weights for tests and demos: its keypoints mean nothing).
 
     Returns:
-        The model and the sha256 hex digest: of the checkpoint file, of kornia's download, or of the random state.
+        The model and a sha256 hex digest: of the checkpoint file for a path, else of the loaded state dict
+        (:func:`state_dict_sha256`), for kornia's download and for random weights.
     """
     if weights.startswith(RANDOM_PREFIX):
         return random_disk(_parse_seed(weights))
