@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from rosbags.highlevel import AnyReader, AnyReaderError
@@ -209,8 +209,14 @@ class ImageBag:
         """Seconds between the first and the last message of the bag."""
         return (self._reader.end_time - self._reader.start_time) / 1e9
 
-    def frames(self, max_frames: int | None = None) -> Iterator[BagFrame]:
-        """Yield the topic's frames in bag order, each with its ground-truth homography when the bag has one."""
+    def frames(
+        self, max_frames: int | None = None, on_unreadable: Callable[[int, str], None] | None = None
+    ) -> Iterator[BagFrame]:
+        """Yield the topic's frames in bag order, each with its ground-truth homography when the bag has one.
+
+        A message that does not deserialize (a damaged bag) raises :class:`BagError`, or, with ``on_unreadable``,
+        is passed to it as ``(index, reason)`` and skipped.
+        """
         homographies = self._read_ground_truth()
         limit = self.frame_count if max_frames is None else min(max_frames, self.frame_count)
         if limit == 0:
@@ -220,7 +226,13 @@ class ImageBag:
             try:
                 message = self._reader.deserialize(raw, connection.msgtype)
             except AnyReaderError as error:
-                raise BagError(f"message {index} on {self.topic!r} cannot be deserialized: {error}") from error
+                reason = f"message {index} on {self.topic!r} cannot be deserialized: {error}"
+                if on_unreadable is None:
+                    raise BagError(reason) from error
+                on_unreadable(index, reason)
+                if index + 1 >= limit:
+                    return
+                continue
             yield BagFrame(
                 index=index,
                 log_time_ns=log_time,

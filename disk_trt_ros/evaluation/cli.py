@@ -223,7 +223,8 @@ def run_frames(
         reference.run(np.zeros(reference.info.input_shape[1:], dtype=np.uint8))
     rejections: list[str] = []
     busy_s = 0.0
-    for frame in tqdm(bag.frames(max_frames), total=total, unit="frame", desc="eval"):
+    frames = bag.frames(max_frames, on_unreadable=lambda _, reason: rejections.append(reason))
+    for frame in tqdm(frames, total=total, unit="frame", desc="eval"):
         begin = time.perf_counter()
         try:
             model_input = convert(converter, frame.message, frame.compressed)
