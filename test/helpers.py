@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import cv2
 import numpy as np
@@ -63,6 +65,21 @@ def reference_rgb(image: np.ndarray, input_format: InputFormat) -> np.ndarray:
     if input_format is InputFormat.MONO:
         return np.repeat(image, 3, axis=2)
     return image
+
+
+@contextlib.contextmanager
+def spinning(node: Any, context: Any, shutdown_timeout: float = 2.0) -> Iterator[Any]:
+    """Spin an rclpy ``node`` on its own executor thread while the block runs; then stop it and destroy the node."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        yield node
+    finally:
+        executor.shutdown(timeout_sec=shutdown_timeout)
+        node.destroy_node()
 
 
 def spin_until(executor: Any, condition: Callable[[], T], timeout: float, what: str) -> T:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -14,7 +13,6 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rosbags.highlevel import AnyReader  # noqa: E402
 
@@ -24,7 +22,7 @@ from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
 from disk_trt_ros.photos import load_photos  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
-from helpers import PHOTO_DIR, shared_photo_paths  # noqa: E402
+from helpers import PHOTO_DIR, shared_photo_paths, spinning  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -41,13 +39,8 @@ def node_namespace(export_model: Any) -> Iterator[str]:
     parameters = {"model": str(export_model().path), "backend": "onnxruntime", "threads": 1}
     node = DiskNode(context=context, namespace=namespace,
                     parameter_overrides=[Parameter(name, value=value) for name, value in parameters.items()])
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    yield namespace
-    executor.shutdown(timeout_sec=2.0)
-    node.destroy_node()
+    with spinning(node, context):
+        yield namespace
     rclpy.shutdown(context=context)
 
 

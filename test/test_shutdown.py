@@ -22,7 +22,7 @@ pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
 import trt_double  # noqa: E402
-from helpers import REPO_ROOT  # noqa: E402
+from helpers import REPO_ROOT, spinning  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import reliability  # noqa: E402
@@ -66,16 +66,9 @@ class Stream:
 
 @pytest.fixture
 def probe(rclpy_context: Any) -> Any:
-    from rclpy.executors import SingleThreadedExecutor
-
     node = reliability.rclpy.create_node(f"shutdown_probe_{uuid.uuid4().hex[:6]}", context=rclpy_context)
-    executor = SingleThreadedExecutor(context=rclpy_context)
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    yield node
-    executor.shutdown(timeout_sec=1.0)
-    node.destroy_node()
+    with spinning(node, rclpy_context, shutdown_timeout=1.0):
+        yield node
 
 
 def start_streaming_node(probe: Any, rclpy_context: Any, model: Path, *, command: list[str] | None = None,
