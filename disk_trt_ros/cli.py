@@ -1,7 +1,9 @@
 """``python -m disk_trt_ros <command>``: one entry point for the offline tools.
 
 Each command lives in its own module with ``add_arguments(parser)`` and ``main(args) -> int``; modules are
-imported only when their command runs, so ``check`` does not pay for importing PyTorch.
+imported only when their command runs, so ``check`` does not pay for importing PyTorch. An expected failure is a
+:class:`~disk_trt_ros.errors.DiskTrtRosError`, caught here for every command: one line ``COMMAND: error: MESSAGE`` on
+stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import importlib
 import sys
 from typing import Sequence
+
+from disk_trt_ros.errors import DiskTrtRosError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("disk_trt_ros.export.cli", "export DISK as one static ONNX graph"),
@@ -30,11 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_command(name: str, argv: Sequence[str]) -> int:
-    """Run one command with its own arguments; returns the exit status."""
+    """Run one command with its own arguments; returns the exit status (1 after an expected failure)."""
     module = importlib.import_module(COMMANDS[name][0])
     parser = argparse.ArgumentParser(prog=f"python -m disk_trt_ros {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
-    return int(module.main(parser.parse_args(list(argv))))
+    arguments = parser.parse_args(list(argv))
+    try:
+        return int(module.main(arguments))
+    except DiskTrtRosError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

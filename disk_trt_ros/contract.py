@@ -20,7 +20,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+from disk_trt_ros.errors import ContractError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    import onnx
 
 INPUT_NAME = "image"
 OUTPUT_NAMES: tuple[str, ...] = ("keypoints", "scores", "descriptors", "num_keypoints")
@@ -189,18 +194,22 @@ class ModelInfo:
             raise ContractError("invalid model settings: " + "; ".join(problems))
 
 
-class ContractError(ValueError):
-    """A model, engine or input that does not follow the engine contract."""
+def load_onnx_model(path: str, load_external_data: bool = True) -> "onnx.ModelProto":
+    """Load an ONNX file; :class:`ModelNotFoundError` when it does not exist, :class:`ContractError` when it is not
+    an ONNX model."""
+    import onnx
+
+    try:
+        return onnx.load(path, load_external_data=load_external_data)
+    except FileNotFoundError as error:
+        raise ModelNotFoundError(
+            f"{path}: no such file; export a model with 'python -m disk_trt_ros export --output {path}'"
+        ) from error
+    except Exception as error:  # onnx raises DecodeError and others for a file that is not a model
+        raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
 
 
 def read_onnx_model_info(path: str) -> ModelInfo:
     """Read :class:`ModelInfo` from an exported ONNX file's ``metadata_props`` (weights are not loaded)."""
-    import onnx
-
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # onnx raises DecodeError and others for a file that is not a model
-        raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
+    model = load_onnx_model(path, load_external_data=False)
     return ModelInfo.from_metadata({prop.key: prop.value for prop in model.metadata_props})

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from disk_trt_ros.errors import NodeConfigurationError
 from disk_trt_ros.inference.engine_cache import PRECISIONS, default_engine_path
 from disk_trt_ros.inference.factory import resolve_backend_name
 
@@ -56,14 +57,14 @@ def read_node_parameters(config: str | os.PathLike[str], namespace: str = "") ->
     (``/**``, ``/**/disk_node``, ``*`` for one name token), as rcl reads them.
 
     Raises:
-        ValueError: the file cannot be read or is not a parameters file.
+        NodeConfigurationError: the file cannot be read or is not a parameters file.
     """
     try:
         document = yaml.safe_load(Path(config).read_text())
     except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"cannot read the parameters file {config}: {error}") from error
+        raise NodeConfigurationError(f"cannot read the parameters file {config}: {error}") from error
     if not isinstance(document, dict):
-        raise ValueError(f"{config} is not a ROS 2 parameters file (expected 'NODE: ros__parameters: ...')")
+        raise NodeConfigurationError(f"{config} is not a ROS 2 parameters file (expected 'NODE: ros__parameters: ...')")
     node_path = "/".join(part for part in (*namespace.strip("/").split("/"), NODE_NAME) if part)
     parameters: dict[str, Any] = {}
     for key, entry in document.items():
@@ -94,16 +95,16 @@ def plan_launch(
     """Resolve the launch arguments against the parameters file ``config``; empty arguments take its values.
 
     Raises:
-        ValueError: no model anywhere, an unknown precision or backend, or an unreadable parameters file.
+        NodeConfigurationError: no model anywhere, an unknown precision or backend, or an unreadable parameters file.
     """
     from_file = read_node_parameters(config, namespace)
     given = {"model": model, "engine": engine, "backend": backend, "precision": precision}
     values = {name: str(given[name] or from_file.get(name) or "") for name in LAUNCH_PARAMETERS}
     if not values["model"]:
-        raise ValueError(f"no model: set 'model' in {config} or pass model:=/path/to/disk.onnx")
+        raise NodeConfigurationError(f"no model: set 'model' in {config} or pass model:=/path/to/disk.onnx")
     precision = values["precision"] or "fp16"
     if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        raise NodeConfigurationError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     model_path = Path(values["model"]).expanduser().absolute()
     engine_path = (
         Path(values["engine"]).expanduser().absolute() if values["engine"] else default_engine_path(model_path, precision)

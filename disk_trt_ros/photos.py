@@ -10,12 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from disk_trt_ros.errors import PhotoError
+
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
-class PhotoError(ValueError):
-    """Photographs that cannot be loaded; the message names the file or directory and what to do."""
 
 
 def load_photos(directory: Path | None) -> list[np.ndarray]:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from disk_trt_ros.contract import ContractError, InputFormat
+from disk_trt_ros.contract import InputFormat
+from disk_trt_ros.errors import ContractError
 from disk_trt_ros.export.weights import random_disk
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.torch_backend import TorchBackend

@@ -10,15 +10,9 @@ import numpy as np
 import pytest
 import trt_double
 
+from disk_trt_ros.errors import CudaError, CudaUnavailableError
 from disk_trt_ros.inference import cuda_memory
-from disk_trt_ros.inference.cuda_memory import (
-    CudaError,
-    CudaMemory,
-    CudaPythonMemory,
-    CudaUnavailableError,
-    gpu_count,
-    open_cuda_memory,
-)
+from disk_trt_ros.inference.cuda_memory import CudaMemory, CudaPythonMemory, gpu_count, open_cuda_memory
 
 
 def real_implementations() -> list[str]:

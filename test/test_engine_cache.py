@@ -20,15 +20,13 @@ import pytest
 import trt_double
 from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 
-from disk_trt_ros.contract import ContractError, TrtCompat
+from disk_trt_ros.contract import TrtCompat
+from disk_trt_ros.errors import ContractError, CudaUnavailableError, EngineCacheError, TensorRTUnavailableError
 from disk_trt_ros.inference import engine_cache
-from disk_trt_ros.inference.cuda_memory import CudaUnavailableError
 from disk_trt_ros.inference.engine_cache import (
     BuildSettings,
-    EngineCacheError,
     EngineRecord,
     Progress,
-    TensorRTUnavailableError,
     ensure_engine,
     read_sidecar,
     sidecar_path,

@@ -27,8 +27,9 @@ import pytest
 
 import trt_double
 from trt_double import gpu, model  # noqa: F401  (shared fixtures)
-from disk_trt_ros.contract import METADATA_PREFIX, ContractError
-from disk_trt_ros.inference.engine_cache import EngineCacheError, read_sidecar, sidecar_path
+from disk_trt_ros.contract import METADATA_PREFIX
+from disk_trt_ros.errors import ContractError, EngineCacheError
+from disk_trt_ros.inference.engine_cache import read_sidecar, sidecar_path
 from disk_trt_ros.inference.factory import create_backend
 from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
 from helpers import REPO_ROOT

@@ -11,12 +11,12 @@ from rosbags.highlevel import AnyReader
 
 from disk_trt_ros.cli import main as dispatch
 from disk_trt_ros.contract import InputFormat
+from disk_trt_ros.errors import BagError
 from disk_trt_ros.evaluation.bag_io import (
     COMPRESSED_IMAGE_TYPE,
     HOMOGRAPHY_TYPE,
     IMAGE_TYPE,
     KEYPOINTS_TYPE,
-    BagError,
     BagFormat,
     BagWriter,
     ImageBag,
@@ -26,9 +26,9 @@ from disk_trt_ros.evaluation.bag_io import (
     make_header,
 )
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
-from disk_trt_ros.photos import load_photos
 from disk_trt_ros.evaluation.sequence import convert
 from disk_trt_ros.node.image_conversion import ImageConverter
+from disk_trt_ros.photos import load_photos
 from helpers import PHOTO_DIR, shared_photo_paths
 
 TOPIC = "/cam/image_raw"
@@ -192,11 +192,12 @@ def test_make_sample_bag_command(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with ImageBag(out, "/camera/image_raw") as bag:
         assert bag.frame_count == 3
         assert next(bag.frames()).message.encoding == "rgb8"
-    assert dispatch(arguments) == 2
-    assert "exists already" in capsys.readouterr().out
+    assert dispatch(arguments) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("make-sample-bag: error: ") and "exists already" in error
     assert dispatch(arguments + ["--overwrite"]) == 0
-    assert dispatch(["make-sample-bag", "--out", str(tmp_path / "x"), "--images", str(tmp_path / "none")]) == 2
-    assert "not a directory" in capsys.readouterr().out
+    assert dispatch(["make-sample-bag", "--out", str(tmp_path / "x"), "--images", str(tmp_path / "none")]) == 1
+    assert "not a directory" in capsys.readouterr().err
 
 
 def test_default_photos_ship_with_scikit_image() -> None:

@@ -20,8 +20,8 @@ from disk_trt_ros.cli import main as dispatch  # noqa: E402
 from disk_trt_ros.evaluation import demo  # noqa: E402
 from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
-from disk_trt_ros.photos import load_photos  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
+from disk_trt_ros.photos import load_photos  # noqa: E402
 from helpers import PHOTO_DIR, shared_photo_paths, spinning  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -115,7 +115,7 @@ def test_without_a_node_eval_says_how_to_start_one(
 ) -> None:
     bag = sample_bag(tmp_path / "bag", frames=1, fps=1.0)
     status, _ = eval_node(bag, tmp_path / "out", "/nobody_here", "--wait-for-node", "0.5")
-    assert status == 2
+    assert status == 1
     error = capsys.readouterr().err
     assert "no node subscribes to /nobody_here/image" in error and "python -m disk_trt_ros.node" in error
     assert not (tmp_path / "out" / "keypoints_bag").exists()

@@ -161,6 +161,7 @@ def test_bad_arguments_get_a_clear_error(
         (["--bag", str(sample_bag), "--topic", TOPIC, "--node", "--reference", "onnxruntime"], "--reference"),
     ]
     for arguments, message in cases:
-        assert dispatch(["eval", *arguments, "--out", str(tmp_path / "out")]) == 2, arguments
-        assert message in capsys.readouterr().err, arguments
+        assert dispatch(["eval", *arguments, "--out", str(tmp_path / "out")]) == 1, arguments
+        error = capsys.readouterr().err
+        assert error.startswith("eval: error: ") and message in error, arguments
     assert not (tmp_path / "out").exists()

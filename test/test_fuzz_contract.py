@@ -15,17 +15,10 @@ from typing import Any
 
 import onnx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from disk_trt_ros.contract import (
-    METADATA_PREFIX,
-    ContractError,
-    InputFormat,
-    ModelInfo,
-    TrtCompat,
-    read_onnx_model_info,
-)
+from disk_trt_ros.contract import METADATA_PREFIX, InputFormat, ModelInfo, TrtCompat, read_onnx_model_info
+from disk_trt_ros.errors import ContractError
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import trt_double
 from disk_trt_ros.contract import METADATA_PREFIX
+from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.inference.engine_cache import (
     BuildSettings,
-    EngineCacheError,
     EngineRecord,
     Progress,
     ensure_engine,

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from disk_trt_ros.evaluation import cli as eval_cli
+from disk_trt_ros.errors import ImageConversionError
+from disk_trt_ros.cli import run_command
 from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, BagFormat, BagWriter, make_header
-from disk_trt_ros.node.image_conversion import ImageConversionError, ImageConverter
+from disk_trt_ros.node.image_conversion import ImageConverter
 from test_fuzz_image_conversion import malformed_images
 
 TOPIC = "/camera/image_raw"
@@ -65,11 +65,9 @@ def write_bag(path: Path, frames: list[dict[str, Any]]) -> None:
 
 
 def run_eval(*arguments: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser()
-    eval_cli.add_arguments(parser)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = eval_cli.main(parser.parse_args(arguments))
+        status = run_command("eval", arguments)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -101,7 +99,7 @@ def test_eval_reports_malformed_frames_as_rejected_and_evaluates_the_rest(
                                           "--backend", "onnxruntime", "--threads", "1", "--out", str(out))
         event(f"status {status}, {expected_rejected} of {len(frames)} frames malformed")
         if status != 0:  # a clear error, and no report pretending to be one
-            assert status == 2 and stderr.startswith("eval: "), (status, stderr)
+            assert status == 1 and stderr.startswith("eval: error: "), (status, stderr)
             assert not (out / "report.json").exists()
             return
         report = strict_json((out / "report.json").read_text())

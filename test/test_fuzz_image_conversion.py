@@ -15,17 +15,11 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, example, given, settings, strategies as st
 
 from disk_trt_ros.contract import InputFormat
-from disk_trt_ros.node.image_conversion import (
-    RAW_ENCODINGS,
-    ImageConversionError,
-    ImageConverter,
-    ModelInput,
-    keypoints_to_source,
-)
+from disk_trt_ros.errors import ImageConversionError
+from disk_trt_ros.node.image_conversion import RAW_ENCODINGS, ImageConverter, ModelInput, keypoints_to_source
 
 sensor_msgs = pytest.importorskip("sensor_msgs.msg")
 Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage

@@ -15,8 +15,7 @@ import uuid
 from typing import Any, Iterator
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
@@ -25,8 +24,9 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
-from disk_trt_ros.node.disk_node import _PARAMETERS, DiskNode, NodeConfigurationError  # noqa: E402
-from disk_trt_ros.node.image_conversion import ImageConversionError, ImageConverter  # noqa: E402
+from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError  # noqa: E402
+from disk_trt_ros.node.disk_node import _PARAMETERS, DiskNode  # noqa: E402
+from disk_trt_ros.node.image_conversion import ImageConverter  # noqa: E402
 from helpers import REPO_ROOT  # noqa: E402
 from test_fuzz_image_conversion import compressed_data, malformed_images, well_formed_images  # noqa: E402
 

@@ -18,9 +18,9 @@ import pytest
 import trt_double
 from helpers import load_photo, shared_photo_paths
 
-from disk_trt_ros.contract import ContractError, InputFormat, TrtCompat
-from disk_trt_ros.inference.cuda_memory import CudaError
-from disk_trt_ros.inference.engine_cache import BuildSettings, EngineCacheError, Progress, ensure_engine, sidecar_path
+from disk_trt_ros.contract import InputFormat, TrtCompat
+from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
+from disk_trt_ros.inference.engine_cache import BuildSettings, Progress, ensure_engine, sidecar_path
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.tensorrt_backend import (
     BindingIndexIO,

@@ -32,6 +32,8 @@ from rosbags.rosbag2 import StoragePlugin, Writer as Ros2Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from disk_trt_ros.errors import BagError
+
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
 HOMOGRAPHY_TYPE = "std_msgs/msg/Float64MultiArray"
@@ -39,10 +41,6 @@ KEYPOINTS_TYPE = "disk_trt_ros/msg/Keypoints"
 IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE)
 COMPRESSED_SUFFIX = "/compressed"
 GROUND_TRUTH_SUFFIX = "/ground_truth_homography"
-
-
-class BagError(ValueError):
-    """A bag, topic or message that cannot be used; the message names the problem and what to do."""
 
 
 class BagFormat(str, enum.Enum):

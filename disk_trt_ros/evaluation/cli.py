@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,16 @@ import numpy as np
 from tqdm import tqdm
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import ContractError, ModelInfo
-from disk_trt_ros.evaluation.bag_io import BagError, BagFormat, ImageBag
+from disk_trt_ros.contract import ModelInfo
+from disk_trt_ros.errors import ImageConversionError, OptionsError
+from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
 from disk_trt_ros.evaluation.metrics import Geometry
 from disk_trt_ros.evaluation.report import write_report
 from disk_trt_ros.evaluation.sequence import EvaluationSettings, FrameResult, SequenceEvaluator, convert
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.engine_cache import PRECISIONS
 from disk_trt_ros.inference.factory import BACKENDS, create_backend
-from disk_trt_ros.node.image_conversion import ImageConversionError, ImageConverter, ModelInput
+from disk_trt_ros.node.image_conversion import ImageConverter, ModelInput
 
 MAX_LISTED_REJECTIONS = 10
 
@@ -81,15 +81,11 @@ def output_directory(args: argparse.Namespace) -> Path:
 
 def main(args: argparse.Namespace) -> int:
     out = output_directory(args)
-    try:
-        check_arguments(args)
-        if args.node:
-            report, drawn = node_mode(args)
-        else:
-            report, drawn = evaluate_offline(args, settings_from(args))
-    except (BagError, ContractError, ImageConversionError, FileNotFoundError, ValueError) as error:
-        print(f"eval: {error}", file=sys.stderr)
-        return 2
+    check_arguments(args)
+    if args.node:
+        report, drawn = node_mode(args)
+    else:
+        report, drawn = evaluate_offline(args, settings_from(args))
     written = write_report(out, report, drawn)
     print(summary_lines(report, out))
     print(f"report: {written[1]} (numbers in {written[0]}, {len(written) - 2} plots)")
@@ -101,7 +97,7 @@ def node_mode(args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]:
     try:
         from disk_trt_ros.evaluation.node_replay import replay_into_node
     except ImportError as error:
-        raise ValueError(
+        raise OptionsError(
             f"--node needs rclpy and the built Keypoints interface ({error}): run 'make setup' and "
             "'source install/setup.sh', or source your ROS 2 workspace"
         ) from error
@@ -109,23 +105,23 @@ def node_mode(args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Raise ValueError naming the first argument combination that cannot work."""
+    """Raise :class:`OptionsError` naming the first argument combination that cannot work."""
     if not args.node and not args.model:
-        raise ValueError("--model is required (an exported ONNX model or an engine), unless --node is given")
+        raise OptionsError("--model is required (an exported ONNX model or an engine), unless --node is given")
     if args.node and args.reference:
-        raise ValueError("--reference compares two backends in this process; it cannot be used with --node")
+        raise OptionsError("--reference compares two backends in this process; it cannot be used with --node")
     if args.reference_model and not args.reference:
-        raise ValueError("--reference-model needs --reference BACKEND")
+        raise OptionsError("--reference-model needs --reference BACKEND")
     if args.max_frames is not None and args.max_frames < 1:
-        raise ValueError(f"--max-frames must be at least 1, got {args.max_frames}")
+        raise OptionsError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+        raise OptionsError(f"--threads must be at least 1, got {args.threads}")
     if args.rate <= 0:
-        raise ValueError(f"--rate must be positive, got {args.rate}")
+        raise OptionsError(f"--rate must be positive, got {args.rate}")
     if not 0 < args.ratio <= 1:
-        raise ValueError(f"--ratio must be in (0, 1], got {args.ratio}")
+        raise OptionsError(f"--ratio must be in (0, 1], got {args.ratio}")
     if args.ransac_threshold <= 0:
-        raise ValueError(f"--ransac-threshold must be positive, got {args.ransac_threshold}")
+        raise OptionsError(f"--ransac-threshold must be positive, got {args.ransac_threshold}")
 
 
 def model_block(info: ModelInfo | None, path: str | None, description: str | None) -> dict[str, Any]:

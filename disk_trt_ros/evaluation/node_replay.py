@@ -27,11 +27,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from tqdm import tqdm
 
-from disk_trt_ros.contract import ContractError, read_onnx_model_info
+from disk_trt_ros.contract import read_onnx_model_info
+from disk_trt_ros.errors import BagError, ContractError
 from disk_trt_ros.evaluation.bag_io import (
     COMPRESSED_SUFFIX,
     KEYPOINTS_TYPE,
-    BagError,
     BagFormat,
     BagFrame,
     BagWriter,

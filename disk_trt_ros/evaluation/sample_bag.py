@@ -17,19 +17,19 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from disk_trt_ros.errors import BagError
 from disk_trt_ros.evaluation.bag_io import (
     COMPRESSED_IMAGE_TYPE,
     COMPRESSED_SUFFIX,
     HOMOGRAPHY_TYPE,
     IMAGE_TYPE,
-    BagError,
     BagFormat,
     BagWriter,
     ground_truth_topic,
     homography_message,
     make_header,
 )
-from disk_trt_ros.photos import PhotoError, load_photos
+from disk_trt_ros.photos import load_photos
 
 DEFAULT_TOPIC = "/camera/image_raw"
 FIRST_STAMP_NS = 1_700_000_000 * 1_000_000_000  # fixed, so that the same arguments make the same bag
@@ -203,15 +203,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        photos = load_photos(args.images)
-        write_sample_bag(
-            args.out, photos, frames=args.frames, fps=args.fps, width=args.width, height=args.height,
-            bag_format=BagFormat(args.format), topic=args.topic, compressed=args.compressed, seed=args.seed,
-            overwrite=args.overwrite,
-        )
-    except (BagError, PhotoError) as error:
-        print(f"make-sample-bag: {error}")
-        return 2
+    photos = load_photos(args.images)
+    write_sample_bag(
+        args.out, photos, frames=args.frames, fps=args.fps, width=args.width, height=args.height,
+        bag_format=BagFormat(args.format), topic=args.topic, compressed=args.compressed, seed=args.seed,
+        overwrite=args.overwrite,
+    )
     print(f"wrote {args.frames} frames ({args.width}x{args.height}, {len(photos)} photographs) to {args.out}")
     return 0

@@ -8,7 +8,8 @@ import os
 import sys
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import ContractError, InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.errors import ContractError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,28 +40,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from disk_trt_ros.export.onnx_export import export_onnx
     from disk_trt_ros.export.trt_check import check_model
-    from disk_trt_ros.export.weights import WeightsError, load_disk
+    from disk_trt_ros.export.weights import load_disk
 
     compat = TrtCompat(args.trt_compat)
-    try:
-        info = ModelInfo(
-            height=args.height,
-            width=args.width,
-            max_keypoints=args.max_keypoints,
-            input_format=InputFormat(args.input_format),
-            input_dtype=compat.input_dtype,
-            nms_window=args.nms_window,
-            score_threshold=args.score_threshold,
-            trt_compat=compat,
-            weights=args.weights,
-            weights_sha256="",
-            package_version=__version__,
-        )
-        info.validate()
-        disk, sha256 = load_disk(args.weights)
-    except (ContractError, WeightsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    info = ModelInfo(
+        height=args.height,
+        width=args.width,
+        max_keypoints=args.max_keypoints,
+        input_format=InputFormat(args.input_format),
+        input_dtype=compat.input_dtype,
+        nms_window=args.nms_window,
+        score_threshold=args.score_threshold,
+        trt_compat=compat,
+        weights=args.weights,
+        weights_sha256="",
+        package_version=__version__,
+    )
+    info.validate()
+    disk, sha256 = load_disk(args.weights)
     print(f"weights: {args.weights} sha256 {sha256}")
     info = dataclasses.replace(info, weights_sha256=sha256)
     if os.path.exists(args.output):
@@ -74,7 +71,6 @@ def main(args: argparse.Namespace) -> int:
     for violation in violations:
         print(f"  TensorRT {compat.value} check: {violation}", file=sys.stderr)
     if violations:
-        print("error: the exported graph breaks the TensorRT support rules above; please report this", file=sys.stderr)
-        return 1
+        raise ContractError("the exported graph breaks the TensorRT support rules above; please report this")
     print(f"TensorRT {compat.value} support check: ok")
     return 0

@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from disk_trt_ros.contract import load_onnx_model
+
 DATA_FILE = "tensorrt_onnx_support.json"
 SHAPE_DEPENDENT_OPS = {"Shape", "Size", "NonZero", "Unique", "Compress", "Loop", "If", "Scan"}
 # Inputs that must be constants, by operator: (input index, what it is).
@@ -193,14 +195,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        model = onnx.load(args.model)
-    except FileNotFoundError:
-        print(f"error: {args.model}: no such file")
-        return 2
-    except Exception as error:  # a file that is not a model: protobuf decode errors and others
-        print(f"error: {args.model} is not a readable ONNX model: {error}")
-        return 2
+    model = load_onnx_model(args.model)
     violations = check_model(model, args.trt)
     for violation in violations:
         print(violation)

@@ -10,12 +10,10 @@ from typing import Mapping
 import torch
 from kornia.feature import DISK
 
+from disk_trt_ros.errors import WeightsError
+
 PRETRAINED = ("depth", "epipolar")
 RANDOM_PREFIX = "random:"
-
-
-class WeightsError(ValueError):
-    """A checkpoint that cannot be loaded into kornia's DISK; the message says why and what to do."""
 
 
 def load_disk(weights: str) -> tuple[DISK, str]:

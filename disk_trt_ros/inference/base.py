@@ -7,7 +7,8 @@ import dataclasses
 
 import numpy as np
 
-from disk_trt_ros.contract import ContractError, ModelInfo
+from disk_trt_ros.contract import ModelInfo
+from disk_trt_ros.errors import ContractError
 
 
 @dataclasses.dataclass(frozen=True)

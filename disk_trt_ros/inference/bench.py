@@ -18,14 +18,14 @@ import dataclasses
 import datetime
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from disk_trt_ros.contract import ContractError, InputFormat, ModelInfo
+from disk_trt_ros.contract import InputFormat, ModelInfo
+from disk_trt_ros.errors import ContractError, OptionsError
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
 from disk_trt_ros.node.image_conversion import ImageConverter
@@ -166,13 +166,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if args.iters < 1 or args.warmup < 0:
-        print("bench: error: --iters must be at least 1 and --warmup not negative", file=sys.stderr)
-        return 2
-    try:
-        results = run_bench(args)
-    except (ContractError, ValueError, RuntimeError, OSError) as error:
-        print(f"bench: error: {error}", file=sys.stderr)
-        return 1
+        raise OptionsError("--iters must be at least 1 and --warmup not negative")
+    results = run_bench(args)
     if args.json is not None:
         from disk_trt_ros.atomic import atomic_write_bytes
 

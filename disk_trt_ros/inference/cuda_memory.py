@@ -22,20 +22,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from disk_trt_ros.errors import CudaError, CudaUnavailableError
+
 IMPLEMENTATIONS = ("pycuda", "cuda-python")
 INSTALL_HINT = (
     "install cuda-python (`pip install cuda-python`, matching your CUDA major version) or pycuda "
     "(`pip install pycuda`, builds from source against the CUDA toolkit; on a Jetson it comes with JetPack's "
     "CUDA toolkit installed)"
 )
-
-
-class CudaError(RuntimeError):
-    """A CUDA call failed; the message names the call and CUDA's error."""
-
-
-class CudaUnavailableError(RuntimeError):
-    """Neither pycuda nor cuda-python can be imported, or no CUDA device is visible."""
 
 
 @dataclasses.dataclass(frozen=True)

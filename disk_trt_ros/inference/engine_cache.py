@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -36,21 +35,14 @@ from typing import Any, Callable, Iterator
 
 from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import ContractError, ModelInfo, read_onnx_model_info
-from disk_trt_ros.inference.cuda_memory import CudaError, CudaUnavailableError, DeviceInfo, open_cuda_memory
+from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.errors import EngineCacheError, OptionsError, TensorRTUnavailableError
+from disk_trt_ros.inference.cuda_memory import DeviceInfo, open_cuda_memory
 
 PRECISIONS = ("fp16", "fp32")
 DEFAULT_WORKSPACE_MIB = 1024
 SIDECAR_VERSION = 1
 HEARTBEAT_SECONDS = 30.0
-
-
-class EngineCacheError(RuntimeError):
-    """An engine cannot be built, written or used; the message says why and what to do."""
-
-
-class TensorRTUnavailableError(RuntimeError):
-    """The ``tensorrt`` Python package cannot be imported; the message says what to install."""
 
 
 def tensorrt_install_hint() -> str:
@@ -96,9 +88,9 @@ class BuildSettings:
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+            raise OptionsError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         if self.workspace_mib is not None and self.workspace_mib <= 0:
-            raise ValueError(f"workspace must be a positive number of MiB, got {self.workspace_mib}")
+            raise OptionsError(f"workspace must be a positive number of MiB, got {self.workspace_mib}")
 
     @property
     def effective_workspace_mib(self) -> int:
@@ -510,6 +502,7 @@ def ensure_engine(
     Raises:
         EngineCacheError: missing ONNX file, parser or builder failure, unwritable directory.
         ContractError: the ONNX file was not exported by disk_trt_ros.
+        CudaError: a CUDA call failed.
         TensorRTUnavailableError, CudaUnavailableError: what to install.
     """
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
@@ -592,17 +585,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        settings = BuildSettings(args.precision, args.workspace_mib, args.timing_cache)
-        ensure_engine(args.onnx, args.engine, settings, if_needed=args.if_needed, device=args.device)
-    except (
-        EngineCacheError,
-        TensorRTUnavailableError,
-        CudaUnavailableError,
-        CudaError,
-        ContractError,
-        ValueError,
-    ) as error:
-        print(f"build-engine: error: {error}", file=sys.stderr)
-        return 1
+    settings = BuildSettings(args.precision, args.workspace_mib, args.timing_cache)
+    ensure_engine(args.onnx, args.engine, settings, if_needed=args.if_needed, device=args.device)
     return 0

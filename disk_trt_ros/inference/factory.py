@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from disk_trt_ros.errors import BackendUnavailableError, OptionsError
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.engine_cache import (
     PRECISIONS,
@@ -34,10 +35,11 @@ def resolve_backend_name(requested: str) -> tuple[str, str]:
     """The backend ``requested`` stands for, and why: ``auto`` is resolved, the others are checked and kept.
 
     Raises:
-        ValueError: ``requested`` is not one of :data:`BACKENDS`.
+        OptionsError: ``requested`` is not one of :data:`BACKENDS`.
+        BackendUnavailableError: ``auto`` finds no backend installed.
     """
     if requested not in BACKENDS:
-        raise ValueError(f"backend {requested!r}: choose one of {', '.join(BACKENDS)}")
+        raise OptionsError(f"backend {requested!r}: choose one of {', '.join(BACKENDS)}")
     if requested != "auto":
         return requested, "requested"
     try:
@@ -58,7 +60,7 @@ def resolve_backend_name(requested: str) -> tuple[str, str]:
             unavailable += f"; {name} is not installed ({error})"
             continue
         return name, unavailable
-    raise RuntimeError(f"no inference backend is installed: {unavailable}; install onnxruntime or torch")
+    raise BackendUnavailableError(f"no inference backend is installed: {unavailable}; install onnxruntime or torch")
 
 
 def create_backend(
@@ -86,7 +88,7 @@ def create_backend(
     """
     say = report or logger.info
     if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        raise OptionsError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     name, reason = resolve_backend_name(kind)
     if kind == "auto":
         say(f"backend auto -> {name}: {reason}")
@@ -94,7 +96,7 @@ def create_backend(
     if name == "tensorrt":
         return _tensorrt_backend(model_path, precision, engine_path, say)
     if model_path.suffix in ENGINE_SUFFIXES:
-        raise ValueError(f"{model_path} is a TensorRT engine; the {name} backend needs the exported ONNX model")
+        raise OptionsError(f"{model_path} is a TensorRT engine; the {name} backend needs the exported ONNX model")
     if name == "onnxruntime":
         from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 

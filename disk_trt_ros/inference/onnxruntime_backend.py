@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 
-from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ContractError, read_onnx_model_info
+from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, read_onnx_model_info
+from disk_trt_ros.errors import ContractError
 from disk_trt_ros.inference.base import Backend, Features
 
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}

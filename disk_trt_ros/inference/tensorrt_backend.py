@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ContractError, ModelInfo
+from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ModelInfo
+from disk_trt_ros.errors import ContractError, EngineCacheError, InferenceError
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.cuda_memory import CudaMemory, open_cuda_memory
 from disk_trt_ros.inference.engine_cache import (
-    EngineCacheError,
     deserialize_engine,
     import_tensorrt,
     read_sidecar,
@@ -94,7 +94,7 @@ class NamedTensorIO:
     def bind(self, addresses: dict[str, int]) -> None:
         for name, address in addresses.items():
             if not self._context.set_tensor_address(name, address):
-                raise RuntimeError(f"TensorRT refused the device address of tensor '{name}'")
+                raise InferenceError(f"TensorRT refused the device address of tensor '{name}'")
 
     def enqueue(self, stream_handle: int) -> bool:
         return bool(self._context.execute_async_v3(stream_handle))
@@ -197,7 +197,7 @@ class TensorRTBackend(Backend):
             np.copyto(self._host[INPUT_NAME][0], image)
             cuda.copy_to_device(self._device[INPUT_NAME], self._host[INPUT_NAME])
             if not self._io.enqueue(cuda.stream_handle):
-                raise RuntimeError("TensorRT failed to enqueue the engine; its messages above say why")
+                raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
             for name in OUTPUT_NAMES:
                 cuda.copy_to_host(self._host[name], self._device[name])
             cuda.synchronize()

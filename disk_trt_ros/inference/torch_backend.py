@@ -8,7 +8,8 @@ import logging
 import numpy as np
 import torch
 
-from disk_trt_ros.contract import ContractError, ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.inference.base import Backend, Features
 
@@ -38,7 +39,7 @@ def pipeline_for_model(model_path: str) -> DiskPipeline:
 
     Raises :class:`ContractError` when those weights cannot be loaded here or their sha256 differs from the model's.
     """
-    from disk_trt_ros.export.weights import WeightsError, load_disk
+    from disk_trt_ros.export.weights import load_disk
 
     info = read_onnx_model_info(model_path)
     try:

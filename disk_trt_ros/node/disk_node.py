@@ -31,13 +31,14 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
+from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, UnsupportedEncodingError
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.engine_cache import PRECISIONS
 from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
 from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
-from disk_trt_ros.node.image_conversion import ImageConversionError, ImageConverter, UnsupportedEncodingError
+from disk_trt_ros.node.image_conversion import ImageConverter
 from disk_trt_ros.node.keypoints_message import keypoints_message
 
 NODE_NAME = "disk_node"
@@ -49,10 +50,6 @@ MAX_REPORTED_ENCODINGS = 32  # a publisher inventing encodings must not grow the
 WORKER_JOIN_TIMEOUT_S = 1.5
 
 T = TypeVar("T")
-
-
-class NodeConfigurationError(Exception):
-    """A parameter or model that keeps the node from starting; the message names it and what is allowed."""
 
 
 @dataclasses.dataclass(frozen=True)

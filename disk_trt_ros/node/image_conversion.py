@@ -21,18 +21,7 @@ import cv2
 import numpy as np
 
 from disk_trt_ros.contract import InputFormat
-
-
-class ImageConversionError(ValueError):
-    """A message that cannot become a model input; the message names the problem and what to do."""
-
-
-class UnsupportedEncodingError(ImageConversionError):
-    """An encoding this installation cannot convert (reported once per encoding, not once per frame)."""
-
-    def __init__(self, encoding: str, message: str) -> None:
-        super().__init__(message)
-        self.encoding = encoding
+from disk_trt_ros.errors import ImageConversionError, UnsupportedEncodingError
 
 
 class RawImageMessage(Protocol):

@@ -1,0 +1,90 @@
+"""Every error disk_trt_ros raises on purpose, under one base class, :class:`DiskTrtRosError`.
+
+Each message names the problem and what to do about it. ``python -m disk_trt_ros COMMAND`` catches the base class
+once and prints ``COMMAND: error: MESSAGE`` (exit status 1); an exception of any other class is a bug and keeps its
+traceback. Each class also derives from the built-in exception it refines (``ValueError`` for input that cannot be
+used, ``RuntimeError`` for a library or device that fails, ``FileNotFoundError``), so callers that catch those keep
+working.
+
+This module imports nothing: every layer of the package may raise these.
+"""
+
+from __future__ import annotations
+
+
+class DiskTrtRosError(Exception):
+    """Base class of every error disk_trt_ros raises on purpose."""
+
+
+# --- input that cannot be used ------------------------------------------------------------------------------------
+
+
+class ContractError(DiskTrtRosError, ValueError):
+    """A model, engine or input that does not follow the engine contract (:mod:`disk_trt_ros.contract`)."""
+
+
+class ModelNotFoundError(DiskTrtRosError, FileNotFoundError):
+    """The exported model named does not exist."""
+
+
+class OptionsError(DiskTrtRosError, ValueError):
+    """Settings that cannot work: a command's arguments, build settings, evaluation options, a backend name."""
+
+
+class NodeConfigurationError(DiskTrtRosError, ValueError):
+    """A parameter, launch argument or model that keeps the node from starting; names it and what is allowed."""
+
+
+class WeightsError(DiskTrtRosError, ValueError):
+    """A checkpoint that cannot be loaded into kornia's DISK."""
+
+
+class PhotoError(DiskTrtRosError, ValueError):
+    """Photographs that cannot be loaded; the message names the file or directory."""
+
+
+class ImageConversionError(DiskTrtRosError, ValueError):
+    """An image message that cannot become a model input."""
+
+
+class UnsupportedEncodingError(ImageConversionError):
+    """An encoding this installation cannot convert (the node reports it once per encoding, not once per frame)."""
+
+    def __init__(self, encoding: str, message: str) -> None:
+        super().__init__(message)
+        self.encoding = encoding
+
+
+class BagError(DiskTrtRosError, ValueError):
+    """A bag, topic or message that cannot be used, or a node that does not answer a replay."""
+
+
+# --- libraries, devices and artefacts -----------------------------------------------------------------------------
+
+
+class UnavailableError(DiskTrtRosError, RuntimeError):
+    """Something this needs is not installed or not visible; the message says what to install."""
+
+
+class TensorRTUnavailableError(UnavailableError):
+    """The ``tensorrt`` Python package cannot be imported."""
+
+
+class CudaUnavailableError(UnavailableError):
+    """Neither pycuda nor cuda-python can be imported, or the CUDA device does not exist."""
+
+
+class BackendUnavailableError(UnavailableError):
+    """No inference backend is installed."""
+
+
+class CudaError(DiskTrtRosError, RuntimeError):
+    """A CUDA call failed; the message names the call and CUDA's error."""
+
+
+class EngineCacheError(DiskTrtRosError, RuntimeError):
+    """A TensorRT engine cannot be built, written or used."""
+
+
+class InferenceError(DiskTrtRosError, RuntimeError):
+    """A backend failed to run a frame."""
