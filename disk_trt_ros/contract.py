@@ -1,18 +1,22 @@
-"""The engine contract: tensor names, shapes, dtypes and model metadata, in one place.
+"""The engine contract and the package's vocabulary, in one place.
 
-Every exported model, every backend and the ROS node rely on this module and on nothing else for these
-conventions.
+Every exported model, every backend, the ROS node and the tools rely on this module and on nothing else for these
+conventions: tensor names, shapes and dtypes; model metadata; the names of input formats, precisions and backends;
+the node's name.
 
 Pixel coordinates: ``(x, y)`` with ``(0, 0)`` the centre of the top-left pixel, ``x`` along the width (columns),
 ``y`` along the height (rows); keypoints are integer pixel positions stored as float32.
 
-Tensors (batch of one):
+Tensors (batch of one; :meth:`ModelInfo.tensor_specs` gives them for one model):
     ``image``: ``[1, H, W, C]`` 8-bit pixel values 0..255; uint8, or float32 for TensorRT 8.2 (no uint8 bindings).
         ``C`` is 3 for ``rgb``/``bgr`` (channel order as named) and 1 for ``mono``.
     ``keypoints``: float32 ``[1, K, 2]`` (x, y) pixel positions in the input frame.
     ``scores``: float32 ``[1, K]``, descending; ties in raster order.
     ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
     ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
+
+This module imports only the standard library (and onnx when an ONNX file is read), so that every layer, the
+TensorRT runtime on a Jetson included, can use it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from disk_trt_ros.errors import ContractError, ModelNotFoundError
 
@@ -37,8 +41,23 @@ TRT_TOPK_MAX = 3839
 METADATA_PREFIX = "disk_trt_ros."
 CONTRACT_VERSION = 1
 
+NODE_NAME = "disk_node"
 
-class InputFormat(str, enum.Enum):
+
+class Vocabulary(str, enum.Enum):
+    """A closed set of names. ``str()`` and f-strings give the name itself on every Python version (3.11 changed
+    what ``format()`` gives for a ``str`` enum)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The names, in declaration order (for argparse ``choices`` and parameter descriptors)."""
+        return tuple(str(member.value) for member in cls)
+
+
+class InputFormat(Vocabulary):
     """Pixel layout of the model's ``image`` input."""
 
     RGB = "rgb"
@@ -49,8 +68,23 @@ class InputFormat(str, enum.Enum):
     def channels(self) -> int:
         return 1 if self is InputFormat.MONO else 3
 
+    @property
+    def rgb_channels(self) -> tuple[int, int, int]:
+        """Which channel of a pixel in this format holds red, green and blue: ``(0, 1, 2)`` for rgb, ``(2, 1, 0)``
+        for bgr, ``(0, 0, 0)`` for mono (its one channel stands for all three). ``pixels[..., rgb_channels]`` is RGB;
+        the reverse, ``pixels[..., rgb_channels[::-1]]``, is BGR."""
+        return _RGB_CHANNELS[self]
 
-class TrtCompat(str, enum.Enum):
+    @property
+    def ros_encoding(self) -> str:
+        """The ``sensor_msgs/Image`` encoding of this layout at 8 bits: ``rgb8``, ``bgr8`` or ``mono8``."""
+        return f"{self.value}8"
+
+
+_RGB_CHANNELS = {InputFormat.RGB: (0, 1, 2), InputFormat.BGR: (2, 1, 0), InputFormat.MONO: (0, 0, 0)}
+
+
+class TrtCompat(Vocabulary):
     """The oldest TensorRT whose ONNX parser must accept the model."""
 
     TRT_8_2 = "8.2"
@@ -64,6 +98,61 @@ class TrtCompat(str, enum.Enum):
     @property
     def max_opset(self) -> int:
         return 13 if self is TrtCompat.TRT_8_2 else 17
+
+
+class Precision(Vocabulary):
+    """Arithmetic precision of inference: ``fp16`` (TensorRT's FP16 and TF32 kernels, PyTorch's half U-Net) or
+    ``fp32`` (strict float32). ONNX Runtime runs a model as exported."""
+
+    FP16 = "fp16"
+    FP32 = "fp32"
+
+
+class BackendName(Vocabulary):
+    """The inference backends, and ``auto`` (the best one installed: see
+    :func:`disk_trt_ros.inference.registry.resolve_backend_name`)."""
+
+    AUTO = "auto"
+    TENSORRT = "tensorrt"
+    ONNXRUNTIME = "onnxruntime"
+    TORCH = "torch"
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    """One input or output tensor of a model or engine.
+
+    Attributes:
+        name: tensor name.
+        shape: static shape.
+        dtype: numpy dtype name (``uint8``, ``float32``, ``int32``...).
+        is_input: whether it is an input.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    is_input: bool
+
+
+def contract_violations(found: Iterable[TensorSpec], info: ModelInfo) -> list[str]:
+    """What breaks ``info``'s contract in the tensors a model or engine has: one sentence per problem (a missing or
+    extra tensor, a wrong direction, shape or dtype); empty when they follow it."""
+    expected = {spec.name: spec for spec in info.tensor_specs()}
+    tensors = {tensor.name: tensor for tensor in found}
+    problems = [f"tensor '{name}' is missing" for name in expected if name not in tensors]
+    problems += [f"tensor '{name}' is not in the contract" for name in tensors if name not in expected]
+    for name, tensor in tensors.items():
+        wanted = expected.get(name)
+        if wanted is None:
+            continue
+        if tensor.is_input != wanted.is_input:
+            problems.append(f"tensor '{name}' should be an {'input' if wanted.is_input else 'output'}")
+        if tuple(tensor.shape) != wanted.shape:
+            problems.append(f"tensor '{name}' has shape {tuple(tensor.shape)}, the contract says {wanted.shape}")
+        if tensor.dtype != wanted.dtype:
+            problems.append(f"tensor '{name}' has dtype {tensor.dtype}, the contract says {wanted.dtype}")
+    return problems
 
 
 # JSON types of ModelInfo's fields in the metadata, by annotation; the other fields (texts, enums) are strings.
@@ -113,6 +202,13 @@ class ModelInfo:
     @staticmethod
     def output_dtypes() -> dict[str, str]:
         return {"keypoints": "float32", "scores": "float32", "descriptors": "float32", "num_keypoints": "int32"}
+
+    def tensor_specs(self) -> tuple[TensorSpec, ...]:
+        """The input, then the outputs in :data:`OUTPUT_NAMES` order, as this model must have them."""
+        shapes, dtypes = self.output_shapes(), self.output_dtypes()
+        return (TensorSpec(INPUT_NAME, self.input_shape, self.input_dtype, True),) + tuple(
+            TensorSpec(name, shapes[name], dtypes[name], False) for name in OUTPUT_NAMES
+        )
 
     def to_metadata(self) -> dict[str, str]:
         """Flat string key/values for ONNX ``metadata_props`` (and engine sidecars)."""

@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
+from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
 from disk_trt_ros.errors import NodeConfigurationError
-from disk_trt_ros.inference.engine_cache import PRECISIONS, default_engine_path
+from disk_trt_ros.inference.engine_cache import default_engine_path
 from disk_trt_ros.inference.factory import resolve_backend_name
 
-NODE_NAME = "disk_node"
 LAUNCH_PARAMETERS = ("model", "engine", "backend", "precision")
 
 
@@ -34,7 +34,7 @@ class LaunchPlan:
 
     @property
     def builds_engine(self) -> bool:
-        return self.backend == "tensorrt"
+        return self.backend == BackendName.TENSORRT
 
     def build_engine_arguments(self) -> list[str]:
         """Arguments of ``build_engine`` (``python -m disk_trt_ros build-engine``) for this plan."""
@@ -95,7 +95,8 @@ def plan_launch(
     """Resolve the launch arguments against the parameters file ``config``; empty arguments take its values.
 
     Raises:
-        NodeConfigurationError: no model anywhere, an unknown precision or backend, or an unreadable parameters file.
+        NodeConfigurationError: no model anywhere, an unknown precision, or an unreadable parameters file.
+        OptionsError: an unknown backend.
     """
     from_file = read_node_parameters(config, namespace)
     given = {"model": model, "engine": engine, "backend": backend, "precision": precision}
@@ -103,11 +104,11 @@ def plan_launch(
     if not values["model"]:
         raise NodeConfigurationError(f"no model: set 'model' in {config} or pass model:=/path/to/disk.onnx")
     precision = values["precision"] or "fp16"
-    if precision not in PRECISIONS:
-        raise NodeConfigurationError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision not in Precision.values():
+        raise NodeConfigurationError(f"precision {precision!r}: choose one of {', '.join(Precision.values())}")
     model_path = Path(values["model"]).expanduser().absolute()
     engine_path = (
         Path(values["engine"]).expanduser().absolute() if values["engine"] else default_engine_path(model_path, precision)
     )
     name, reason = resolve_backend_name(values["backend"] or "auto")
-    return LaunchPlan(str(model_path), str(engine_path), name, reason, precision)
+    return LaunchPlan(str(model_path), str(engine_path), str(name), reason, precision)

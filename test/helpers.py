@@ -60,11 +60,7 @@ def in_format(rgb: np.ndarray, input_format: InputFormat) -> np.ndarray:
 
 def reference_rgb(image: np.ndarray, input_format: InputFormat) -> np.ndarray:
     """The RGB image kornia must see to match a model fed ``image`` in ``input_format``."""
-    if input_format is InputFormat.BGR:
-        return np.ascontiguousarray(image[..., ::-1])
-    if input_format is InputFormat.MONO:
-        return np.repeat(image, 3, axis=2)
-    return image
+    return np.ascontiguousarray(image[..., list(input_format.rgb_channels)])
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import pytest
 import trt_double
 from helpers import load_photo, shared_photo_paths
 
-from disk_trt_ros.contract import InputFormat, TrtCompat
+from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
 from disk_trt_ros.inference.engine_cache import BuildSettings, Progress, ensure_engine, sidecar_path
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
@@ -26,7 +26,6 @@ from disk_trt_ros.inference.tensorrt_backend import (
     BindingIndexIO,
     NamedTensorIO,
     TensorRTBackend,
-    TensorSpec,
     check_engine_tensors,
     engine_io,
 )
@@ -148,21 +147,15 @@ def test_sidecar_that_disagrees_with_the_engine_names_the_tensor(
     "tensors, message",
     [
         ([], "tensor 'image' is missing"),
-        ([TensorSpec("extra", False, (1,), np.dtype("float32"))], "tensor 'extra' is not in the contract"),
-        ([TensorSpec("image", True, (1, 32, 32, 3), np.dtype("uint8"))], "tensor 'image' has dtype uint8"),
-        ([TensorSpec("scores", True, (1, 8), np.dtype("float32"))], "tensor 'scores' should be an output"),
-        ([TensorSpec("num_keypoints", False, (1,), np.dtype("int64"))], "tensor 'num_keypoints' has dtype int64"),
+        ([TensorSpec("extra", (1,), "float32", is_input=False)], "tensor 'extra' is not in the contract"),
+        ([TensorSpec("image", (1, 32, 32, 3), "uint8", is_input=True)], "tensor 'image' has dtype uint8"),
+        ([TensorSpec("scores", (1, 8), "float32", is_input=True)], "tensor 'scores' should be an output"),
+        ([TensorSpec("num_keypoints", (1,), "int64", is_input=False)], "tensor 'num_keypoints' has dtype int64"),
     ],
 )
 def test_contract_check_names_each_problem(tensors: list[TensorSpec], message: str) -> None:
     info = trt_double.tiny_model_info()
-    valid = {
-        "image": TensorSpec("image", True, info.input_shape, np.dtype("float32")),
-        **{
-            name: TensorSpec(name, False, shape, np.dtype(info.output_dtypes()[name]))
-            for name, shape in info.output_shapes().items()
-        },
-    }
+    valid = {spec.name: spec for spec in info.tensor_specs()}
     check_engine_tensors(list(valid.values()), info)
     if tensors:
         valid.update({tensor.name: tensor for tensor in tensors})

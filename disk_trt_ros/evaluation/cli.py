@@ -17,15 +17,14 @@ import numpy as np
 from tqdm import tqdm
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import ModelInfo
+from disk_trt_ros.contract import BackendName, ModelInfo, Precision
 from disk_trt_ros.errors import ImageConversionError, OptionsError
 from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
 from disk_trt_ros.evaluation.metrics import Geometry
 from disk_trt_ros.evaluation.report import write_report
 from disk_trt_ros.evaluation.sequence import EvaluationSettings, FrameResult, SequenceEvaluator, convert
 from disk_trt_ros.inference.base import Backend, Features
-from disk_trt_ros.inference.engine_cache import PRECISIONS
-from disk_trt_ros.inference.factory import BACKENDS, create_backend
+from disk_trt_ros.inference.factory import create_backend
 from disk_trt_ros.node.image_conversion import ImageConverter, ModelInput
 
 MAX_LISTED_REJECTIONS = 10
@@ -35,12 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bag", type=Path, required=True, help="rosbag2 directory (sqlite3 or mcap) or ROS 1 .bag")
     parser.add_argument("--topic", required=True, help="sensor_msgs/Image or CompressedImage topic to evaluate")
     parser.add_argument("--model", help="exported ONNX model (or TensorRT engine); with --node only for the report")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="inference backend (default auto)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="precision (default fp32)")
+    backends, precisions = BackendName.values(), Precision.values()
+    parser.add_argument("--backend", choices=backends, default="auto", help="inference backend (default auto)")
+    parser.add_argument("--precision", choices=precisions, default="fp32", help="precision (default fp32)")
     parser.add_argument("--threads", type=int, help="CPU threads for ONNX Runtime and PyTorch")
-    parser.add_argument("--reference", choices=BACKENDS, help="a second backend to compare with on every frame")
+    parser.add_argument("--reference", choices=backends, help="a second backend to compare with on every frame")
     parser.add_argument("--reference-model", help="the reference backend's model (default: --model)")
-    parser.add_argument("--reference-precision", choices=PRECISIONS, default="fp32", help="(default fp32)")
+    parser.add_argument("--reference-precision", choices=precisions, default="fp32", help="(default fp32)")
     parser.add_argument("--max-frames", type=int, help="evaluate at most this many frames")
     parser.add_argument("--out", type=Path, help="report directory (default: eval_<bag name>)")
     parser.add_argument(

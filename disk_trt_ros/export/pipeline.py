@@ -23,13 +23,14 @@ Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def image_to_rgb(image: torch.Tensor, input_format: InputFormat) -> torch.Tensor:
-    """``[1, H, W, C]`` 8-bit pixel values (any dtype) to kornia's float32 RGB ``[1, 3, H, W]`` in [0, 1]."""
+    """``[1, H, W, C]`` 8-bit pixel values (any dtype) to kornia's float32 RGB ``[1, 3, H, W]`` in [0, 1], each colour
+    taken from the channel :attr:`~disk_trt_ros.contract.InputFormat.rgb_channels` names."""
     chw = image.to(torch.float32).div(255.0).permute(0, 3, 1, 2)
-    if input_format is InputFormat.BGR:
-        return chw.index_select(1, torch.tensor([2, 1, 0]))
-    if input_format is InputFormat.MONO:
-        return chw.expand(-1, 3, -1, -1)
-    return chw
+    if input_format.channels == 1:
+        return chw.expand(-1, 3, -1, -1)  # a broadcast in the graph rather than a gather
+    if input_format.rgb_channels == (0, 1, 2):
+        return chw
+    return chw.index_select(1, torch.tensor(list(input_format.rgb_channels)))
 
 
 def window_extents(window: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from typing import Mapping
 import torch
 from kornia.feature import DISK
 
-from disk_trt_ros.errors import WeightsError
+from disk_trt_ros.errors import ContractError, WeightsError
 
 PRETRAINED = ("depth", "epipolar")
 RANDOM_PREFIX = "random:"
@@ -39,6 +39,27 @@ def load_disk(weights: str) -> tuple[DISK, str]:
         )
     data = path.read_bytes()
     return disk_from_state_dict(_read_checkpoint(data, str(path))), hashlib.sha256(data).hexdigest()
+
+
+def load_exported_disk(weights: str, expected_sha256: str, model: str, remedy: str) -> DISK:
+    """DISK from ``weights``, checked to be the weights ``model`` was exported from.
+
+    Args:
+        weights: as for :func:`load_disk`.
+        expected_sha256: the model's ``weights_sha256`` (its metadata).
+        model: how to name the model in the message (its path, or "the model").
+        remedy: what the caller should do when the weights differ.
+
+    Raises:
+        WeightsError: the weights cannot be loaded.
+        ContractError: they are not the weights the model was exported from.
+    """
+    disk, sha256 = load_disk(weights)
+    if sha256 != expected_sha256:
+        raise ContractError(
+            f"weights '{weights}' have sha256 {sha256}, but {model} was exported from {expected_sha256}; {remedy}"
+        )
+    return disk
 
 
 def random_disk(seed: int) -> tuple[DISK, str]:

@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 
-from disk_trt_ros.contract import ModelInfo
+from disk_trt_ros.contract import BackendName, ModelInfo, Precision
 from disk_trt_ros.errors import ContractError
 
 
@@ -50,11 +50,11 @@ class Backend(abc.ABC):
     Buffers are allocated once at construction; :meth:`run` allocates only the returned :class:`Features`.
     """
 
-    name: str = "backend"
+    name: BackendName
 
-    def __init__(self, info: ModelInfo, precision: str) -> None:
+    def __init__(self, info: ModelInfo, precision: Precision | str) -> None:
         self.info = info
-        self.precision = precision
+        self.precision = Precision(precision)
 
     def check_image(self, image: np.ndarray) -> None:
         """Raise :class:`ContractError` unless ``image`` is uint8 ``[H, W, C]`` of the model's size and format."""

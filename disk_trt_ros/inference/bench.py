@@ -24,10 +24,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from disk_trt_ros.contract import InputFormat, ModelInfo
-from disk_trt_ros.errors import ContractError, OptionsError
+from disk_trt_ros.contract import BackendName, ModelInfo, Precision
+from disk_trt_ros.errors import OptionsError
 from disk_trt_ros.inference.base import Backend, Features
-from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
+from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
 from disk_trt_ros.node.image_conversion import ImageConverter
 from disk_trt_ros.photos import describe_source, load_photos
 
@@ -83,9 +83,9 @@ def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarr
 
 def backend_device(backend: Backend) -> str:
     """The torch device name of where ``backend`` computes (kornia is timed there too)."""
-    if backend.name == "tensorrt":
+    if backend.name is BackendName.TENSORRT:
         return "cuda"
-    if backend.name == "onnxruntime":
+    if backend.name is BackendName.ONNXRUNTIME:
         return "cuda" if "CUDAExecutionProvider" in getattr(backend, "providers", ()) else "cpu"
     return str(getattr(backend, "device", "cpu"))
 
@@ -101,17 +101,11 @@ def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool =
 
     import torch
 
-    from disk_trt_ros.export.weights import load_disk
+    from disk_trt_ros.export.weights import load_exported_disk
 
-    disk, sha256 = load_disk(weights)
-    if sha256 != info.weights_sha256:
-        raise ContractError(
-            f"kornia weights '{weights}' have sha256 {sha256}, the model was exported from {info.weights_sha256}; "
-            "pass --weights with the checkpoint the model was exported from"
-        )
-    disk = disk.to(device).eval()
-    channel_order = {InputFormat.RGB: [0, 1, 2], InputFormat.BGR: [2, 1, 0], InputFormat.MONO: [0, 0, 0]}
-    order = channel_order[info.input_format]
+    remedy = "pass --weights with the checkpoint the model was exported from"
+    disk = load_exported_disk(weights, info.weights_sha256, "the model", remedy).to(device).eval()
+    order = list(info.input_format.rgb_channels)
 
     def run(image: np.ndarray) -> Features:
         numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if not allow_tf32 else contextlib.nullcontext()
@@ -148,10 +142,12 @@ def agreement_summary(ours: Sequence[Features], reference: Sequence[Features]) -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="backend to time (default %(default)s)")
+    parser.add_argument(
+        "--backend", choices=BackendName.values(), default="auto", help="backend to time (default %(default)s)"
+    )
     parser.add_argument("--model", required=True, help="exported ONNX model (a TensorRT engine for --backend tensorrt)")
     parser.add_argument("--engine", help="TensorRT engine for the model (built when missing or stale)")
-    parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32", help="default %(default)s")
+    parser.add_argument("--precision", choices=Precision.values(), default="fp32", help="default %(default)s")
     parser.add_argument("--threads", type=int, help="ONNX Runtime CPU threads (default: its own)")
     parser.add_argument(
         "--torch-compile", action="store_true", help="torch backend on CUDA: compile the U-Net (slow start, faster run)"

@@ -35,11 +35,10 @@ from typing import Any, Callable, Iterator
 
 from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import ModelInfo, Precision, read_onnx_model_info
 from disk_trt_ros.errors import EngineCacheError, OptionsError, TensorRTUnavailableError
 from disk_trt_ros.inference.cuda_memory import DeviceInfo, open_cuda_memory
 
-PRECISIONS = ("fp16", "fp32")
 DEFAULT_WORKSPACE_MIB = 1024
 SIDECAR_VERSION = 1
 HEARTBEAT_SECONDS = 30.0
@@ -76,19 +75,21 @@ def tensorrt_major(trt: ModuleType) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class BuildSettings:
-    """How to build: precision (``fp16`` or ``fp32``), builder workspace limit, optional timing cache file.
+    """How to build: precision, builder workspace limit, optional timing cache file.
 
     ``workspace_mib=None`` builds with :data:`DEFAULT_WORKSPACE_MIB` and accepts a cached engine built with any
     workspace limit (the limit bounds the builder's scratch memory; it does not change what the engine computes).
+    A precision given as a string is converted to :class:`~disk_trt_ros.contract.Precision`.
     """
 
-    precision: str = "fp16"
+    precision: Precision = Precision.FP16
     workspace_mib: int | None = None
     timing_cache: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise OptionsError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        if self.precision not in Precision.values():
+            raise OptionsError(f"precision {self.precision!r}: choose one of {', '.join(Precision.values())}")
+        object.__setattr__(self, "precision", Precision(self.precision))
         if self.workspace_mib is not None and self.workspace_mib <= 0:
             raise OptionsError(f"workspace must be a positive number of MiB, got {self.workspace_mib}")
 
@@ -100,7 +101,7 @@ class BuildSettings:
     def builder_flags(self) -> list[str]:
         """The reduced-precision ``BuilderFlag``s the build enables: FP16 and TF32 for fp16; none for fp32 (TF32,
         on by default from Ampere on, is cleared so that fp32 means fp32)."""
-        return ["FP16", "TF32"] if self.precision == "fp16" else []
+        return ["FP16", "TF32"] if self.precision is Precision.FP16 else []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +173,8 @@ class EngineRecord:
             raise ValueError("builder_flags must be a list of names")
         if not all(isinstance(value, str) for value in data["model_metadata"].values()):
             raise ValueError("model_metadata values must be strings")
+        if data["precision"] not in Precision.values():
+            raise ValueError(f"precision {data['precision']!r} is not one of {', '.join(Precision.values())}")
         record = cls(**{name: data[name] for name in fields})
         ModelInfo.from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
         return record
@@ -185,9 +188,9 @@ def lock_path(engine_path: str | os.PathLike[str]) -> Path:
     return Path(f"{engine_path}.lock")
 
 
-def default_engine_path(onnx_path: str | os.PathLike[str], precision: str) -> Path:
+def default_engine_path(onnx_path: str | os.PathLike[str], precision: Precision | str) -> Path:
     """Where an engine for ``onnx_path`` goes when none is named: beside it, ``model.fp16.engine``."""
-    return Path(onnx_path).with_suffix(f".{precision}.engine")
+    return Path(onnx_path).with_suffix(f".{Precision(precision).value}.engine")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -275,7 +278,7 @@ def compile_engine(onnx_path: Path, settings: BuildSettings, progress: Progress)
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     else:
         config.max_workspace_size = workspace_bytes
-    if settings.precision == "fp16" and not getattr(builder, "platform_has_fast_fp16", True):
+    if settings.precision is Precision.FP16 and not getattr(builder, "platform_has_fast_fp16", True):
         progress("warning: this GPU has no fast fp16 path; building fp16 anyway")
     for name in ("FP16", "TF32"):
         if name in settings.builder_flags:
@@ -447,7 +450,7 @@ def wanted_dependencies(
         "tensorrt_version": tensorrt_version,
         "gpu_name": device.name,
         "compute_capability": device.compute_capability_text,
-        "precision": settings.precision,
+        "precision": settings.precision.value,
         "builder_flags": settings.builder_flags,
         "workspace_mib": settings.workspace_mib,
         "model_metadata": info.to_metadata(),
@@ -568,9 +571,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--onnx", required=True, type=Path, help="exported model (python -m disk_trt_ros export)")
     parser.add_argument("--engine", required=True, type=Path, help="engine file to write; its sidecar is ENGINE.json")
     precision = parser.add_mutually_exclusive_group()
-    precision.add_argument("--fp16", dest="precision", action="store_const", const="fp16", help="fp16 (default)")
-    precision.add_argument("--fp32", dest="precision", action="store_const", const="fp32", help="fp32 only")
-    parser.set_defaults(precision="fp16")
+    for choice, meaning in ((Precision.FP16, "fp16 (default)"), (Precision.FP32, "fp32 only")):
+        precision.add_argument(f"--{choice}", dest="precision", action="store_const", const=choice, help=meaning)
+    parser.set_defaults(precision=Precision.FP16)
     parser.add_argument(
         "--workspace-mib",
         type=int,

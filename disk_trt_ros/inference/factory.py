@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from disk_trt_ros.contract import BackendName, Precision
 from disk_trt_ros.errors import BackendUnavailableError, OptionsError
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.engine_cache import (
-    PRECISIONS,
     BuildSettings,
     Progress,
     TensorRTUnavailableError,
@@ -25,23 +25,22 @@ from disk_trt_ros.inference.engine_cache import (
     import_tensorrt,
 )
 
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 logger = logging.getLogger(__name__)
 
 
-def resolve_backend_name(requested: str) -> tuple[str, str]:
+def resolve_backend_name(requested: BackendName | str) -> tuple[BackendName, str]:
     """The backend ``requested`` stands for, and why: ``auto`` is resolved, the others are checked and kept.
 
     Raises:
-        OptionsError: ``requested`` is not one of :data:`BACKENDS`.
+        OptionsError: ``requested`` is not a :class:`~disk_trt_ros.contract.BackendName`.
         BackendUnavailableError: ``auto`` finds no backend installed.
     """
-    if requested not in BACKENDS:
-        raise OptionsError(f"backend {requested!r}: choose one of {', '.join(BACKENDS)}")
-    if requested != "auto":
-        return requested, "requested"
+    if requested not in BackendName.values():
+        raise OptionsError(f"backend {requested!r}: choose one of {', '.join(BackendName.values())}")
+    if requested != BackendName.AUTO:
+        return BackendName(requested), "requested"
     try:
         import_tensorrt()
     except TensorRTUnavailableError as error:
@@ -51,9 +50,9 @@ def resolve_backend_name(requested: str) -> tuple[str, str]:
 
         count, how = gpu_count()
         if count > 0:
-            return "tensorrt", f"TensorRT imports and {how}"
+            return BackendName.TENSORRT, f"TensorRT imports and {how}"
         unavailable = f"TensorRT imports but no GPU is usable: {how}"
-    for name, module in (("onnxruntime", "onnxruntime"), ("torch", "torch")):
+    for name, module in ((BackendName.ONNXRUNTIME, "onnxruntime"), (BackendName.TORCH, "torch")):
         try:
             importlib.import_module(module)
         except ImportError as error:
@@ -64,15 +63,15 @@ def resolve_backend_name(requested: str) -> tuple[str, str]:
 
 
 def create_backend(
-    kind: str,
+    kind: BackendName | str,
     model_path: str | os.PathLike[str],
-    precision: str = "fp32",
+    precision: Precision | str = Precision.FP32,
     threads: int | None = None,
     engine_path: str | os.PathLike[str] | None = None,
     compile_unet: bool = False,
     report: Callable[[str], None] | None = None,
 ) -> Backend:
-    """Construct the backend ``kind`` (see :data:`BACKENDS`) for an exported model.
+    """Construct the backend ``kind`` (a :class:`~disk_trt_ros.contract.BackendName`) for an exported model.
 
     Args:
         kind: backend name; ``auto`` is resolved by :func:`resolve_backend_name` and the choice logged.
@@ -87,20 +86,21 @@ def create_backend(
             this module's Python logger. The node passes its ROS logger, so a long engine build is visible.
     """
     say = report or logger.info
-    if precision not in PRECISIONS:
-        raise OptionsError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision not in Precision.values():
+        raise OptionsError(f"precision {precision!r}: choose one of {', '.join(Precision.values())}")
+    precision = Precision(precision)
     name, reason = resolve_backend_name(kind)
-    if kind == "auto":
+    if kind == BackendName.AUTO:
         say(f"backend auto -> {name}: {reason}")
     model_path = Path(model_path)
-    if name == "tensorrt":
+    if name is BackendName.TENSORRT:
         return _tensorrt_backend(model_path, precision, engine_path, say)
     if model_path.suffix in ENGINE_SUFFIXES:
         raise OptionsError(f"{model_path} is a TensorRT engine; the {name} backend needs the exported ONNX model")
-    if name == "onnxruntime":
+    if name is BackendName.ONNXRUNTIME:
         from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 
-        if precision != "fp32":
+        if precision is not Precision.FP32:
             say(f"the onnxruntime backend runs {model_path} as exported; precision {precision} is ignored")
         return OnnxRuntimeBackend(str(model_path), threads=threads)
     import torch
@@ -113,7 +113,7 @@ def create_backend(
 
 
 def _tensorrt_backend(
-    model_path: Path, precision: str, engine_path: str | os.PathLike[str] | None, say: Callable[[str], None]
+    model_path: Path, precision: Precision, engine_path: str | os.PathLike[str] | None, say: Callable[[str], None]
 ) -> Backend:
     from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 
-from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, read_onnx_model_info
+from disk_trt_ros.contract import (
+    INPUT_NAME,
+    OUTPUT_NAMES,
+    BackendName,
+    TensorSpec,
+    contract_violations,
+    read_onnx_model_info,
+)
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.inference.base import Backend, Features
 
@@ -21,7 +28,7 @@ class OnnxRuntimeBackend(Backend):
         providers: execution providers; default CUDA when available, then CPU.
     """
 
-    name = "onnxruntime"
+    name = BackendName.ONNXRUNTIME
 
     def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
         super().__init__(read_onnx_model_info(model_path), precision="fp32")
@@ -32,7 +39,7 @@ class OnnxRuntimeBackend(Backend):
         chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         self.session = ort.InferenceSession(model_path, sess_options=options, providers=chosen)
         self.providers = self.session.get_providers()
-        self._check_signature()
+        self._check_signature(model_path)
         self._input = np.zeros(self.info.input_shape, dtype=self.info.input_dtype)
         shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
         self._outputs = [np.zeros(shapes[name], dtype=dtypes[name]) for name in OUTPUT_NAMES]
@@ -41,17 +48,19 @@ class OnnxRuntimeBackend(Backend):
         for name, buffer in zip(OUTPUT_NAMES, self._outputs):
             self._binding.bind_output(name, "cpu", 0, buffer.dtype, buffer.shape, buffer.ctypes.data)
 
-    def _check_signature(self) -> None:
-        expected = {INPUT_NAME: (self.info.input_shape, self.info.input_dtype)}
-        shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
-        expected.update({name: (shapes[name], dtypes[name]) for name in OUTPUT_NAMES})
-        actual = {t.name: (tuple(t.shape), ONNX_TYPES.get(t.type, t.type)) for t in self.session.get_inputs()}
-        actual.update({t.name: (tuple(t.shape), ONNX_TYPES.get(t.type, t.type)) for t in self.session.get_outputs()})
-        for name, (shape, dtype) in expected.items():
-            if name not in actual:
-                raise ContractError(f"model has no tensor '{name}'; it has {sorted(actual)}")
-            if actual[name] != (shape, dtype):
-                raise ContractError(f"tensor '{name}' is {actual[name][1]} {actual[name][0]}, expected {dtype} {shape}")
+    def _check_signature(self, model_path: str) -> None:
+        """Raise :class:`ContractError` unless the graph's tensors are those its metadata promises."""
+        found = [
+            TensorSpec(tensor.name, tuple(tensor.shape), ONNX_TYPES.get(tensor.type, tensor.type), is_input)
+            for tensors, is_input in ((self.session.get_inputs(), True), (self.session.get_outputs(), False))
+            for tensor in tensors
+        ]
+        problems = contract_violations(found, self.info)
+        if problems:
+            raise ContractError(
+                f"{model_path} does not match the contract its metadata describes: " + "; ".join(problems) + "; "
+                "export the model again with 'python -m disk_trt_ros export'"
+            )
 
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)

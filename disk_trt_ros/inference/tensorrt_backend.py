@@ -12,7 +12,6 @@ TensorRT's two execution APIs, chosen by the installed major version:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ModelInfo
+from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, BackendName, ModelInfo, TensorSpec, contract_violations
 from disk_trt_ros.errors import ContractError, EngineCacheError, InferenceError
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.cuda_memory import CudaMemory, open_cuda_memory
@@ -31,16 +30,6 @@ from disk_trt_ros.inference.engine_cache import (
     read_sidecar,
     tensorrt_major,
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class TensorSpec:
-    """One of the engine's input or output tensors, as TensorRT reports it."""
-
-    name: str
-    is_input: bool
-    shape: tuple[int, ...]
-    dtype: np.dtype
 
 
 class BindingIndexIO:
@@ -55,9 +44,9 @@ class BindingIndexIO:
         return [
             TensorSpec(
                 name=engine.get_binding_name(index),
-                is_input=engine.binding_is_input(index),
                 shape=tuple(int(size) for size in engine.get_binding_shape(index)),
                 dtype=_numpy_dtype(self._trt, engine.get_binding_dtype(index), engine.get_binding_name(index)),
+                is_input=engine.binding_is_input(index),
             )
             for index in range(engine.num_bindings)
         ]
@@ -84,9 +73,9 @@ class NamedTensorIO:
         return [
             TensorSpec(
                 name=name,
-                is_input=engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
                 shape=tuple(int(size) for size in engine.get_tensor_shape(name)),
                 dtype=_numpy_dtype(trt, engine.get_tensor_dtype(name), name),
+                is_input=engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
             )
             for name in names
         ]
@@ -100,9 +89,10 @@ class NamedTensorIO:
         return bool(self._context.execute_async_v3(stream_handle))
 
 
-def _numpy_dtype(trt: ModuleType, data_type: Any, name: str) -> np.dtype:
+def _numpy_dtype(trt: ModuleType, data_type: Any, name: str) -> str:
+    """The numpy dtype name of a TensorRT data type."""
     try:
-        return np.dtype(trt.nptype(data_type))
+        return np.dtype(trt.nptype(data_type)).name
     except TypeError as error:
         raise ContractError(f"engine tensor '{name}' has data type {data_type}, which numpy cannot hold") from error
 
@@ -114,22 +104,7 @@ def engine_io(trt: ModuleType, engine: Any, context: Any) -> BindingIndexIO | Na
 
 def check_engine_tensors(tensors: list[TensorSpec], info: ModelInfo) -> None:
     """Raise :class:`ContractError` naming each tensor whose name, direction, shape or dtype breaks the contract."""
-    expected_shapes = {INPUT_NAME: info.input_shape, **info.output_shapes()}
-    expected_dtypes = {INPUT_NAME: info.input_dtype, **info.output_dtypes()}
-    found = {tensor.name: tensor for tensor in tensors}
-    problems = [f"tensor '{name}' is missing" for name in expected_shapes if name not in found]
-    problems += [f"tensor '{name}' is not in the contract" for name in found if name not in expected_shapes]
-    for name, tensor in found.items():
-        if name not in expected_shapes:
-            continue
-        if tensor.is_input != (name == INPUT_NAME):
-            problems.append(f"tensor '{name}' should be an {'input' if name == INPUT_NAME else 'output'}")
-        if tensor.shape != tuple(expected_shapes[name]):
-            problems.append(
-                f"tensor '{name}' has shape {tensor.shape}, the contract says {tuple(expected_shapes[name])}"
-            )
-        if tensor.dtype != np.dtype(expected_dtypes[name]):
-            problems.append(f"tensor '{name}' has dtype {tensor.dtype}, the contract says {expected_dtypes[name]}")
+    problems = contract_violations(tensors, info)
     if problems:
         raise ContractError(
             "the engine does not match its model's contract: " + "; ".join(problems) + "; rebuild the engine from "
@@ -145,7 +120,7 @@ class TensorRTBackend(Backend):
         cuda: the CUDA layer to allocate and copy with (default: :func:`open_cuda_memory`); closed by :meth:`close`.
     """
 
-    name = "tensorrt"
+    name = BackendName.TENSORRT
 
     def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
         engine_path = Path(engine_path)
@@ -184,10 +159,8 @@ class TensorRTBackend(Backend):
             raise EngineCacheError(f"TensorRT could not create an execution context for {engine_path} (GPU memory?)")
         self._io = engine_io(trt, self._engine, self._context)
         check_engine_tensors(self._io.tensors(), self.info)
-        shapes = {INPUT_NAME: self.info.input_shape, **self.info.output_shapes()}
-        dtypes = {INPUT_NAME: self.info.input_dtype, **self.info.output_dtypes()}
-        self._host = {name: self._cuda.pinned_array(shapes[name], dtypes[name]) for name in shapes}
-        self._device = {name: self._cuda.device_buffer(self._host[name].nbytes) for name in shapes}
+        self._host = {spec.name: self._cuda.pinned_array(spec.shape, spec.dtype) for spec in self.info.tensor_specs()}
+        self._device = {name: self._cuda.device_buffer(host.nbytes) for name, host in self._host.items()}
         self._io.bind(self._device)
 
     def run(self, image: np.ndarray) -> Features:

@@ -8,12 +8,10 @@ import logging
 import numpy as np
 import torch
 
-from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import BackendName, ModelInfo, Precision, read_onnx_model_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.inference.base import Backend, Features
-
-PRECISIONS = ("fp32", "fp16")
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +37,14 @@ def pipeline_for_model(model_path: str) -> DiskPipeline:
 
     Raises :class:`ContractError` when those weights cannot be loaded here or their sha256 differs from the model's.
     """
-    from disk_trt_ros.export.weights import load_disk
+    from disk_trt_ros.export.weights import load_exported_disk
 
     info = read_onnx_model_info(model_path)
     try:
-        disk, sha256 = load_disk(info.weights)
+        remedy = "give the torch backend the checkpoint the model was exported from"
+        disk = load_exported_disk(info.weights, info.weights_sha256, model_path, remedy)
     except WeightsError as error:
         raise ContractError(f"the torch backend needs the weights of {model_path}: {error}") from error
-    if sha256 != info.weights_sha256:
-        raise ContractError(
-            f"weights '{info.weights}' have sha256 {sha256}, but {model_path} was exported from {info.weights_sha256}; "
-            "give the torch backend the checkpoint the model was exported from"
-        )
     return DiskPipeline(disk, info)
 
 
@@ -71,27 +65,28 @@ class TorchBackend(Backend):
             then the fastest variant measured (docs/benchmarks.md).
     """
 
-    name = "torch"
+    name = BackendName.TORCH
 
     def __init__(
         self,
         source: DiskPipeline | str,
         device: str | None = None,
-        precision: str = "fp32",
+        precision: Precision | str = Precision.FP32,
         cuda_graph: bool = True,
         compile_unet: bool = False,
     ) -> None:
         pipeline = source if isinstance(source, DiskPipeline) else pipeline_for_model(source)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        if precision not in PRECISIONS:
-            raise ContractError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision not in Precision.values():
+            raise ContractError(f"precision must be one of {', '.join(Precision.values())}, got {precision!r}")
+        precision = Precision(precision)
         on_cuda = self.device.type == "cuda"
-        if precision == "fp16" and not on_cuda:
+        if precision is Precision.FP16 and not on_cuda:
             logger.warning("fp16 needs a CUDA device; the torch backend runs fp32 on the CPU")
-            precision = "fp32"
+            precision = Precision.FP32
         super().__init__(pipeline.info, precision)
         self.pipeline = pipeline.eval().to(self.device)
-        if on_cuda and precision == "fp16":
+        if on_cuda and precision is Precision.FP16:
             self.pipeline.unet = HalfPrecisionUnet(self.pipeline.unet, channels_last=compile_unet)
         self.compiled = on_cuda and compile_unet
         if self.compiled:
@@ -107,7 +102,7 @@ class TorchBackend(Backend):
             self._capture()
 
     def _forward(self) -> tuple[torch.Tensor, ...]:
-        strict_fp32 = self.device.type == "cuda" and self.precision == "fp32"
+        strict_fp32 = self.device.type == "cuda" and self.precision is Precision.FP32
         numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if strict_fp32 else contextlib.nullcontext()
         with torch.inference_mode(), numerics:
             return self.pipeline(self._input)

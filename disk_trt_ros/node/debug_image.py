@@ -14,13 +14,11 @@ from std_msgs.msg import Header
 from disk_trt_ros.contract import InputFormat
 
 KEYPOINT_COLOUR_BGR = (0, 255, 0)
-_TO_BGR = {InputFormat.RGB: cv2.COLOR_RGB2BGR, InputFormat.BGR: None, InputFormat.MONO: cv2.COLOR_GRAY2BGR}
 
 
 def draw_keypoints(image: np.ndarray, input_format: InputFormat, keypoints: np.ndarray) -> np.ndarray:
     """A bgr8 copy of the model input ``image`` (uint8 ``[H, W, C]``) with a circle at each ``[N, 2]`` (x, y)."""
-    code = _TO_BGR[input_format]
-    canvas = image.copy() if code is None else cv2.cvtColor(image, code)
+    canvas = np.ascontiguousarray(image[..., list(input_format.rgb_channels[::-1])])
     for x, y in np.rint(keypoints).astype(np.int32):
         cv2.circle(canvas, (int(x), int(y)), 2, KEYPOINT_COLOUR_BGR, thickness=1)
     return canvas

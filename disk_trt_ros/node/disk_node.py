@@ -31,17 +31,16 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
+from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, UnsupportedEncodingError
 from disk_trt_ros.inference.base import Backend
-from disk_trt_ros.inference.engine_cache import PRECISIONS
-from disk_trt_ros.inference.factory import BACKENDS, create_backend, resolve_backend_name
+from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
 from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
 from disk_trt_ros.node.image_conversion import ImageConverter
 from disk_trt_ros.node.keypoints_message import keypoints_message
 
-NODE_NAME = "disk_node"
 IMAGE_TRANSPORTS = ("raw", "compressed")
 RELIABILITIES = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
 LOG_THROTTLE_S = 5.0
@@ -89,8 +88,8 @@ _PARAMETERS: dict[str, _Parameter] = {
         "", "TensorRT engine file built from the model (build_engine); empty: MODEL.<precision>.engine beside it"),
     "backend": _parameter(
         "auto", "Inference backend; auto picks TensorRT where it and a GPU are available, else ONNX Runtime",
-        BACKENDS),
-    "precision": _parameter("fp16", "Inference precision of TensorRT, and of PyTorch on a GPU", PRECISIONS),
+        BackendName.values()),
+    "precision": _parameter("fp16", "Inference precision of TensorRT, and of PyTorch on a GPU", Precision.values()),
     "image_transport": _parameter(
         "raw", "raw subscribes 'image' (sensor_msgs/Image), compressed 'image/compressed' (JPEG or PNG)",
         IMAGE_TRANSPORTS),
@@ -315,7 +314,7 @@ class DiskNode(Node):
                 self._statistics.report(),
                 self.get_clock().now().to_msg(),
                 name=f"{self.get_fully_qualified_name()}: DISK keypoints",
-                hardware_id=self._backend.name,
+                hardware_id=str(self._backend.name),
                 settings=settings,
             )
         )

@@ -70,7 +70,8 @@ RAW_ENCODINGS: dict[str, PixelLayout] = {
     "bgra8": PixelLayout(4, np.uint8, "bgra"),
 }
 
-# (source channel order, model input format) -> cv2.cvtColor code; None where the layouts already agree.
+# (source channel order, model input format) -> cv2.cvtColor code; None where the layouts already agree. The source
+# orders are those of the message encodings (RAW_ENCODINGS, imdecode's), alpha included; to grey is cv2's weighted sum.
 _COLOR_CONVERSIONS: dict[tuple[str, InputFormat], int | None] = {
     ("mono", InputFormat.MONO): None,
     ("mono", InputFormat.RGB): cv2.COLOR_GRAY2RGB,
@@ -91,8 +92,6 @@ _COLOR_CONVERSIONS: dict[tuple[str, InputFormat], int | None] = {
 
 # Channel order of an image cv2.imdecode returned (IMREAD_UNCHANGED), by its number of channels.
 _DECODED_ORDER = {1: "mono", 3: "bgr", 4: "bgra"}
-# cv_bridge's name for each model input format.
-_BRIDGE_ENCODING = {InputFormat.RGB: "rgb8", InputFormat.BGR: "bgr8", InputFormat.MONO: "mono8"}
 
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -188,7 +187,7 @@ class ImageConverter:
     def _decode_with_cv_bridge(self, message: RawImageMessage) -> np.ndarray:
         """Convert an encoding outside :data:`RAW_ENCODINGS` to the model's layout with cv_bridge, ``[h, w, c]``."""
         encoding = message.encoding
-        target = _BRIDGE_ENCODING[self.input_format]
+        target = self.input_format.ros_encoding
         if self._cv_bridge is None:
             raise UnsupportedEncodingError(
                 encoding,
