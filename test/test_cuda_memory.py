@@ -11,14 +11,15 @@ import pytest
 import trt_double
 
 from disk_trt_ros.errors import CudaError, CudaUnavailableError
-from disk_trt_ros.inference import cuda_memory
-from disk_trt_ros.inference.cuda_memory import CudaMemory, CudaPythonMemory, gpu_count, open_cuda_memory
+from disk_trt_ros.inference.tensorrt.cuda_bindings import gpu_count, installed_implementations, open_cuda_memory
+from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory, DeviceInfo
+from disk_trt_ros.inference.tensorrt.cuda_python import CudaPythonMemory
 
 
 def real_implementations() -> list[str]:
     """Implementations that import here and see a GPU (checked without touching the doubles)."""
     usable = []
-    for implementation in cuda_memory.installed_implementations():
+    for implementation in installed_implementations():
         try:
             open_cuda_memory(implementation=implementation).close()
         except (CudaUnavailableError, CudaError):
@@ -31,7 +32,7 @@ REAL = real_implementations()
 needs_gpu = pytest.mark.skipif(
     not REAL,
     reason="needs cuda-python or pycuda and a CUDA GPU; this machine has "
-    + (", ".join(cuda_memory.installed_implementations()) or "neither binding")
+    + (", ".join(installed_implementations()) or "neither binding")
     + " and no usable GPU",
 )
 
@@ -137,7 +138,7 @@ def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
 def test_double_round_trip_and_bookkeeping(fake_gpu: trt_double.FakeGpu) -> None:
     memory = open_cuda_memory()
     assert isinstance(memory, CudaPythonMemory), "pycuda is hidden, so cuda-python is chosen"
-    assert memory.device_info() == cuda_memory.DeviceInfo(0, "Fake GPU", (8, 7))
+    assert memory.device_info() == DeviceInfo(0, "Fake GPU", (8, 7))
     source = memory.pinned_array((4, 5), "float32")
     source[...] = np.arange(20).reshape(4, 5)
     target = memory.pinned_array((4, 5), "float32")
@@ -178,7 +179,7 @@ def test_double_no_device_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_neither_binding_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("pycuda", "pycuda.driver", "cuda", "cuda.bindings", "cuda.bindings.runtime", "cuda.cudart"):
         monkeypatch.setitem(sys.modules, name, None)
-    assert cuda_memory.installed_implementations() == []
+    assert installed_implementations() == []
     with pytest.raises(CudaUnavailableError, match="pip install cuda-python.*pycuda"):
         open_cuda_memory()
     count, how = gpu_count()

@@ -22,15 +22,11 @@ from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 
 from disk_trt_ros.contract import TrtCompat
 from disk_trt_ros.errors import ContractError, CudaUnavailableError, EngineCacheError, TensorRTUnavailableError
-from disk_trt_ros.inference import engine_cache
-from disk_trt_ros.inference.engine_cache import (
-    BuildSettings,
-    EngineRecord,
-    Progress,
-    ensure_engine,
-    read_sidecar,
-    sidecar_path,
-)
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import EngineRecord, read_sidecar, sidecar_path
+from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOUBLE_SCRIPT = Path(trt_double.__file__).resolve()
@@ -303,7 +299,7 @@ def test_without_a_cuda_binding_the_error_says_what_to_install(
 def test_import_tensorrt_error_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     with pytest.raises(TensorRTUnavailableError, match="pip install tensorrt|JetPack"):
-        engine_cache.import_tensorrt()
+        import_tensorrt()
 
 
 def _importable(name: str) -> bool:

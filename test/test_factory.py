@@ -12,7 +12,7 @@ import trt_double
 
 from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
+from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.torch_backend import TorchBackend
 
 

@@ -1,9 +1,9 @@
 """Fuzzing engine sidecars: whatever ``ENGINE.json`` holds, the cache reuses a good engine or rebuilds it.
 
 The sidecar is the engine cache's only memory of what an engine was built from; a disk, a user or another tool can
-leave anything there. :func:`~disk_trt_ros.inference.engine_cache.read_sidecar` must give an
-:class:`~disk_trt_ros.inference.engine_cache.EngineRecord` or an
-:class:`~disk_trt_ros.inference.engine_cache.EngineCacheError`, and the ``--if-needed`` decision must end in an engine
+leave anything there. :func:`~disk_trt_ros.inference.tensorrt.record.read_sidecar` must give an
+:class:`~disk_trt_ros.inference.tensorrt.record.EngineRecord` or an
+:class:`~disk_trt_ros.errors.EngineCacheError`, and the ``--if-needed`` decision must end in an engine
 whose sidecar is true: reused only when it describes this engine and this model exactly, else rebuilt. TensorRT and
 CUDA are the doubles of ``trt_double``.
 """
@@ -22,15 +22,11 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 import trt_double
 from disk_trt_ros.contract import METADATA_PREFIX
 from disk_trt_ros.errors import EngineCacheError
-from disk_trt_ros.inference.engine_cache import (
-    BuildSettings,
-    EngineRecord,
-    Progress,
-    ensure_engine,
-    read_sidecar,
-    sidecar_path,
-)
-from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
+from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import EngineRecord, read_sidecar, sidecar_path
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

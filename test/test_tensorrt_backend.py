@@ -20,15 +20,18 @@ from helpers import load_photo, shared_photo_paths
 
 from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
-from disk_trt_ros.inference.engine_cache import BuildSettings, Progress, ensure_engine, sidecar_path
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-from disk_trt_ros.inference.tensorrt_backend import (
+from disk_trt_ros.inference.tensorrt.backend import (
     BindingIndexIO,
     NamedTensorIO,
     TensorRTBackend,
     check_engine_tensors,
     engine_io,
 )
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import sidecar_path
 
 VERSIONS = ["8.2.1.8", "8.6.1.6", "10.0.1.6"]
 

@@ -18,10 +18,13 @@ from helpers import assert_matches_reference
 
 from disk_trt_ros.contract import TrtCompat
 from disk_trt_ros.inference.bench import bench_images
-from disk_trt_ros.inference.cuda_memory import gpu_count
-from disk_trt_ros.inference.engine_cache import BuildSettings, Progress, ensure_engine, read_sidecar
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
+from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.cuda_bindings import gpu_count
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import read_sidecar
 
 
 def _skip_reason() -> str | None:

@@ -14,16 +14,13 @@ from pathlib import Path
 from typing import Callable
 
 from disk_trt_ros.contract import BackendName, Precision
-from disk_trt_ros.errors import BackendUnavailableError, OptionsError
+from disk_trt_ros.errors import BackendUnavailableError, OptionsError, TensorRTUnavailableError
 from disk_trt_ros.inference.base import Backend
-from disk_trt_ros.inference.engine_cache import (
-    BuildSettings,
-    Progress,
-    TensorRTUnavailableError,
-    default_engine_path,
-    ensure_engine,
-    import_tensorrt,
-)
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import default_engine_path
+from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
 
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
@@ -46,7 +43,7 @@ def resolve_backend_name(requested: BackendName | str) -> tuple[BackendName, str
     except TensorRTUnavailableError as error:
         unavailable = f"tensorrt does not import ({error.__cause__ or error})"
     else:
-        from disk_trt_ros.inference.cuda_memory import gpu_count
+        from disk_trt_ros.inference.tensorrt.cuda_bindings import gpu_count
 
         count, how = gpu_count()
         if count > 0:
@@ -115,7 +112,7 @@ def create_backend(
 def _tensorrt_backend(
     model_path: Path, precision: Precision, engine_path: str | os.PathLike[str] | None, say: Callable[[str], None]
 ) -> Backend:
-    from disk_trt_ros.inference.tensorrt_backend import TensorRTBackend
+    from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 
     if model_path.suffix in ENGINE_SUFFIXES:
         return TensorRTBackend(model_path)

@@ -23,13 +23,10 @@ import numpy as np
 from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, BackendName, ModelInfo, TensorSpec, contract_violations
 from disk_trt_ros.errors import ContractError, EngineCacheError, InferenceError
 from disk_trt_ros.inference.base import Backend, Features
-from disk_trt_ros.inference.cuda_memory import CudaMemory, open_cuda_memory
-from disk_trt_ros.inference.engine_cache import (
-    deserialize_engine,
-    import_tensorrt,
-    read_sidecar,
-    tensorrt_major,
-)
+from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
+from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
+from disk_trt_ros.inference.tensorrt.record import read_sidecar
+from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt, tensorrt_major
 
 
 class BindingIndexIO:

@@ -1,0 +1,162 @@
+"""Building a serialized engine from an exported ONNX model with TensorRT's builder (TensorRT 8.2 to 10.x).
+
+:func:`compile_engine` is the only call into the builder: parse, configure (workspace, FP16/TF32 flags, timing
+cache), build, with progress lines throughout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from disk_trt_ros.atomic import atomic_write_bytes
+from disk_trt_ros.contract import Precision
+from disk_trt_ros.errors import EngineCacheError, OptionsError
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt, tensorrt_major
+from disk_trt_ros.inference.tensorrt.signals import signals_end_process
+
+DEFAULT_WORKSPACE_MIB = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildSettings:
+    """How to build: precision, builder workspace limit, optional timing cache file.
+
+    ``workspace_mib=None`` builds with :data:`DEFAULT_WORKSPACE_MIB` and accepts a cached engine built with any
+    workspace limit (the limit bounds the builder's scratch memory; it does not change what the engine computes).
+    A precision given as a string is converted to :class:`~disk_trt_ros.contract.Precision`.
+    """
+
+    precision: Precision = Precision.FP16
+    workspace_mib: int | None = None
+    timing_cache: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.precision not in Precision.values():
+            raise OptionsError(f"precision {self.precision!r}: choose one of {', '.join(Precision.values())}")
+        object.__setattr__(self, "precision", Precision(self.precision))
+        if self.workspace_mib is not None and self.workspace_mib <= 0:
+            raise OptionsError(f"workspace must be a positive number of MiB, got {self.workspace_mib}")
+
+    @property
+    def effective_workspace_mib(self) -> int:
+        return DEFAULT_WORKSPACE_MIB if self.workspace_mib is None else self.workspace_mib
+
+    @property
+    def builder_flags(self) -> list[str]:
+        """The reduced-precision ``BuilderFlag``s the build enables: FP16 and TF32 for fp16; none for fp32 (TF32,
+        on by default from Ampere on, is cleared so that fp32 means fp32)."""
+        return ["FP16", "TF32"] if self.precision is Precision.FP16 else []
+
+
+def compile_engine(onnx_path: Path, settings: BuildSettings, progress: Progress) -> bytes:
+    """Parse ``onnx_path`` with TensorRT's ONNX parser and build a serialized engine: the one call into the builder.
+
+    Works with TensorRT 8.2 to 10.x: explicit-batch network flag before 10 (the only mode from 10 on), workspace
+    limit through ``set_memory_pool_limit`` (8.4+) or ``max_workspace_size`` (8.2/8.3), and TensorRT's progress
+    monitor where it exists (10.x). Loads and saves ``settings.timing_cache`` when given.
+    """
+    trt = import_tensorrt()
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network_flags = 0 if tensorrt_major(trt) >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(network_flags)
+    parser = trt.OnnxParser(network, logger)
+    progress(f"parsing {onnx_path} with TensorRT {trt.__version__}'s ONNX parser")
+    if not parser.parse(onnx_path.read_bytes(), str(onnx_path)):
+        errors = "\n  ".join(_parser_error_text(parser.get_error(index)) for index in range(parser.num_errors))
+        raise EngineCacheError(
+            f"TensorRT {trt.__version__}'s ONNX parser rejected {onnx_path}:\n  {errors}\n"
+            f"check the model with 'python -m disk_trt_ros check {onnx_path} --trt "
+            f"{'8.2' if tensorrt_major(trt) < 10 else '10'}'; models exported with --trt-compat 8.2 build on every "
+            "TensorRT from 8.2 on"
+        )
+    config = builder.create_builder_config()
+    workspace_bytes = settings.effective_workspace_mib << 20
+    if hasattr(config, "set_memory_pool_limit"):
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
+    else:
+        config.max_workspace_size = workspace_bytes
+    if settings.precision is Precision.FP16 and not getattr(builder, "platform_has_fast_fp16", True):
+        progress("warning: this GPU has no fast fp16 path; building fp16 anyway")
+    for name in ("FP16", "TF32"):
+        if name in settings.builder_flags:
+            config.set_flag(getattr(trt.BuilderFlag, name))
+        else:
+            config.clear_flag(getattr(trt.BuilderFlag, name))
+    config.set_timing_cache(_load_timing_cache(config, settings.timing_cache, progress), False)
+    monitor = _progress_monitor(trt, progress) if hasattr(trt, "IProgressMonitor") else None
+    if monitor is not None:
+        config.progress_monitor = monitor
+    progress(
+        f"building the {settings.precision} engine (workspace {settings.effective_workspace_mib} MiB); "
+        "this takes minutes, on a Jetson up to a quarter of an hour"
+    )
+    with progress.heartbeat("building the engine"), signals_end_process():
+        serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineCacheError(f"TensorRT could not build an engine from {onnx_path}; its messages above say why")
+    if settings.timing_cache is not None:
+        _save_timing_cache(config.get_timing_cache(), settings.timing_cache, progress)
+    return bytes(serialized)
+
+
+def _parser_error_text(error: Any) -> str:
+    return f"node {error.node()}: {error.desc()}"
+
+
+def _load_timing_cache(config: Any, path: Path | None, progress: Progress) -> Any:
+    data = b""
+    if path is not None and path.is_file():
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            progress(f"warning: cannot read timing cache {path} ({error.strerror}); starting an empty one")
+    try:
+        cache = config.create_timing_cache(data) if data else None
+    except (RuntimeError, TypeError, ValueError):  # versions differ in how they refuse a foreign cache
+        cache = None
+    if data and cache is None:
+        progress(f"warning: timing cache {path} is not usable by this TensorRT; starting an empty one")
+    return cache if cache is not None else config.create_timing_cache(b"")
+
+
+def _save_timing_cache(cache: Any, path: Path, progress: Progress) -> None:
+    try:
+        atomic_write_bytes(path, bytes(cache.serialize()))
+    except OSError as error:
+        progress(f"warning: cannot write timing cache {path} ({error.strerror}); the engine is not affected")
+        return
+    progress(f"saved timing cache {path}")
+
+
+def _progress_monitor(trt: ModuleType, progress: Progress) -> Any:
+    """A ``trt.IProgressMonitor`` (TensorRT 10) reporting the start and end of the builder's outer phases."""
+
+    class BuildPhases(trt.IProgressMonitor):  # type: ignore[name-defined, misc]
+        def __init__(self) -> None:
+            trt.IProgressMonitor.__init__(self)
+            self._depth: dict[str, int] = {}
+            self._started: dict[str, float] = {}
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            depth = 0 if parent_phase is None else self._depth.get(parent_phase, 0) + 1
+            self._depth[phase_name] = depth
+            self._started[phase_name] = time.monotonic()
+            if depth <= 1:
+                progress(f"{'  ' * depth}{phase_name} ({num_steps} steps)")
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            return True
+
+        def phase_finish(self, phase_name: str) -> None:
+            depth = self._depth.pop(phase_name, 0)
+            started = self._started.pop(phase_name, time.monotonic())
+            if depth <= 1:
+                progress(f"{'  ' * depth}{phase_name} done in {time.monotonic() - started:.1f} s")
+
+    return BuildPhases()

@@ -1,0 +1,131 @@
+"""The engine record: the sidecar ``ENGINE.json`` that says what an engine was built from and with.
+
+An engine file carries no ONNX metadata, so the sidecar holds the model's metadata
+(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`) beside what the engine depends on: the ONNX file's sha256,
+the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The engine cache
+(:mod:`~disk_trt_ros.inference.tensorrt.cache`) compares them to decide whether an engine can be reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from disk_trt_ros.contract import ModelInfo, Precision
+from disk_trt_ros.errors import EngineCacheError
+
+SIDECAR_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineRecord:
+    """The sidecar: what an engine was built from and with, and the model's metadata."""
+
+    engine_sha256: str
+    onnx_sha256: str
+    onnx_path: str
+    tensorrt_version: str
+    gpu_name: str
+    compute_capability: str
+    precision: str
+    builder_flags: list[str]
+    workspace_mib: int
+    model_metadata: dict[str, str]
+    package_version: str
+    built_at: str
+    build_seconds: float
+    sidecar_version: int = SIDECAR_VERSION
+
+    DEPENDENCIES = (
+        "sidecar_version",
+        "onnx_sha256",
+        "tensorrt_version",
+        "gpu_name",
+        "compute_capability",
+        "precision",
+        "builder_flags",
+        "workspace_mib",
+        "model_metadata",
+    )
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return ModelInfo.from_metadata(self.model_metadata)
+
+    def dependencies(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.DEPENDENCIES}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "EngineRecord":
+        """Parse a sidecar; raises :class:`ValueError` naming what is wrong."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if data.get("sidecar_version") != SIDECAR_VERSION:
+            raise ValueError(
+                f"sidecar version {data.get('sidecar_version')!r}, this disk_trt_ros writes {SIDECAR_VERSION}"
+            )
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        missing = sorted(set(fields) - set(data))
+        if missing:
+            raise ValueError(f"missing keys: {', '.join(missing)}")
+        expected_types = {
+            "builder_flags": list,
+            "model_metadata": dict,
+            "workspace_mib": int,
+            "build_seconds": (int, float),
+        }
+        for name in fields:
+            expected = expected_types.get(name, int if name == "sidecar_version" else str)
+            if not isinstance(data[name], expected) or isinstance(data[name], bool):
+                raise ValueError(f"{name} has the wrong type ({type(data[name]).__name__})")
+        if not all(isinstance(flag, str) for flag in data["builder_flags"]):
+            raise ValueError("builder_flags must be a list of names")
+        if not all(isinstance(value, str) for value in data["model_metadata"].values()):
+            raise ValueError("model_metadata values must be strings")
+        if data["precision"] not in Precision.values():
+            raise ValueError(f"precision {data['precision']!r} is not one of {', '.join(Precision.values())}")
+        record = cls(**{name: data[name] for name in fields})
+        ModelInfo.from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
+        return record
+
+
+def sidecar_path(engine_path: str | os.PathLike[str]) -> Path:
+    return Path(f"{engine_path}.json")
+
+
+def default_engine_path(onnx_path: str | os.PathLike[str], precision: Precision | str) -> Path:
+    """Where an engine for ``onnx_path`` goes when none is named: beside it, ``model.fp16.engine``."""
+    return Path(onnx_path).with_suffix(f".{Precision(precision).value}.engine")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_sidecar(engine_path: str | os.PathLike[str]) -> EngineRecord:
+    """The sidecar of ``engine_path``; :class:`EngineCacheError` if it is missing or unreadable."""
+    path = sidecar_path(engine_path)
+    try:
+        return EngineRecord.from_json(path.read_text())
+    except FileNotFoundError as error:
+        raise EngineCacheError(
+            f"engine {engine_path} has no sidecar {path}: build engines with 'python -m disk_trt_ros build-engine'"
+        ) from error
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise EngineCacheError(
+            f"engine sidecar {path} is unreadable ({error}); rebuild the engine with "
+            "'python -m disk_trt_ros build-engine'"
+        ) from error
+
