@@ -1,19 +1,27 @@
 """Real photographs for sample bags, the demo and benchmarks: a directory of JPEG/PNG files, or scikit-image's.
 
-Kept apart from the evaluation tools so that ``bench`` needs no rosbags.
+Kept apart from the evaluation tools so that ``bench`` needs no rosbags; OpenCV and scikit-image are imported only
+when photographs are loaded.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from disk_trt_ros.errors import PhotoError
 
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+# The development machines keep real photographs in ../shared/data/images beside the checkout.
+_SHARED_PHOTO_DIRECTORY = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
+
+
+def shared_photo_directory() -> Path | None:
+    """``../shared/data/images`` beside this checkout when it exists (the development machines' real
+    photographs), else None; tools that default to it say so in their ``--images`` help."""
+    return _SHARED_PHOTO_DIRECTORY if _SHARED_PHOTO_DIRECTORY.is_dir() else None
 
 
 def load_photos(directory: Path | None) -> list[np.ndarray]:
@@ -23,6 +31,8 @@ def load_photos(directory: Path | None) -> list[np.ndarray]:
         import skimage.data
 
         return [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS]
+    import cv2
+
     if not directory.is_dir():
         raise PhotoError(f"--images {directory} is not a directory; give a directory of JPEG or PNG photographs")
     photos = []

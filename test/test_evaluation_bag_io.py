@@ -27,7 +27,7 @@ from disk_trt_ros.evaluation.bag_io import (
 )
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.evaluation.sequence import convert
-from disk_trt_ros.node.image_conversion import ImageConverter
+from disk_trt_ros.image_conversion import ImageConverter
 from disk_trt_ros.photos import load_photos
 from helpers import PHOTO_DIR, shared_photo_paths
 

@@ -7,6 +7,7 @@ import pytest
 
 from disk_trt_ros.evaluation import metrics
 from disk_trt_ros.evaluation.metrics import Geometry
+from disk_trt_ros.inference import comparison
 
 SIZE = (160, 128)  # (width, height)
 
@@ -26,13 +27,13 @@ KNOWN_HOMOGRAPHY = np.array([[0.95, -0.08, 9.0], [0.07, 1.02, -4.0], [1e-4, -2e-
 def test_nearest_two_agrees_with_brute_force() -> None:
     rng = np.random.default_rng(0)
     queries, candidates = rng.normal(size=(1500, 5)), rng.normal(size=(40, 5))  # more rows than one chunk
-    nearest, first, second = metrics.nearest_two(queries, candidates)
+    nearest, first, second = comparison.nearest_two(queries, candidates)
     distances = np.linalg.norm(queries[:, None] - candidates[None], axis=2)
     ordered = np.sort(distances, axis=1)
     np.testing.assert_array_equal(nearest, distances.argmin(axis=1))
     np.testing.assert_allclose(first, ordered[:, 0], atol=1e-9)
     np.testing.assert_allclose(second, ordered[:, 1], atol=1e-9)
-    _, _, lone = metrics.nearest_two(queries[:3], candidates[:1])
+    _, _, lone = comparison.nearest_two(queries[:3], candidates[:1])
     assert np.all(np.isinf(lone))
 
 
@@ -127,13 +128,13 @@ def test_tracks_follow_inlier_matches_through_the_frames() -> None:
 def test_agreement_is_full_for_identical_features_and_low_for_another_model() -> None:
     rng = np.random.default_rng(5)
     points, scores, descriptors = random_points(rng, 64), np.sort(rng.random(64))[::-1], unit_rows(rng, 64)
-    same = metrics.agreement(points, scores, descriptors, points[::-1], scores[::-1], descriptors[::-1], 1.0)
+    same = comparison.agreement(points, scores, descriptors, points[::-1], scores[::-1], descriptors[::-1], 1.0)
     assert (same.overlap, same.matched) == (1.0, 64)
     assert same.descriptor_cosine_min == pytest.approx(1.0) and same.score_max_abs_diff == 0.0
-    other = metrics.agreement(points, scores, descriptors, random_points(rng, 64), scores, unit_rows(rng, 64), 1.0)
+    other = comparison.agreement(points, scores, descriptors, random_points(rng, 64), scores, unit_rows(rng, 64), 1.0)
     assert other.overlap < 0.2
     empty = points[:0], scores[:0], descriptors[:0]
-    assert metrics.agreement(*empty, *empty, 1.0).overlap == 1.0
+    assert comparison.agreement(*empty, *empty, 1.0).overlap == 1.0
 
 
 def test_summary_skips_missing_values() -> None:

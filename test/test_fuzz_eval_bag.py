@@ -4,7 +4,7 @@ that is not JSON.
 
 Each example writes a small rosbag2 (sqlite3) whose image topic mixes good frames with frames whose fields
 (encoding, width, height, step, endianness, data) were fuzzed, runs ``python -m disk_trt_ros eval`` on it in this
-process, and checks the outcome against what :class:`~disk_trt_ros.node.image_conversion.ImageConverter` says of
+process, and checks the outcome against what :class:`~disk_trt_ros.image_conversion.ImageConverter` says of
 each message.
 """
 
@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from disk_trt_ros.errors import ImageConversionError
 from disk_trt_ros.cli import run_command
+from disk_trt_ros.errors import ImageConversionError
 from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, BagFormat, BagWriter, make_header
-from disk_trt_ros.node.image_conversion import ImageConverter
+from disk_trt_ros.image_conversion import ImageConverter
 from test_fuzz_image_conversion import malformed_images
 
 TOPIC = "/camera/image_raw"

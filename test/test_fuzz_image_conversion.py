@@ -1,9 +1,9 @@
 """Fuzzing image conversion: any Image or CompressedImage message becomes a model input or an ImageConversionError.
 
-The node and ``eval`` convert every message with :class:`~disk_trt_ros.node.image_conversion.ImageConverter`.
+The node and ``eval`` convert every message with :class:`~disk_trt_ros.image_conversion.ImageConverter`.
 Whatever a publisher or a bag puts in the fields (encoding, width, height, step, endianness, data length, the bytes
 of a compressed image), the converter returns a uint8 ``[H, W, C]`` image of the model's size and format, or raises
-:class:`~disk_trt_ros.node.image_conversion.ImageConversionError` with a message; a well-formed message is never
+:class:`~disk_trt_ros.errors.ImageConversionError` with a message; a well-formed message is never
 refused; keypoints mapped back always land inside the source image.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, example, given, settings, strategies 
 
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.errors import ImageConversionError
-from disk_trt_ros.node.image_conversion import RAW_ENCODINGS, ImageConverter, ModelInput, keypoints_to_source
+from disk_trt_ros.image_conversion import RAW_ENCODINGS, ImageConverter, ModelInput, keypoints_to_source
 
 sensor_msgs = pytest.importorskip("sensor_msgs.msg")
 Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage

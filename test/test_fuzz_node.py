@@ -25,8 +25,8 @@ from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError  # noqa: E402
+from disk_trt_ros.image_conversion import ImageConverter  # noqa: E402
 from disk_trt_ros.node.disk_node import _PARAMETERS, DiskNode  # noqa: E402
-from disk_trt_ros.node.image_conversion import ImageConverter  # noqa: E402
 from helpers import REPO_ROOT  # noqa: E402
 from test_fuzz_image_conversion import compressed_data, malformed_images, well_formed_images  # noqa: E402
 

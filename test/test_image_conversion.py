@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.errors import ImageConversionError, UnsupportedEncodingError
-from disk_trt_ros.node.image_conversion import RAW_ENCODINGS, ImageConverter, decode_raw, keypoints_to_source
+from disk_trt_ros.image_conversion import RAW_ENCODINGS, ImageConverter, decode_raw, keypoints_to_source
 
 sensor_msgs = pytest.importorskip("sensor_msgs.msg", reason="the ROS 2 message wheels are not installed: make setup")
 Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage

@@ -32,13 +32,13 @@ from std_msgs.msg import Header  # noqa: E402
 
 from disk_trt_ros.contract import InputFormat  # noqa: E402
 from disk_trt_ros.errors import NodeConfigurationError  # noqa: E402
+from disk_trt_ros.image_conversion import ModelInput, keypoints_to_source  # noqa: E402
 from disk_trt_ros.inference.base import Backend, Features  # noqa: E402
 from disk_trt_ros.inference.factory import create_backend  # noqa: E402
 from disk_trt_ros.msg import Keypoints  # noqa: E402
 from disk_trt_ros.node.debug_image import RateLimiter, draw_keypoints  # noqa: E402
 from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode, LatestSlot  # noqa: E402
-from disk_trt_ros.node.image_conversion import ModelInput, keypoints_to_source  # noqa: E402
 from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
 from helpers import REPO_ROOT, shared_photo_paths  # noqa: E402
 from test_image_conversion import raw_message  # noqa: E402

@@ -18,6 +18,7 @@ from helpers import assert_matches_reference
 
 from disk_trt_ros.contract import TrtCompat
 from disk_trt_ros.inference.bench import bench_images
+from disk_trt_ros.photos import shared_photo_directory
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
@@ -76,7 +77,7 @@ def test_fp32_engine_matches_onnxruntime_on_photos(built) -> None:
         reference = OnnxRuntimeBackend(str(exported.path))
         try:
             assert backend.info == exported.info
-            for image in bench_images(exported.info, None)[0]:  # ../shared's photos, else scikit-image's
+            for image in bench_images(exported.info, shared_photo_directory())[0]:  # ../shared's photos, else scikit-image's
                 ours = backend.run(image)
                 assert ours.count > 0
                 assert np.allclose(np.linalg.norm(ours.descriptors, axis=1), 1.0, atol=1e-3)
@@ -87,7 +88,7 @@ def test_fp32_engine_matches_onnxruntime_on_photos(built) -> None:
 
 def test_fp16_engine_mostly_agrees(export_model, tmp_path: Path) -> None:
     """fp16 changes scores in the third decimal, so a few keypoints near ties may differ; most must not."""
-    from disk_trt_ros.evaluation.metrics import agreement
+    from disk_trt_ros.inference.comparison import agreement
 
     exported = export_model()
     engine = tmp_path / "disk.fp16.engine"
@@ -96,7 +97,7 @@ def test_fp16_engine_mostly_agrees(export_model, tmp_path: Path) -> None:
     backend = TensorRTBackend(engine)
     reference = OnnxRuntimeBackend(str(exported.path))
     try:
-        for index, image in enumerate(bench_images(exported.info, None)[0]):
+        for index, image in enumerate(bench_images(exported.info, shared_photo_directory())[0]):
             ours, expected = backend.run(image), reference.run(image)
             result = agreement(
                 ours.keypoints,

@@ -23,9 +23,9 @@ from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
 from disk_trt_ros.evaluation.metrics import Geometry
 from disk_trt_ros.evaluation.report import write_report
 from disk_trt_ros.evaluation.sequence import EvaluationSettings, FrameResult, SequenceEvaluator, convert
+from disk_trt_ros.image_conversion import ImageConverter, ModelInput
 from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.factory import create_backend
-from disk_trt_ros.node.image_conversion import ImageConverter, ModelInput
 
 MAX_LISTED_REJECTIONS = 10
 

@@ -1,6 +1,9 @@
-"""Quality metrics of keypoints and descriptors: matching, geometry, tracks, HPatches, backend agreement.
+"""Quality metrics of keypoints and descriptors: matching, geometry, tracks, HPatches measures.
 
-Everything here is numpy and OpenCV on arrays; nothing knows about bags or backends.
+Backend agreement and nearest neighbours are in :mod:`disk_trt_ros.inference.comparison`.
+
+Everything here is numpy and OpenCV on arrays; nothing knows about bags or backends. OpenCV's random number
+generator (process state) is touched only by :func:`fit_geometry`, which seeds it before each fit.
 
 Conventions: keypoints are float ``[N, 2]`` (x, y) pixel positions with (0, 0) the centre of the top-left pixel;
 descriptors are float32 ``[N, D]`` with L2-normalised rows; ``H_ab`` is a 3x3 homography taking pixel positions
@@ -16,8 +19,9 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from disk_trt_ros.inference.comparison import nearest_two
+
 MMA_THRESHOLDS_PX: tuple[float, ...] = (1.0, 3.0, 5.0)
-_CHUNK_ROWS = 1024  # rows of a distance matrix computed at once: 1024 x 8192 float32 is 32 MiB
 
 
 class Geometry(str, enum.Enum):
@@ -59,51 +63,6 @@ class PairMatches:
         return self.matches[self.inliers]
 
 
-def nearest_two(queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each query's nearest and second-nearest candidate under the Euclidean distance.
-
-    Args:
-        queries: float ``[N, D]``.
-        candidates: float ``[M, D]`` with M >= 1.
-
-    Returns:
-        ``(nearest [N] int64, nearest_distance [N], second_distance [N])`` as float64 distances; the second
-        distance is +inf when there is only one candidate.
-    """
-    dtype = np.result_type(queries.dtype, candidates.dtype, np.float32)
-    queries = queries.astype(dtype, copy=False)
-    candidates = candidates.astype(dtype, copy=False)
-    candidate_norms = np.einsum("ij,ij->i", candidates, candidates)
-    nearest = np.empty(len(queries), dtype=np.int64)
-    first = np.empty(len(queries), dtype=np.float64)
-    second = np.full(len(queries), np.inf, dtype=np.float64)
-    for start in range(0, len(queries), _CHUNK_ROWS):
-        block = queries[start : start + _CHUNK_ROWS]
-        squared = candidate_norms[None, :] - 2.0 * block @ candidates.T + np.einsum("ij,ij->i", block, block)[:, None]
-        np.maximum(squared, 0.0, out=squared)
-        rows = np.arange(len(block))
-        best = np.argmin(squared, axis=1)
-        nearest[start : start + len(block)] = best
-        first[start : start + len(block)] = squared[rows, best]
-        if candidates.shape[0] > 1:
-            squared[rows, best] = np.inf
-            second[start : start + len(block)] = squared.min(axis=1)
-    return nearest, np.sqrt(first), np.sqrt(second)
-
-
-def mutual_nearest_neighbours(points_a: np.ndarray, points_b: np.ndarray, max_distance: float) -> np.ndarray:
-    """Pairs (i, j) where ``points_b[j]`` is the nearest to ``points_a[i]`` and vice versa, within ``max_distance``.
-
-    Works on any ``[N, D]`` vectors (positions or descriptors). Returns int64 ``[M, 2]``.
-    """
-    if len(points_a) == 0 or len(points_b) == 0:
-        return np.empty((0, 2), dtype=np.int64)
-    forward, distance, _ = nearest_two(points_a, points_b)
-    backward, _, _ = nearest_two(points_b, points_a)
-    keep = (backward[forward] == np.arange(len(points_a))) & (distance <= max_distance)
-    return np.stack([np.flatnonzero(keep), forward[keep]], axis=1).astype(np.int64)
-
-
 def match_descriptors(descriptors_a: np.ndarray, descriptors_b: np.ndarray, ratio: float) -> np.ndarray:
     """Mutual nearest neighbours in descriptor space that also pass Lowe's ratio test (both directions).
 
@@ -132,7 +91,8 @@ def fit_geometry(
         geometry: the model to fit.
         threshold_px: RANSAC inlier threshold (reprojection error for a homography, distance to the epipolar
             line for a fundamental matrix), in pixels.
-        seed: seeds OpenCV's RNG so that repeated runs give the same inliers.
+        seed: seeds OpenCV's RNG (``cv2.setRNGSeed``, the calling thread's generator) before the fit, so that
+            repeated runs give the same inliers; this function owns that state and leaves it seeded.
 
     Returns:
         ``(model, inliers)``: the 3x3 model or None, and bool ``[M]`` inliers (all False without a model).
@@ -278,55 +238,6 @@ def corner_error(estimated_ab: np.ndarray, homography_ab: np.ndarray, size_a: tu
     corners = image_corners(size_a)
     errors = warp_points(corners, estimated_ab) - warp_points(corners, homography_ab)
     return float(np.linalg.norm(errors, axis=1).mean())
-
-
-@dataclasses.dataclass(frozen=True)
-class Agreement:
-    """How closely one backend's features of a frame agree with a reference backend's.
-
-    Attributes:
-        overlap: keypoints at the same position (mutual nearest within the tolerance) over the larger count; 1.0
-            when both are empty.
-        matched: number of keypoints at the same position.
-        descriptor_cosine_mean, descriptor_cosine_min: cosine between the descriptors of those keypoints; None
-            without any.
-        score_max_abs_diff: largest score difference between those keypoints; None without any.
-    """
-
-    overlap: float
-    matched: int
-    descriptor_cosine_mean: float | None
-    descriptor_cosine_min: float | None
-    score_max_abs_diff: float | None
-
-
-def agreement(
-    keypoints: np.ndarray,
-    scores: np.ndarray,
-    descriptors: np.ndarray,
-    reference_keypoints: np.ndarray,
-    reference_scores: np.ndarray,
-    reference_descriptors: np.ndarray,
-    tolerance_px: float,
-) -> Agreement:
-    """Compare one frame's features with a reference backend's features of the same frame."""
-    larger = max(len(keypoints), len(reference_keypoints))
-    pairs = mutual_nearest_neighbours(keypoints, reference_keypoints, tolerance_px)
-    if len(pairs) == 0:
-        return Agreement(
-            overlap=0.0 if larger else 1.0, matched=0, descriptor_cosine_mean=None, descriptor_cosine_min=None,
-            score_max_abs_diff=None,
-        )
-    cosine = np.einsum(
-        "ij,ij->i", descriptors[pairs[:, 0]].astype(np.float64), reference_descriptors[pairs[:, 1]].astype(np.float64)
-    )
-    return Agreement(
-        overlap=len(pairs) / larger,
-        matched=len(pairs),
-        descriptor_cosine_mean=float(cosine.mean()),
-        descriptor_cosine_min=float(cosine.min()),
-        score_max_abs_diff=float(np.abs(scores[pairs[:, 0]] - reference_scores[pairs[:, 1]]).max()),
-    )
 
 
 def summary(values: Iterable[float | None]) -> dict[str, float | int | None]:

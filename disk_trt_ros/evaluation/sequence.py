@@ -15,8 +15,9 @@ import numpy as np
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.evaluation import metrics
 from disk_trt_ros.evaluation.bag_io import BagFrame, homography_between
+from disk_trt_ros.image_conversion import ImageConverter, ModelInput
+from disk_trt_ros.inference import comparison
 from disk_trt_ros.inference.base import Features
-from disk_trt_ros.node.image_conversion import ImageConverter, ModelInput
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +130,7 @@ class SequenceEvaluator:
             if self._draw_at and result.frame.index >= min(self._draw_at):
                 self._keep_for_drawing(previous, result, pair)
         if result.reference is not None:
-            agreement = metrics.agreement(
+            agreement = comparison.agreement(
                 features.keypoints, features.scores, features.descriptors,
                 result.reference.keypoints, result.reference.scores, result.reference.descriptors,
                 self.settings.agreement_tolerance_px,

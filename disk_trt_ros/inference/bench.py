@@ -9,6 +9,9 @@ checkout when present, else scikit-image's sample photos), resized to the model'
 ``random:SEED`` weights are regenerated, a checkpoint path is loaded; its sha256 must match the model's), on the
 backend's device, from the same uint8 images to numpy features, and prints the ratio of the medians and how well
 the keypoints agree (same pixel, descriptor cosine, score difference).
+
+Loading and converting the photographs needs OpenCV; it is imported only then, so that importing this module (and
+the runtime side of :mod:`disk_trt_ros.inference`) does not.
 """
 
 from __future__ import annotations
@@ -27,11 +30,10 @@ import numpy as np
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision
 from disk_trt_ros.errors import OptionsError
 from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.comparison import agreement
 from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
-from disk_trt_ros.node.image_conversion import ImageConverter
-from disk_trt_ros.photos import describe_source, load_photos
+from disk_trt_ros.photos import describe_source, load_photos, shared_photo_directory
 
-SHARED_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
 SAME_PIXEL_PX = 0.5  # keypoints are integer pixels: within half a pixel means the same pixel
 
 Runner = Callable[[np.ndarray], Features]
@@ -72,9 +74,10 @@ def measure(run: Runner, images: Sequence[np.ndarray], iterations: int, warmup: 
 
 
 def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarray], str]:
-    """The photographs in the model's size and input format (converted as the node converts), and their source."""
-    if directory is None and SHARED_PHOTOS.is_dir():
-        directory = SHARED_PHOTOS
+    """The photographs of ``directory`` (None: scikit-image's) in the model's size and input format, converted as the
+    node converts, and where they came from."""
+    from disk_trt_ros.image_conversion import ImageConverter  # OpenCV: only where photographs are converted
+
     photos, source = load_photos(directory), describe_source(directory)
     converter = ImageConverter(info.height, info.width, info.input_format)
     images = [converter.from_pixels(rgb, "rgb").image for rgb in photos]
@@ -124,8 +127,6 @@ def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool =
 
 def agreement_summary(ours: Sequence[Features], reference: Sequence[Features]) -> dict[str, float | int]:
     """Worst case over the images of how ``ours`` agrees with ``reference`` (same pixel within half a pixel)."""
-    from disk_trt_ros.evaluation.metrics import agreement
-
     results = [
         agreement(a.keypoints, a.scores, a.descriptors, b.keypoints, b.scores, b.descriptors, SAME_PIXEL_PX)
         for a, b in zip(ours, reference)
@@ -154,7 +155,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--iters", type=int, default=100, help="timed runs (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed runs first (default %(default)s)")
-    parser.add_argument("--images", type=Path, help="directory of JPEG/PNG photographs")
+    parser.add_argument(
+        "--images", type=Path,
+        help="directory of JPEG/PNG photographs (default: ../shared/data/images beside this checkout when present, "
+        "else scikit-image's)",
+    )
     parser.add_argument("--compare", choices=("kornia",), help="also time kornia's DISK with the same weights")
     parser.add_argument("--weights", help="weights for kornia (default: those the model's metadata names)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
@@ -182,7 +187,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     )
     try:
         info = backend.info
-        images, source = bench_images(info, args.images)
+        images, source = bench_images(info, args.images or shared_photo_directory())
         print(f"backend: {backend.describe()}")
         print(f"images: {source}; {args.iters} timed runs after {args.warmup} warm-up runs")
         stats = measure(backend.run, images, args.iters, args.warmup)

@@ -33,12 +33,12 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, UnsupportedEncodingError
+from disk_trt_ros.image_conversion import ImageConverter
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
 from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
-from disk_trt_ros.node.image_conversion import ImageConverter
 from disk_trt_ros.node.keypoints_message import keypoints_message
 
 IMAGE_TRANSPORTS = ("raw", "compressed")

@@ -8,9 +8,9 @@ import numpy as np
 from std_msgs.msg import Header
 
 from disk_trt_ros.contract import DESCRIPTOR_DIM
+from disk_trt_ros.image_conversion import ModelInput
 from disk_trt_ros.inference.base import Features
 from disk_trt_ros.msg import Keypoints
-from disk_trt_ros.node.image_conversion import ModelInput
 
 
 def float32_array(values: np.ndarray) -> array:

@@ -9,6 +9,10 @@ The raw encodings of :data:`RAW_ENCODINGS` are decoded here (``step`` row paddin
 ``mono16`` (and 16-bit PNG) keeps its high byte (``value >> 8``), a fixed scaling that maps 0..65535 onto 0..255.
 CompressedImage data must be JPEG or PNG. Other raw encodings (Bayer, YUV, ``8UC3``...) go through ``cv_bridge``
 when it is installed.
+
+No ROS import: a message is read through its fields (:class:`RawImageMessage`, :class:`CompressedImageMessage`), so
+rclpy's messages (the node), rosbags' (``eval``) and plain arrays (:meth:`ImageConverter.from_pixels`, ``bench``) all
+go through the same conversion.
 """
 
 from __future__ import annotations
