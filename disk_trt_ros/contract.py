@@ -42,6 +42,8 @@ METADATA_PREFIX = "disk_trt_ros."
 CONTRACT_VERSION = 1
 
 NODE_NAME = "disk_node"
+# File names that hold a serialized TensorRT engine rather than an ONNX model.
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 class Vocabulary(str, enum.Enum):

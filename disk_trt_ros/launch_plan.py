@@ -16,7 +16,7 @@ import yaml
 
 from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
 from disk_trt_ros.errors import NodeConfigurationError
-from disk_trt_ros.inference.factory import resolve_backend_name
+from disk_trt_ros.inference.registry import resolve_backend_name
 from disk_trt_ros.inference.tensorrt.record import default_engine_path
 
 LAUNCH_PARAMETERS = ("model", "engine", "backend", "precision")

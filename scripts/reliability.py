@@ -467,7 +467,7 @@ TABLE_HEADER = (
 
 def standalone_inference_ms(model: str | os.PathLike[str], runs: int = 10) -> float:
     """Median time of one inference with the node's backend settings (ONNX Runtime, one thread), in this process."""
-    from disk_trt_ros.inference.factory import create_backend
+    from disk_trt_ros.inference.registry import create_backend
 
     backend = create_backend("onnxruntime", model, threads=1)
     image = np.zeros(backend.info.input_shape[1:], np.uint8)

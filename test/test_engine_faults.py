@@ -29,7 +29,7 @@ import trt_double
 from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 from disk_trt_ros.contract import METADATA_PREFIX
 from disk_trt_ros.errors import ContractError, EngineCacheError
-from disk_trt_ros.inference.factory import create_backend
+from disk_trt_ros.inference.registry import create_backend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.tensorrt.record import read_sidecar, sidecar_path
 from helpers import REPO_ROOT

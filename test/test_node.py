@@ -34,7 +34,7 @@ from disk_trt_ros.contract import InputFormat  # noqa: E402
 from disk_trt_ros.errors import NodeConfigurationError  # noqa: E402
 from disk_trt_ros.image_conversion import ModelInput, keypoints_to_source  # noqa: E402
 from disk_trt_ros.inference.base import Backend, Features  # noqa: E402
-from disk_trt_ros.inference.factory import create_backend  # noqa: E402
+from disk_trt_ros.inference.registry import create_backend  # noqa: E402
 from disk_trt_ros.msg import Keypoints  # noqa: E402
 from disk_trt_ros.node.debug_image import RateLimiter, draw_keypoints  # noqa: E402
 from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402

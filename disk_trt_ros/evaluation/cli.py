@@ -25,7 +25,7 @@ from disk_trt_ros.evaluation.report import write_report
 from disk_trt_ros.evaluation.sequence import EvaluationSettings, FrameResult, SequenceEvaluator, convert
 from disk_trt_ros.image_conversion import ImageConverter, ModelInput
 from disk_trt_ros.inference.base import Backend, Features
-from disk_trt_ros.inference.factory import create_backend
+from disk_trt_ros.inference.registry import create_backend
 
 MAX_LISTED_REJECTIONS = 10
 

@@ -1,14 +1,16 @@
-"""The interface every backend implements, and the features it returns."""
+"""The interface every backend implements, the options it is created with, and the features it returns."""
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from disk_trt_ros.contract import BackendName, ModelInfo, Precision
-from disk_trt_ros.errors import ContractError
+from disk_trt_ros.contract import ENGINE_SUFFIXES, BackendName, ModelInfo, Precision
+from disk_trt_ros.errors import ContractError, OptionsError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +46,37 @@ class Features:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class BackendOptions:
+    """How to create a backend; each backend uses what applies to it and says so when it ignores a setting.
+
+    Attributes:
+        precision: TensorRT's and PyTorch's (on CUDA) arithmetic; ONNX Runtime runs the model as exported.
+        threads: CPU threads of ONNX Runtime, or PyTorch's process-wide thread count for ``torch`` (None: the
+            library's default).
+        engine_path: where TensorRT's engine for the model lives (None: beside the model,
+            ``MODEL.<precision>.engine``); it is built or rebuilt there when needed.
+        compile_unet: PyTorch on CUDA only: compile the U-Net with ``torch.compile`` (slow start, fastest run).
+    """
+
+    precision: Precision = Precision.FP32
+    threads: int | None = None
+    engine_path: Path | None = None
+    compile_unet: bool = False
+
+
+def require_onnx_model(model_path: Path, backend: BackendName) -> None:
+    """Raise :class:`OptionsError` when ``model_path`` is a TensorRT engine, which only TensorRT can run."""
+    if model_path.suffix in ENGINE_SUFFIXES:
+        raise OptionsError(f"{model_path} is a TensorRT engine; the {backend} backend needs the exported ONNX model")
+
+
 class Backend(abc.ABC):
     """Runs an exported DISK model on one image at a time.
 
     Buffers are allocated once at construction; :meth:`run` allocates only the returned :class:`Features`.
+    Backends are created by name through :func:`disk_trt_ros.inference.registry.create_backend`, which calls
+    :meth:`create`.
     """
 
     name: BackendName
@@ -55,6 +84,18 @@ class Backend(abc.ABC):
     def __init__(self, info: ModelInfo, precision: Precision | str) -> None:
         self.info = info
         self.precision = Precision(precision)
+
+    @classmethod
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> "Backend":
+        """The backend for the exported model at ``model_path`` with ``options``; ``report`` takes what the user
+        should know (a setting ignored, engine build progress). Every backend in the registry implements it; a
+        backend made otherwise (a wrapper, a test double) need not."""
+        raise NotImplementedError(f"{cls.__name__} is not created by name")
+
+    @property
+    def compute_device(self) -> str:
+        """Where this backend computes, as a PyTorch device name (``bench`` times kornia there too)."""
+        return "cpu"
 
     def check_image(self, image: np.ndarray) -> None:
         """Raise :class:`ContractError` unless ``image`` is uint8 ``[H, W, C]`` of the model's size and format."""

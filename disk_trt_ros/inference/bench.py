@@ -29,9 +29,9 @@ import numpy as np
 
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision
 from disk_trt_ros.errors import OptionsError
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import Features
 from disk_trt_ros.inference.comparison import agreement
-from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
+from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.photos import describe_source, load_photos, shared_photo_directory
 
 SAME_PIXEL_PX = 0.5  # keypoints are integer pixels: within half a pixel means the same pixel
@@ -82,15 +82,6 @@ def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarr
     converter = ImageConverter(info.height, info.width, info.input_format)
     images = [converter.from_pixels(rgb, "rgb").image for rgb in photos]
     return images, f"{len(images)} photos from {source}"
-
-
-def backend_device(backend: Backend) -> str:
-    """The torch device name of where ``backend`` computes (kornia is timed there too)."""
-    if backend.name is BackendName.TENSORRT:
-        return "cuda"
-    if backend.name is BackendName.ONNXRUNTIME:
-        return "cuda" if "CUDAExecutionProvider" in getattr(backend, "providers", ()) else "cpu"
-    return str(getattr(backend, "device", "cpu"))
 
 
 def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool = True) -> Runner:
@@ -202,7 +193,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{'':<28} {'median ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'fps':>9}")
         print(stats.row(f"{backend.name} ({backend.precision})"))
         if args.compare == "kornia":
-            device = backend_device(backend)
+            device = backend.compute_device
             weights = args.weights or info.weights
             kornia = kornia_runner(info, weights, device)
             kornia_stats = measure(kornia, images, args.iters, args.warmup)

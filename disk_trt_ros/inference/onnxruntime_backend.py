@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable
+
 import numpy as np
 import onnxruntime as ort
 
@@ -9,12 +12,13 @@ from disk_trt_ros.contract import (
     INPUT_NAME,
     OUTPUT_NAMES,
     BackendName,
+    Precision,
     TensorSpec,
     contract_violations,
     read_onnx_model_info,
 )
 from disk_trt_ros.errors import ContractError
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
 
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
 
@@ -47,6 +51,17 @@ class OnnxRuntimeBackend(Backend):
         self._binding.bind_input(INPUT_NAME, "cpu", 0, self._input.dtype, self._input.shape, self._input.ctypes.data)
         for name, buffer in zip(OUTPUT_NAMES, self._outputs):
             self._binding.bind_output(name, "cpu", 0, buffer.dtype, buffer.shape, buffer.ctypes.data)
+
+    @classmethod
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> OnnxRuntimeBackend:
+        require_onnx_model(model_path, cls.name)
+        if options.precision is not Precision.FP32:
+            report(f"the onnxruntime backend runs {model_path} as exported; precision {options.precision} is ignored")
+        return cls(str(model_path), threads=options.threads)
+
+    @property
+    def compute_device(self) -> str:
+        return "cuda" if "CUDAExecutionProvider" in self.providers else "cpu"
 
     def _check_signature(self, model_path: str) -> None:
         """Raise :class:`ContractError` unless the graph's tensors are those its metadata promises."""

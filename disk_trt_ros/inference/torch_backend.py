@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -11,7 +13,7 @@ import torch
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision, read_onnx_model_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.pipeline import DiskPipeline
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,20 @@ class TorchBackend(Backend):
         self._graph_outputs: tuple[torch.Tensor, ...] | None = None
         if self.device.type == "cuda" and cuda_graph:
             self._capture()
+
+    @classmethod
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> TorchBackend:
+        """The backend for an exported model whose weights load here. ``options.threads``, when given, sets
+        PyTorch's thread count with ``torch.set_num_threads``: process-wide (PyTorch has no per-module thread pool),
+        so it also applies to any other PyTorch code in the process; nothing else in this package changes it."""
+        require_onnx_model(model_path, cls.name)
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        return cls(str(model_path), precision=options.precision, compile_unet=options.compile_unet)
+
+    @property
+    def compute_device(self) -> str:
+        return str(self.device)
 
     def _forward(self) -> tuple[torch.Tensor, ...]:
         strict_fp32 = self.device.type == "cuda" and self.precision is Precision.FP32

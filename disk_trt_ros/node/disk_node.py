@@ -35,7 +35,7 @@ from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, UnsupportedEncodingError
 from disk_trt_ros.image_conversion import ImageConverter
 from disk_trt_ros.inference.base import Backend
-from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
+from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
 from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array

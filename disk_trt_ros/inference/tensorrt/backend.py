@@ -16,16 +16,27 @@ import hashlib
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, BackendName, ModelInfo, TensorSpec, contract_violations
+from disk_trt_ros.contract import (
+    ENGINE_SUFFIXES,
+    INPUT_NAME,
+    OUTPUT_NAMES,
+    BackendName,
+    ModelInfo,
+    TensorSpec,
+    contract_violations,
+)
 from disk_trt_ros.errors import ContractError, EngineCacheError, InferenceError
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import Backend, BackendOptions, Features
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
-from disk_trt_ros.inference.tensorrt.record import read_sidecar
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_sidecar
 from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt, tensorrt_major
 
 
@@ -142,6 +153,20 @@ class TensorRTBackend(Backend):
         except BaseException:
             self._cuda.close()
             raise
+
+    @classmethod
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> TensorRTBackend:
+        """The backend for an engine file, or for an exported ONNX model: its engine (``options.engine_path``, by
+        default ``MODEL.<precision>.engine`` beside it) is built there first when missing or stale."""
+        if model_path.suffix in ENGINE_SUFFIXES:
+            return cls(model_path)
+        engine = options.engine_path or default_engine_path(model_path, options.precision)
+        ensure_engine(model_path, engine, BuildSettings(precision=options.precision), progress=Progress(report))
+        return cls(engine)
+
+    @property
+    def compute_device(self) -> str:
+        return "cuda"
 
     def _setup(self, trt: ModuleType, data: bytes, engine_path: Path) -> None:
         self._logger = trt.Logger(trt.Logger.WARNING)

@@ -1,4 +1,4 @@
-"""Backend selection (``auto`` and explicit names) and construction through the factory."""
+"""Backend selection (``auto`` and explicit names) and construction through the registry."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import trt_double
 
-from disk_trt_ros.inference.factory import create_backend, resolve_backend_name
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
+from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.torch_backend import TorchBackend
 
@@ -71,7 +71,7 @@ def test_create_auto_logs_the_choice(
 ) -> None:
     hide(monkeypatch, "tensorrt")
     exported = export_model()
-    with caplog.at_level(logging.INFO, logger="disk_trt_ros.inference.factory"):
+    with caplog.at_level(logging.INFO, logger="disk_trt_ros.inference.registry"):
         backend = create_backend("auto", exported.path)
     assert isinstance(backend, OnnxRuntimeBackend) and backend.info == exported.info
     assert "backend auto -> onnxruntime: tensorrt does not import" in caplog.text
@@ -83,7 +83,7 @@ def test_create_onnxruntime_and_torch(export_model, caplog: pytest.LogCaptureFix
     torch_backend = create_backend("torch", exported.path)
     assert isinstance(onnxruntime, OnnxRuntimeBackend) and isinstance(torch_backend, TorchBackend)
     assert onnxruntime.info == torch_backend.info == exported.info
-    with caplog.at_level(logging.INFO, logger="disk_trt_ros.inference.factory"):
+    with caplog.at_level(logging.INFO, logger="disk_trt_ros.inference.registry"):
         create_backend("onnxruntime", exported.path, precision="fp16")
     assert "precision fp16 is ignored" in caplog.text
 

@@ -1,4 +1,9 @@
-"""Choosing and constructing a backend by name: ``tensorrt``, ``onnxruntime``, ``torch`` or ``auto``.
+"""The backends by name, and choosing one: ``tensorrt``, ``onnxruntime``, ``torch`` or ``auto``.
+
+:data:`BACKENDS` maps each :class:`~disk_trt_ros.contract.BackendName` to the class that implements it, as
+``module:Class``; a backend's module is imported only when that backend is created, so that choosing ONNX Runtime
+never imports PyTorch. A new backend is one module (a :class:`~disk_trt_ros.inference.base.Backend` with its
+``create``) and one line here, plus its name in ``BackendName``.
 
 ``auto`` takes TensorRT when the ``tensorrt`` package imports and a CUDA GPU is visible (through pycuda or
 cuda-python, which the TensorRT backend needs anyway), else ONNX Runtime when it imports, else PyTorch. The choice
@@ -15,16 +20,22 @@ from typing import Callable
 
 from disk_trt_ros.contract import BackendName, Precision
 from disk_trt_ros.errors import BackendUnavailableError, OptionsError, TensorRTUnavailableError
-from disk_trt_ros.inference.base import Backend
-from disk_trt_ros.inference.tensorrt.builder import BuildSettings
-from disk_trt_ros.inference.tensorrt.cache import ensure_engine
-from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.inference.tensorrt.record import default_engine_path
+from disk_trt_ros.inference.base import Backend, BackendOptions
 from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
 
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+BACKENDS: dict[BackendName, str] = {
+    BackendName.TENSORRT: "disk_trt_ros.inference.tensorrt.backend:TensorRTBackend",
+    BackendName.ONNXRUNTIME: "disk_trt_ros.inference.onnxruntime_backend:OnnxRuntimeBackend",
+    BackendName.TORCH: "disk_trt_ros.inference.torch_backend:TorchBackend",
+}
 
 logger = logging.getLogger(__name__)
+
+
+def backend_class(name: BackendName) -> type[Backend]:
+    """The class of backend ``name`` (importing its module, and so its libraries, now)."""
+    module, _, attribute = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def resolve_backend_name(requested: BackendName | str) -> tuple[BackendName, str]:
@@ -74,48 +85,20 @@ def create_backend(
         kind: backend name; ``auto`` is resolved by :func:`resolve_backend_name` and the choice logged.
         model_path: exported ONNX model; for ``tensorrt`` also an engine file (``.engine``/``.plan``/``.trt``) with
             its sidecar.
-        precision: ``fp32`` or ``fp16`` (TensorRT and PyTorch on CUDA; ONNX Runtime runs the model as exported).
-        threads: CPU threads of ONNX Runtime, or of PyTorch (process-wide) for ``torch`` (None: the default).
-        engine_path: where TensorRT's engine for ``model_path`` lives (default: beside the model,
-            ``MODEL.<precision>.engine``); it is built or rebuilt there when needed.
-        compile_unet: PyTorch on CUDA only: compile the U-Net with ``torch.compile`` (slow start, fastest run).
+        precision, threads, engine_path, compile_unet: see :class:`~disk_trt_ros.inference.base.BackendOptions`.
         report: where to say what happens (the backend chosen, ignored settings, engine build progress); default:
             this module's Python logger. The node passes its ROS logger, so a long engine build is visible.
     """
     say = report or logger.info
     if precision not in Precision.values():
         raise OptionsError(f"precision {precision!r}: choose one of {', '.join(Precision.values())}")
-    precision = Precision(precision)
     name, reason = resolve_backend_name(kind)
     if kind == BackendName.AUTO:
         say(f"backend auto -> {name}: {reason}")
-    model_path = Path(model_path)
-    if name is BackendName.TENSORRT:
-        return _tensorrt_backend(model_path, precision, engine_path, say)
-    if model_path.suffix in ENGINE_SUFFIXES:
-        raise OptionsError(f"{model_path} is a TensorRT engine; the {name} backend needs the exported ONNX model")
-    if name is BackendName.ONNXRUNTIME:
-        from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-
-        if precision is not Precision.FP32:
-            say(f"the onnxruntime backend runs {model_path} as exported; precision {precision} is ignored")
-        return OnnxRuntimeBackend(str(model_path), threads=threads)
-    import torch
-
-    from disk_trt_ros.inference.torch_backend import TorchBackend
-
-    if threads:
-        torch.set_num_threads(threads)  # process-wide: PyTorch has no per-module thread pool
-    return TorchBackend(str(model_path), precision=precision, compile_unet=compile_unet)
-
-
-def _tensorrt_backend(
-    model_path: Path, precision: Precision, engine_path: str | os.PathLike[str] | None, say: Callable[[str], None]
-) -> Backend:
-    from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
-
-    if model_path.suffix in ENGINE_SUFFIXES:
-        return TensorRTBackend(model_path)
-    engine = Path(engine_path) if engine_path is not None else default_engine_path(model_path, precision)
-    ensure_engine(model_path, engine, BuildSettings(precision=precision), progress=Progress(say))
-    return TensorRTBackend(engine)
+    options = BackendOptions(
+        precision=Precision(precision),
+        threads=threads,
+        engine_path=Path(engine_path) if engine_path is not None else None,
+        compile_unet=compile_unet,
+    )
+    return backend_class(name).create(Path(model_path), options, say)
