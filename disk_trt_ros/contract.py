@@ -39,6 +39,7 @@ SIZE_MULTIPLE = 16
 TRT_TOPK_MAX = 3839
 
 METADATA_PREFIX = "disk_trt_ros."
+RANDOM_WEIGHTS_PREFIX = "random:"  # weights "random:SEED": seeded random weights, for tests and demos
 CONTRACT_VERSION = 1
 
 NODE_NAME = "disk_node"
@@ -192,6 +193,11 @@ class ModelInfo:
     weights_sha256: str
     package_version: str
     contract_version: int = CONTRACT_VERSION
+
+    @property
+    def random_weights(self) -> bool:
+        """Whether the weights are seeded random ones (``random:SEED``): keypoints that mean nothing."""
+        return self.weights.startswith(RANDOM_WEIGHTS_PREFIX)
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:

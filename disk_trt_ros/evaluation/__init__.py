@@ -1,7 +1,8 @@
 """Evaluation on rosbag replays.
 
 Modules: ``bag_io`` (bags in and out, the ground-truth convention), ``sample_bag`` (``make-sample-bag``),
-``metrics`` (matching, RANSAC, tracks, HPatches measures, backend agreement), ``sequence`` (metrics over a frame
-sequence), ``cli`` (the ``eval`` command, offline), ``node_replay`` (``eval --node``), ``report`` (report.json,
-report.md, plots) and ``demo`` (``make demo``).
+``metrics`` (matching, RANSAC, tracks, HPatches measures), ``sequence`` (metrics over a frame sequence),
+``options`` (the typed options of an evaluation), ``run`` (:func:`~.run.evaluate`, the API under the CLI),
+``offline`` (a backend in this process), ``node_replay`` (through a running node), ``report`` (report.json,
+report.md, plots), ``cli`` (the ``eval`` command) and ``demo`` (``make demo``).
 """

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Sequence
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
-from disk_trt_ros.evaluation import cli
+from disk_trt_ros.contract import BackendName, InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.errors import DiskTrtRosError
 from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
+from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
+from disk_trt_ros.evaluation.run import evaluate_to_directory
 from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, write_sample_bag
 from disk_trt_ros.photos import load_photos
 
@@ -83,18 +85,15 @@ def stop_node(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def eval_arguments(bag: Path, model: Path, out: Path, node: bool) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    cli.add_arguments(parser)
-    arguments = ["--bag", str(bag), "--topic", DEFAULT_TOPIC, "--model", str(model), "--out", str(out)]
-    if node:
-        arguments += [
-            "--node", "--node-image-topic", f"{NAMESPACE}/image", "--node-keypoints-topic", f"{NAMESPACE}/keypoints",
-            "--wait-for-node", "60",
-        ]
-    else:
-        arguments += ["--backend", "onnxruntime"]
-    return parser.parse_args(arguments)
+def eval_options(bag: Path, model: Path, out: Path, node: bool) -> EvalOptions:
+    """The evaluation of the demo: through the node in the demo's namespace, or offline with ONNX Runtime."""
+    replay = ReplayOptions(
+        image_topic=f"{NAMESPACE}/image", keypoints_topic=f"{NAMESPACE}/keypoints", wait_for_node_s=60.0
+    )
+    return EvalOptions(
+        bag=bag, topic=DEFAULT_TOPIC, model=str(model), out=out,
+        backend=BackendName.AUTO if node else BackendName.ONNXRUNTIME, replay=replay if node else None,
+    )
 
 
 def describe_published(recorded: Path) -> str:
@@ -118,7 +117,7 @@ def describe_published(recorded: Path) -> str:
     ])
 
 
-def run(model: Path | None, out: Path) -> int:
+def run(model: Path | None, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     bag = out / "sample_bag"
     write_sample_bag(
@@ -136,16 +135,15 @@ def run(model: Path | None, out: Path) -> int:
     unavailable = node_available()
     if unavailable is not None:
         print(f"NOTE: the node cannot run here ({unavailable}); evaluating OFFLINE instead, no DDS involved")
-        return cli.main(eval_arguments(bag, model, report_dir, node=False))
+        evaluate_to_directory(eval_options(bag, model, report_dir, node=False))
+        return
     print("starting disk_node (ONNX Runtime on the CPU) and replaying the bag into it over DDS")
     node = start_node(model)
     try:
-        status = cli.main(eval_arguments(bag, model, report_dir, node=True))
+        evaluate_to_directory(eval_options(bag, model, report_dir, node=True))
     finally:
         stop_node(node)
-    if status == 0:
-        print(describe_published(report_dir / "keypoints_bag"))
-    return status
+    print(describe_published(report_dir / "keypoints_bag"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,7 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="working directory (default out/demo)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    status = run(args.model, args.out)
+    status = 0
+    try:
+        run(args.model, args.out)
+    except DiskTrtRosError as error:
+        print(f"demo: error: {error}", file=sys.stderr)
+        status = 1
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return status
 

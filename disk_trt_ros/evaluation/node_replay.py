@@ -9,7 +9,6 @@ recorded, as the node sent it, into an output bag.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import queue
@@ -32,14 +31,14 @@ from disk_trt_ros.errors import BagError, ContractError
 from disk_trt_ros.evaluation.bag_io import (
     COMPRESSED_SUFFIX,
     KEYPOINTS_TYPE,
-    BagFormat,
     BagFrame,
     BagWriter,
     ImageBag,
     stamp_to_ns,
 )
-from disk_trt_ros.evaluation.cli import base_report, model_block, output_directory
-from disk_trt_ros.evaluation.sequence import EvaluationSettings, FrameResult, SequenceEvaluator
+from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, ReplayOptions
+from disk_trt_ros.evaluation.report import base_report, model_block
+from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.keypoints_message import features_from_message
 
@@ -47,27 +46,6 @@ PROBE_INTERVAL_S = 2.0
 IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE)
 KEYPOINTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 RECORDED_BAG = "keypoints_bag"
-
-
-@dataclasses.dataclass(frozen=True)
-class ReplayOptions:
-    """How to replay.
-
-    Attributes:
-        image_topic: the node's image topic (``/compressed`` is appended for a CompressedImage topic).
-        keypoints_topic: the node's keypoints topic.
-        rate: playback rate as a multiple of the bag's; ignored with ``as_fast_as_possible``.
-        as_fast_as_possible: publish frames back to back.
-        wait_for_node_s: how long to wait for the node to answer a first test frame.
-        settle_s: after the last frame, how long to wait without any arrival before counting the rest as dropped.
-    """
-
-    image_topic: str = "image"
-    keypoints_topic: str = "keypoints"
-    rate: float = 1.0
-    as_fast_as_possible: bool = False
-    wait_for_node_s: float = 10.0
-    settle_s: float = 5.0
 
 
 @dataclasses.dataclass
@@ -263,13 +241,12 @@ def replay(
     options: ReplayOptions,
     settings: EvaluationSettings,
     record_to: Path,
-    record_format: BagFormat,
     max_frames: int | None = None,
 ) -> tuple[SequenceEvaluator, ReplayCounts]:
     """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``."""
     total = bag.frame_count if max_frames is None else min(max_frames, bag.frame_count)
     evaluator = SequenceEvaluator(settings, total)
-    with BagWriter(record_to, record_format, with_keypoints=True, overwrite=True) as recorder:
+    with BagWriter(record_to, options.record_format, with_keypoints=True, overwrite=True) as recorder:
         session = NodeReplay(context, options, bag.compressed, recorder)
         frames = bag.frames(max_frames)
         try:
@@ -283,34 +260,28 @@ def replay(
     return evaluator, session.counts
 
 
-def replay_into_node(args: argparse.Namespace, settings: EvaluationSettings) -> tuple[dict[str, Any], list[Any]]:
+def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[DrawnPair]]:
     """``eval --node``: the report dictionary and the drawn pairs (the domain comes from ``ROS_DOMAIN_ID``)."""
-    options = ReplayOptions(
-        image_topic=args.node_image_topic,
-        keypoints_topic=args.node_keypoints_topic,
-        rate=args.rate,
-        as_fast_as_possible=args.as_fast_as_possible,
-        wait_for_node_s=args.wait_for_node,
-        settle_s=args.settle,
-    )
-    record_to = output_directory(args) / RECORDED_BAG
+    options = evaluation.replay
+    assert options is not None, "replay_into_node needs EvalOptions with replay options"
+    record_to = evaluation.output_directory / RECORDED_BAG
     context = Context()
     rclpy.init(context=context)
     try:
-        with ImageBag(args.bag, args.topic, args.ground_truth_topic) as bag:
-            report = base_report(args, bag, settings, "node")
+        with ImageBag(evaluation.bag, evaluation.topic, evaluation.ground_truth_topic) as bag:
+            report = base_report(evaluation, bag, "node")
             evaluator, counts = replay(
-                context, bag, options, settings, record_to, BagFormat(args.record_format), args.max_frames
+                context, bag, options, evaluation.settings, record_to, evaluation.max_frames
             )
     finally:
         rclpy.try_shutdown(context=context)
     info = None
-    if args.model:
+    if evaluation.model:
         try:
-            info = read_onnx_model_info(args.model)
+            info = read_onnx_model_info(evaluation.model)
         except ContractError as error:
             report.setdefault("notes", []).append(f"the model's metadata could not be read: {error}")
-    report["model"] = model_block(info, args.model, None)
+    report["model"] = model_block(info, evaluation.model, None)
     elapsed_s = (
         (counts.last_arrival_ns - counts.first_publish_ns) / 1e9
         if counts.last_arrival_ns is not None and counts.first_publish_ns is not None

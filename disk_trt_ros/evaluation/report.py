@@ -1,11 +1,14 @@
 """The evaluation report: ``report.json`` (every number), ``report.md`` (summary table first) and PNG plots.
 
 ``report.md`` is made from the same dictionary that is written to ``report.json``; each row of its summary
-table names the JSON key it shows.
+table names the JSON key it shows. The blocks every report shares (:func:`base_report`, :func:`model_block`) and the
+terminal summary (:func:`summary_lines`) are made here too.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import math
 from pathlib import Path
@@ -15,7 +18,11 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_output, atomic_write_bytes
+from disk_trt_ros.contract import ModelInfo
+from disk_trt_ros.evaluation.bag_io import ImageBag
+from disk_trt_ros.evaluation.options import EvalOptions
 from disk_trt_ros.evaluation.sequence import DrawnPair
 
 # (label, key path in report.json); rows whose value is missing or None are left out.
@@ -128,7 +135,12 @@ def markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
 
 
 def json_ready(value: Any) -> Any:
-    """``value`` with numpy scalars turned into Python numbers and non-finite floats into None."""
+    """``value`` with numpy scalars turned into Python numbers, non-finite floats into None, paths and enumerations
+    into strings."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, dict):
         return {str(key): json_ready(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -138,6 +150,74 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def model_block(info: ModelInfo | None, path: str | None, description: str | None) -> dict[str, Any]:
+    """What report.json says about a model; ``random_weights`` tells the report to warn about meaningless keypoints."""
+    if info is None:
+        return {"path": path, "description": description or "not given (pass --model to state it in the report)"}
+    return {
+        "path": path,
+        "description": description or f"{info.width}x{info.height} {info.input_format.value}, K={info.max_keypoints}",
+        "weights": info.weights,
+        "weights_sha256": info.weights_sha256,
+        "random_weights": info.random_weights,
+        "height": info.height,
+        "width": info.width,
+        "max_keypoints": info.max_keypoints,
+        "input_format": info.input_format.value,
+        "exported_by": info.package_version,
+    }
+
+
+def base_report(options: EvalOptions, bag: ImageBag, mode: str) -> dict[str, Any]:
+    """What every report.json starts with: the tool and its options, the mode, the bag, the metrics' settings."""
+    settings = options.settings
+    return {
+        "tool": {"package_version": __version__, "arguments": json_ready(dataclasses.asdict(options))},
+        "mode": mode,
+        "bag": {
+            "path": str(options.bag),
+            "topic": bag.topic,
+            "frames_on_topic": bag.frame_count,
+            "ground_truth_topic": bag.ground_truth_topic,
+        },
+        "settings": {
+            "geometry": settings.geometry.value,
+            "ratio": settings.ratio,
+            "ransac_threshold_px": settings.ransac_threshold_px,
+            "repeatability_threshold_px": settings.repeatability_threshold_px,
+            "agreement_tolerance_px": settings.agreement_tolerance_px,
+        },
+    }
+
+
+def summary_lines(report: dict[str, Any], out: Path) -> str:
+    """A few lines for the terminal: what ran, how fast, how well."""
+    summary = report["summary"]
+    lines = [f"evaluated {summary['frames']} frames of {report['bag']['topic']} ({report['mode']})"]
+    if "node" in report:
+        node = report["node"]
+        lines.append(
+            f"  published {node['published']} frames to the node, {node['delivered']} delivered, "
+            f"{node['dropped']} dropped ({node['rate']})"
+        )
+    for key in ("latency_inference_ms", "latency_end_to_end_ms"):
+        if key in summary and summary[key]["count"]:
+            latency = summary[key]
+            lines.append(
+                f"  {key[len('latency_'):-len('_ms')].replace('_', '-')} latency ms: p50 {latency['p50']:.1f}, "
+                f"p95 {latency['p95']:.1f}, p99 {latency['p99']:.1f}"
+            )
+    if summary["keypoints"]["count"]:
+        lines.append(f"  keypoints per frame: mean {summary['keypoints']['mean']:.0f}")
+    if summary["inliers"]["count"]:
+        lines.append(
+            f"  matches {summary['matches']['mean']:.0f}, inliers {summary['inliers']['mean']:.0f} per pair (mean)"
+        )
+    if report.get("model", {}).get("random_weights"):
+        lines.append("  the model has random weights: its keypoints are meaningless for quality")
+    return "\n".join(lines)
 
 
 def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnPair]) -> list[Path]:

@@ -15,30 +15,10 @@ import numpy as np
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.evaluation import metrics
 from disk_trt_ros.evaluation.bag_io import BagFrame, homography_between
+from disk_trt_ros.evaluation.options import EvaluationSettings
 from disk_trt_ros.image_conversion import ImageConverter, ModelInput
 from disk_trt_ros.inference import comparison
 from disk_trt_ros.inference.base import Features
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluationSettings:
-    """Knobs of the metrics (see docs/evaluation.md for what each means).
-
-    Attributes:
-        geometry: two-view model fitted by RANSAC.
-        ratio: Lowe's ratio test threshold on descriptor distances (1 disables it).
-        ransac_threshold_px: RANSAC inlier threshold.
-        repeatability_threshold_px: distance within which a keypoint counts as re-detected.
-        agreement_tolerance_px: distance within which two backends' keypoints count as the same.
-        drawn_pairs: number of frame pairs drawn with their keypoints and inlier matches.
-    """
-
-    geometry: metrics.Geometry = metrics.Geometry.HOMOGRAPHY
-    ratio: float = 0.9
-    ransac_threshold_px: float = 3.0
-    repeatability_threshold_px: float = 3.0
-    agreement_tolerance_px: float = 1.0
-    drawn_pairs: int = 3
 
 
 @dataclasses.dataclass(frozen=True)

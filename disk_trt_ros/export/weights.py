@@ -10,10 +10,10 @@ from typing import Mapping
 import torch
 from kornia.feature import DISK
 
+from disk_trt_ros.contract import RANDOM_WEIGHTS_PREFIX
 from disk_trt_ros.errors import ContractError, WeightsError
 
 PRETRAINED = ("depth", "epipolar")
-RANDOM_PREFIX = "random:"
 
 
 def load_disk(weights: str) -> tuple[DISK, str]:
@@ -28,7 +28,7 @@ def load_disk(weights: str) -> tuple[DISK, str]:
         The model and a sha256 hex digest: of the checkpoint file for a path, else of the loaded state dict
         (:func:`state_dict_sha256`), for kornia's download and for random weights.
     """
-    if weights.startswith(RANDOM_PREFIX):
+    if weights.startswith(RANDOM_WEIGHTS_PREFIX):
         return random_disk(_parse_seed(weights))
     if weights in PRETRAINED:
         return _pretrained_disk(weights)
@@ -136,6 +136,6 @@ def _pretrained_disk(name: str) -> tuple[DISK, str]:
 
 def _parse_seed(weights: str) -> int:
     try:
-        return int(weights[len(RANDOM_PREFIX):])
+        return int(weights[len(RANDOM_WEIGHTS_PREFIX):])
     except ValueError as error:
         raise WeightsError(f"weights {weights!r}: the seed after 'random:' must be an integer") from error
