@@ -1,24 +1,37 @@
-"""Fixtures shared by the test modules: exported random-weight models, cached for the session."""
+"""Fixtures shared by the test modules: exported random-weight models (cached for the session), an rclpy context,
+and the TensorRT/CUDA doubles with a tiny contract model.
+
+Harness code lives in ``support/`` (see support/__init__.py); PyTorch and kornia are imported only by the fixtures
+and tests that need them, so that the tests which do not can run where PyTorch is not installed.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
-import torch
-from kornia.feature import DISK
 
 from disk_trt_ros import __version__
 from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
-from disk_trt_ros.export.onnx_export import export_onnx
-from disk_trt_ros.export.weights import random_disk
+from support import trt_double
 
-torch.set_num_threads(2)
+if TYPE_CHECKING:
+    from kornia.feature import DISK
 
 ROS_DOMAIN_ID = 1 + os.getpid() % 100  # one DDS domain per test process, apart from other ROS processes here
+TORCH_THREADS = 2  # the CI machines' cores
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """PyTorch's thread count is process-wide: the test session sets it, once, where PyTorch is installed."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(TORCH_THREADS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +49,13 @@ def export_model(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
     """Export (once per settings) a random-weight model; keyword arguments override ModelInfo's test defaults.
 
     Defaults: seed 0, 128x160, K=64, rgb, TensorRT 8.2 compatibility (float32 input), window 5, threshold 0.
+    Skips where PyTorch or kornia is not installed.
     """
+    pytest.importorskip("torch", reason="exporting a model needs PyTorch")
+    pytest.importorskip("kornia", reason="exporting a model needs kornia")
+    from disk_trt_ros.export.onnx_export import export_onnx
+    from disk_trt_ros.export.weights import random_disk
+
     cache: dict[tuple, ExportedModel] = {}
     directory = tmp_path_factory.mktemp("models")
 
@@ -71,3 +90,18 @@ def rclpy_context() -> Iterator[Any]:
     rclpy.init(context=context, domain_id=ROS_DOMAIN_ID)
     yield context
     context.try_shutdown()
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    """A tiny ONNX model that follows the engine contract, 32x32 rgb, K=8 (the TensorRT double's engines run it with
+    onnxruntime)."""
+    path = tmp_path / "model.onnx"
+    trt_double.make_contract_onnx(path, trt_double.tiny_model_info())
+    return path
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
+    """The double installed as ``tensorrt`` 10.0.1, with a fake GPU behind cuda-python's runtime."""
+    return trt_double.install(monkeypatch, "10.0.1")

@@ -11,7 +11,9 @@ from disk_trt_ros.errors import ContractError
 from disk_trt_ros.export.weights import random_disk
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.torch_backend import TorchBackend
-from helpers import assert_matches_reference, in_format, kornia_features, load_photo, reference_rgb, shared_photo_paths
+from support.images import in_format, load_photo, reference_rgb
+from support.paths import shared_photo_paths
+from support.reference import assert_matches_reference, kornia_features
 
 
 @pytest.mark.parametrize("size,max_keypoints", [((128, 160), 512), ((240, 320), 1024)], ids=["128x160", "240x320"])

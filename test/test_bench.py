@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import PHOTO_DIR, shared_photo_paths
 
 from disk_trt_ros.cli import main
 from disk_trt_ros.inference.base import Features
 from disk_trt_ros.inference.bench import LatencyStats, measure
+from support.paths import PHOTO_DIR, shared_photo_paths
 
 
 def test_latency_stats_from_known_times() -> None:

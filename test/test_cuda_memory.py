@@ -8,12 +8,12 @@ import threading
 
 import numpy as np
 import pytest
-import trt_double
 
 from disk_trt_ros.errors import CudaError, CudaUnavailableError
 from disk_trt_ros.inference.tensorrt.cuda_bindings import gpu_count, installed_implementations, open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory, DeviceInfo
 from disk_trt_ros.inference.tensorrt.cuda_python import CudaPythonMemory
+from support import trt_double
 
 
 def real_implementations() -> list[str]:
@@ -128,11 +128,6 @@ def test_gpu_count_sees_the_gpu() -> None:
 
 
 # --- the cuda-python implementation against the double (runs everywhere) ----------------------------------------
-
-
-@pytest.fixture
-def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
-    return trt_double.install(monkeypatch)
 
 
 def test_double_round_trip_and_bookkeeping(fake_gpu: trt_double.FakeGpu) -> None:

@@ -1,7 +1,7 @@
 """The engine cache, for real on disk: sidecar, reuse, every kind of mismatch, corrupt and missing files, the lock
 between two processes, atomic writes and a build killed half way.
 
-TensorRT and CUDA are the doubles of ``trt_double`` (TensorRT is not installable here); everything else is the
+TensorRT and CUDA are the doubles of ``support.trt_double`` (TensorRT is not installable here); everything else is the
 real code, with real files and real processes.
 """
 
@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-import trt_double
-from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 
 from disk_trt_ros.contract import TrtCompat
 from disk_trt_ros.errors import ContractError, CudaUnavailableError, EngineCacheError, TensorRTUnavailableError
@@ -27,9 +25,8 @@ from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import EngineRecord, read_sidecar, sidecar_path
 from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DOUBLE_SCRIPT = Path(trt_double.__file__).resolve()
+from support import trt_double
+from support.paths import REPO_ROOT, subprocess_environment
 
 
 def build(
@@ -50,12 +47,12 @@ def no_partial_files(directory: Path) -> bool:
     return not list(directory.glob("*.partial")) and not list(directory.glob(".*.partial"))
 
 
-def test_build_writes_engine_and_sidecar(gpu: trt_double.FakeGpu, model: Path, tmp_path: Path) -> None:
+def test_build_writes_engine_and_sidecar(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
     engine = tmp_path / "model.engine"
-    record, lines = build(model, engine, BuildSettings("fp16", 256))
+    record, lines = build(tiny_model, engine, BuildSettings("fp16", 256))
     assert engine.is_file() and sidecar_path(engine).is_file()
     sidecar = json.loads(sidecar_path(engine).read_text())
-    assert sidecar["onnx_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert sidecar["onnx_sha256"] == hashlib.sha256(tiny_model.read_bytes()).hexdigest()
     assert sidecar["engine_sha256"] == hashlib.sha256(engine.read_bytes()).hexdigest()
     assert sidecar["tensorrt_version"] == "10.0.1"
     assert (sidecar["gpu_name"], sidecar["compute_capability"]) == ("Fake GPU", "8.7")
@@ -69,35 +66,35 @@ def test_build_writes_engine_and_sidecar(gpu: trt_double.FakeGpu, model: Path, t
 
 @pytest.mark.parametrize("version", ["8.2.1.8", "8.4.3.1", "10.3.0"])
 def test_builder_settings_on_each_api(
-    monkeypatch: pytest.MonkeyPatch, model: Path, tmp_path: Path, version: str
+    monkeypatch: pytest.MonkeyPatch, tiny_model: Path, tmp_path: Path, version: str
 ) -> None:
     """8.2/8.3 set max_workspace_size, 8.4+ set_memory_pool_limit; before 10 the network needs EXPLICIT_BATCH
     (the double's parser refuses others); fp32 sets no FP16 flag and clears TF32."""
     trt_double.install(monkeypatch, version)
-    record, _ = build(model, tmp_path / "model.engine", BuildSettings("fp32", 64))
+    record, _ = build(tiny_model, tmp_path / "model.engine", BuildSettings("fp32", 64))
     assert builds() == [
         {"tensorrt_version": version, "gpu_name": "Fake GPU", "fp16": False, "tf32": False, "workspace": 64 << 20}
     ]
     assert (record.tensorrt_version, record.builder_flags) == (version, [])
 
 
-def test_if_needed_reuses_an_up_to_date_engine(gpu: trt_double.FakeGpu, model: Path, tmp_path: Path) -> None:
+def test_if_needed_reuses_an_up_to_date_engine(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
     engine = tmp_path / "model.engine"
-    first, _ = build(model, engine)
+    first, _ = build(tiny_model, engine)
     modified = engine.stat().st_mtime_ns
-    second, lines = build(model, engine)
+    second, lines = build(tiny_model, engine)
     assert len(builds()) == 1 and second == first and engine.stat().st_mtime_ns == modified
     assert any("is up to date" in line for line in lines)
-    build(model, engine, if_needed=False)
+    build(tiny_model, engine, if_needed=False)
     assert len(builds()) == 2, "without --if-needed the engine is always rebuilt"
 
 
-def test_workspace_left_open_accepts_any_cached_limit(gpu: trt_double.FakeGpu, model: Path, tmp_path: Path) -> None:
+def test_workspace_left_open_accepts_any_cached_limit(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
     engine = tmp_path / "model.engine"
-    build(model, engine, BuildSettings(workspace_mib=512))
-    build(model, engine, BuildSettings(workspace_mib=None))
+    build(tiny_model, engine, BuildSettings(workspace_mib=512))
+    build(tiny_model, engine, BuildSettings(workspace_mib=None))
     assert len(builds()) == 1
-    _, lines = build(model, engine, BuildSettings(workspace_mib=256))
+    _, lines = build(tiny_model, engine, BuildSettings(workspace_mib=256))
     assert len(builds()) == 2 and any("workspace_mib 512 -> 256" in line for line in lines), lines
 
 
@@ -112,14 +109,14 @@ def test_workspace_left_open_accepts_any_cached_limit(gpu: trt_double.FakeGpu, m
     ],
 )
 def test_any_changed_dependency_rebuilds(
-    monkeypatch: pytest.MonkeyPatch, model: Path, tmp_path: Path, change: str, expected_reason: str
+    monkeypatch: pytest.MonkeyPatch, tiny_model: Path, tmp_path: Path, change: str, expected_reason: str
 ) -> None:
     trt_double.install(monkeypatch, "10.0.1")
     engine = tmp_path / "model.engine"
-    build(model, engine)
+    build(tiny_model, engine)
     settings = BuildSettings()
     if change == "onnx":
-        trt_double.make_contract_onnx(model, trt_double.tiny_model_info(weights_sha256="cd" * 32))
+        trt_double.make_contract_onnx(tiny_model, trt_double.tiny_model_info(weights_sha256="cd" * 32))
     elif change == "tensorrt":
         trt_double.install(monkeypatch, "10.3.0")
     elif change == "gpu_name":
@@ -129,7 +126,7 @@ def test_any_changed_dependency_rebuilds(
     else:
         settings = BuildSettings("fp32")
     before = len(builds())
-    record, lines = build(model, engine, settings)
+    record, lines = build(tiny_model, engine, settings)
     assert len(builds()) == before + 1
     assert any(expected_reason in line for line in lines), lines
     assert read_sidecar(engine) == record and record.engine_sha256 == hashlib.sha256(engine.read_bytes()).hexdigest()
@@ -151,10 +148,10 @@ def test_any_changed_dependency_rebuilds(
     ],
 )
 def test_damaged_cache_is_rebuilt(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path, damage: str, expected_reason: str
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path, damage: str, expected_reason: str
 ) -> None:
     engine = tmp_path / "model.engine"
-    build(model, engine)
+    build(tiny_model, engine)
     sidecar = sidecar_path(engine)
     data = json.loads(sidecar.read_text())
     if damage == "delete engine":
@@ -179,7 +176,7 @@ def test_damaged_cache_is_rebuilt(
     else:  # a sidecar that lies: its sha256 matches bytes that TensorRT cannot load
         engine.write_bytes(b"not an engine")
         sidecar.write_text(json.dumps({**data, "engine_sha256": hashlib.sha256(b"not an engine").hexdigest()}))
-    record, lines = build(model, engine)
+    record, lines = build(tiny_model, engine)
     assert len(builds()) == 2
     assert any(expected_reason in line for line in lines), lines
     assert read_sidecar(engine) == record
@@ -187,20 +184,20 @@ def test_damaged_cache_is_rebuilt(
 
 
 def test_parser_rejection_names_the_node_and_keeps_the_old_engine(
-    monkeypatch: pytest.MonkeyPatch, model: Path, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tiny_model: Path, tmp_path: Path
 ) -> None:
     import onnx
     from onnx import helper
 
     trt_double.install(monkeypatch, "8.2.1.8")
     engine = tmp_path / "model.engine"
-    build(model, engine)
+    build(tiny_model, engine)
     before = engine.read_bytes(), sidecar_path(engine).read_text()
-    graph = onnx.load(str(model))
+    graph = onnx.load(str(tiny_model))
     graph.graph.node.append(helper.make_node("Mod", ["flat", "flat"], ["remainder"], fmod=1))
-    onnx.save(graph, str(model))
+    onnx.save(graph, str(tiny_model))
     with pytest.raises(EngineCacheError, match=r"(?s)rejected .*node \d+: no importer registered for op: Mod"):
-        build(model, engine)
+        build(tiny_model, engine)
     assert (engine.read_bytes(), sidecar_path(engine).read_text()) == before
     assert no_partial_files(tmp_path)
 
@@ -215,7 +212,7 @@ def test_uint8_model_on_tensorrt_8_2_is_refused_clearly(monkeypatch: pytest.Monk
         build(model, tmp_path / "uint8.engine")
 
 
-def test_missing_or_foreign_onnx_is_a_clear_error(gpu: trt_double.FakeGpu, tmp_path: Path) -> None:
+def test_missing_or_foreign_onnx_is_a_clear_error(fake_gpu: trt_double.FakeGpu, tmp_path: Path) -> None:
     with pytest.raises(EngineCacheError, match="not found; export one"):
         build(tmp_path / "absent.onnx", tmp_path / "model.engine")
     foreign = tmp_path / "foreign.onnx"
@@ -225,7 +222,7 @@ def test_missing_or_foreign_onnx_is_a_clear_error(gpu: trt_double.FakeGpu, tmp_p
     assert not (tmp_path / "model.engine").exists()
 
 
-def test_unwritable_directory_is_a_clear_error(gpu: trt_double.FakeGpu, model: Path, tmp_path: Path) -> None:
+def test_unwritable_directory_is_a_clear_error(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
     if os.geteuid() == 0:
         directory = Path("/sys")  # root ignores permission bits; sysfs refuses new files even to root
     else:
@@ -233,30 +230,30 @@ def test_unwritable_directory_is_a_clear_error(gpu: trt_double.FakeGpu, model: P
         directory.mkdir()
         directory.chmod(0o555)
     with pytest.raises(EngineCacheError, match="directory must be writable"):
-        build(model, directory / "disk_trt_ros_test.engine")
+        build(tiny_model, directory / "disk_trt_ros_test.engine")
 
 
 def test_timing_cache_is_saved_and_reused_and_a_corrupt_one_tolerated(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "timing.cache"
     settings = BuildSettings(timing_cache=cache)
-    build(model, tmp_path / "a.engine", settings)
+    build(tiny_model, tmp_path / "a.engine", settings)
     assert cache.read_bytes().startswith(trt_double.TIMING_CACHE_MAGIC)
-    build(model, tmp_path / "b.engine", settings)
+    build(tiny_model, tmp_path / "b.engine", settings)
     assert json.loads(cache.read_bytes()[len(trt_double.TIMING_CACHE_MAGIC) :]) == ["build 1", "build 2"]
     cache.write_bytes(b"garbage")
-    _, lines = build(model, tmp_path / "c.engine", settings)
+    _, lines = build(tiny_model, tmp_path / "c.engine", settings)
     assert any("timing cache" in line and "empty one" in line for line in lines), lines
     assert (tmp_path / "c.engine").is_file()
 
 
-def test_stale_partial_files_are_removed_under_the_lock(gpu: trt_double.FakeGpu, model: Path, tmp_path: Path) -> None:
+def test_stale_partial_files_are_removed_under_the_lock(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
     leftover = tmp_path / ".model.engine.k2j3h4.partial"  # what a writer killed mid-write leaves
     leftover.write_bytes(b"half an engine")
     unrelated = tmp_path / ".other.engine.x.partial"
     unrelated.write_bytes(b"someone else's")
-    build(model, tmp_path / "model.engine")
+    build(tiny_model, tmp_path / "model.engine")
     assert not leftover.exists() and unrelated.exists()
 
 
@@ -272,14 +269,14 @@ def test_heartbeat_reports_while_the_builder_is_silent() -> None:
 
 
 def test_without_tensorrt_the_command_says_what_to_install(
-    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("onnx")
     if "tensorrt" in sys.modules or _importable("tensorrt"):
         pytest.skip("TensorRT is installed here")
     from disk_trt_ros.cli import main
 
-    status = main(["build-engine", "--onnx", str(model), "--engine", str(tmp_path / "m.engine"), "--if-needed"])
+    status = main(["build-engine", "--onnx", str(tiny_model), "--engine", str(tmp_path / "m.engine"), "--if-needed"])
     error = capsys.readouterr().err
     assert status != 0
     assert "TensorRT is not installed" in error and ("pip install tensorrt" in error or "JetPack" in error), error
@@ -287,13 +284,13 @@ def test_without_tensorrt_the_command_says_what_to_install(
 
 
 def test_without_a_cuda_binding_the_error_says_what_to_install(
-    monkeypatch: pytest.MonkeyPatch, model: Path, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tiny_model: Path, tmp_path: Path
 ) -> None:
     trt_double.install(monkeypatch, "10.0.1")
     for name in ("cuda", "cuda.bindings", "cuda.bindings.runtime", "cuda.cudart"):
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(CudaUnavailableError, match="cuda-python.*pycuda"):
-        build(model, tmp_path / "model.engine")
+        build(tiny_model, tmp_path / "model.engine")
 
 
 def test_import_tensorrt_error_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,13 +310,10 @@ def _importable(name: str) -> bool:
 
 def start_build(model: Path, engine: Path, build_seconds: float, log: Path, *extra: str) -> subprocess.Popen[str]:
     """``build-engine --if-needed`` in a new process whose TensorRT and CUDA are the doubles."""
-    environment = {
-        **os.environ,
-        "TRT_DOUBLE_BUILD_SECONDS": str(build_seconds),
-        "TRT_DOUBLE_BUILD_LOG": str(log),
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [sys.executable, str(DOUBLE_SCRIPT), "build-engine", "--onnx", str(model), "--engine", str(engine)]
+    environment = subprocess_environment(
+        TRT_DOUBLE_BUILD_SECONDS=str(build_seconds), TRT_DOUBLE_BUILD_LOG=str(log), PYTHONUNBUFFERED="1"
+    )
+    command = trt_double.command("build-engine", "--onnx", str(model), "--engine", str(engine))
     return subprocess.Popen(
         [*command, "--if-needed", *extra],
         cwd=REPO_ROOT,
@@ -345,12 +339,12 @@ def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float = 
     raise AssertionError(f"no line with {needle!r} in {lines}")
 
 
-def test_two_processes_build_the_engine_once(model: Path, tmp_path: Path) -> None:
+def test_two_processes_build_the_engine_once(tiny_model: Path, tmp_path: Path) -> None:
     engine, log = tmp_path / "model.engine", tmp_path / "builds.log"
-    first = start_build(model, engine, 3.0, log)
+    first = start_build(tiny_model, engine, 3.0, log)
     try:
         wait_for_line(first, "building the fp16 engine")
-        second = start_build(model, engine, 3.0, log)
+        second = start_build(tiny_model, engine, 3.0, log)
         second_output, _ = second.communicate(timeout=120)
         first_output, _ = first.communicate(timeout=120)
     finally:
@@ -364,9 +358,9 @@ def test_two_processes_build_the_engine_once(model: Path, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     "number", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda n: signal.Signals(n).name
 )
-def test_a_build_ended_half_way_leaves_nothing_behind(model: Path, tmp_path: Path, number: int) -> None:
+def test_a_build_ended_half_way_leaves_nothing_behind(tiny_model: Path, tmp_path: Path, number: int) -> None:
     engine, log = tmp_path / "model.engine", tmp_path / "builds.log"
-    process = start_build(model, engine, 60.0, log)
+    process = start_build(tiny_model, engine, 60.0, log)
     try:
         wait_for_line(process, "building the fp16 engine")
         sent = time.monotonic()
@@ -379,7 +373,7 @@ def test_a_build_ended_half_way_leaves_nothing_behind(model: Path, tmp_path: Pat
     assert ended_after < 2.0, f"the build took {ended_after:.1f} s to end"
     assert not engine.exists() and not sidecar_path(engine).exists()
     assert no_partial_files(tmp_path)
-    again = start_build(model, engine, 0.0, log)  # the lock died with the process
+    again = start_build(tiny_model, engine, 0.0, log)  # the lock died with the process
     output, _ = again.communicate(timeout=120)
     assert again.returncode == 0, output
     assert read_sidecar(engine).engine_sha256 == hashlib.sha256(engine.read_bytes()).hexdigest()

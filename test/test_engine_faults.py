@@ -5,7 +5,7 @@ a half-written engine or a node that fails at every start.
 between two builds, a build ended half way). Here: the node's path (``create_backend('tensorrt', model.onnx)``, as
 ``disk_node`` calls it) over damaged caches, twice in a row; an engine given directly; a model from another export
 version; a read-only cache directory; the builder killed while a second launch waits for it. TensorRT and CUDA are
-the doubles of ``trt_double``.
+the doubles of ``support.trt_double``.
 """
 
 from __future__ import annotations
@@ -25,16 +25,13 @@ from typing import Iterator
 import onnx
 import pytest
 
-import trt_double
-from trt_double import gpu, model  # noqa: F401  (shared fixtures)
 from disk_trt_ros.contract import METADATA_PREFIX
 from disk_trt_ros.errors import ContractError, EngineCacheError
 from disk_trt_ros.inference.registry import create_backend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.tensorrt.record import read_sidecar, sidecar_path
-from helpers import REPO_ROOT
-
-DOUBLE_SCRIPT = Path(trt_double.__file__).resolve()
+from support import trt_double
+from support.paths import REPO_ROOT, subprocess_environment
 
 
 def builds() -> int:
@@ -69,10 +66,10 @@ DAMAGES = ["truncated engine", "random bytes with a sidecar that vouches for the
 
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_cache_is_rebuilt_at_the_first_start_and_reused_at_the_next(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     engine = tmp_path / "model.engine"
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     sidecar = sidecar_path(engine)
     if damage == "truncated engine":
         engine.write_bytes(engine.read_bytes()[: len(engine.read_bytes()) // 2])
@@ -95,40 +92,39 @@ def test_a_damaged_cache_is_rebuilt_at_the_first_start_and_reused_at_the_next(
     else:
         engine.unlink()
     before = builds()
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     assert builds() == before + 1, "the damaged engine was rebuilt"
     assert_true_engine(engine)
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     assert builds() == before + 1, "the rebuilt engine is reused at the next start"
 
 
 def test_a_consistent_sidecar_that_lies_about_the_engine_is_a_clear_error_naming_the_tensor(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:
     """Another model's engine under a sidecar rewritten to vouch for it as this model's engine: the cache cannot
     tell (an engine carries no ONNX hash), the backend's contract check can, and says how to rebuild."""
     engine = tmp_path / "model.engine"
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     foreign = other_engine(tmp_path, max_keypoints=4)
     shutil.copy(foreign, engine)
     record = json.loads(sidecar_path(engine).read_text())
     sidecar_path(engine).write_text(json.dumps({**record, "engine_sha256": hashlib.sha256(engine.read_bytes()).hexdigest()}))
     with pytest.raises(ContractError, match=r"tensor 'keypoints' has shape \(1, 4, 2\), the contract says \(1, 8, 2\)"
                                             r".*build-engine"):
-        start_node_backend(model, engine)
-    subprocess_env = {**os.environ, "TRT_DOUBLE_BUILD_SECONDS": "0"}  # the fix the message names: build again
-    rebuilt = subprocess.run([sys.executable, str(DOUBLE_SCRIPT), "build-engine", "--onnx", str(model), "--engine",
-                              str(engine), "--fp32"], cwd=REPO_ROOT, env=subprocess_env, capture_output=True, text=True,
-                             timeout=120)
+        start_node_backend(tiny_model, engine)
+    environment = subprocess_environment(TRT_DOUBLE_BUILD_SECONDS="0")  # the fix the message names: build again
+    command = trt_double.command("build-engine", "--onnx", str(tiny_model), "--engine", str(engine), "--fp32")
+    rebuilt = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120)
     assert rebuilt.returncode == 0, rebuilt.stderr
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "no sidecar", "another TensorRT version"])
 def test_an_engine_given_directly_that_cannot_be_used_is_a_clear_error(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     engine = tmp_path / "model.engine"
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     expected = {
         "missing": "has no sidecar",
         "truncated": "does not match the sha256 in its sidecar",
@@ -159,22 +155,23 @@ def model_of_another_export_version(source: Path, directory: Path) -> Path:
     return path
 
 
-def test_a_model_from_another_export_version_is_refused_clearly_by_every_tool(model: Path, tmp_path: Path) -> None:
-    future = model_of_another_export_version(model, tmp_path)
+def test_a_model_from_another_export_version_is_refused_clearly_by_every_tool(tiny_model: Path, tmp_path: Path) -> None:
+    future = model_of_another_export_version(tiny_model, tmp_path)
     expected = "exported for engine contract version 2, this disk_trt_ros reads version 1; export the model again"
     with pytest.raises(ContractError, match=expected):
         create_backend("onnxruntime", future)
-    build = subprocess.run([sys.executable, str(DOUBLE_SCRIPT), "build-engine", "--onnx", str(future), "--engine",
-                            str(tmp_path / "future.engine"), "--if-needed"], cwd=REPO_ROOT, capture_output=True,
+    build = subprocess.run(trt_double.command("build-engine", "--onnx", str(future), "--engine",
+                                              str(tmp_path / "future.engine"), "--if-needed"),
+                           cwd=REPO_ROOT, env=subprocess_environment(), capture_output=True,
                            text=True, timeout=120)
     assert build.returncode == 1 and expected in build.stderr and "Traceback" not in build.stderr, build.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["future.onnx", "model.onnx"]
 
 
 @pytest.mark.ros
-def test_the_node_refuses_a_model_from_another_export_version_at_start(model: Path, tmp_path: Path) -> None:
+def test_the_node_refuses_a_model_from_another_export_version_at_start(tiny_model: Path, tmp_path: Path) -> None:
     pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
-    future = model_of_another_export_version(model, tmp_path)
+    future = model_of_another_export_version(tiny_model, tmp_path)
     node = subprocess.run([sys.executable, "-m", "disk_trt_ros.node", "--ros-args", "-p", f"model:={future}", "-p",
                            "backend:=onnxruntime"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "ROS_DOMAIN_ID": "0", "ROS_LOCALHOST_ONLY": "1"})
@@ -203,51 +200,52 @@ def read_only(directory: Path) -> Iterator[None]:
 
 
 def test_a_read_only_cache_directory_serves_an_up_to_date_engine(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
     engine = cache / "model.engine"
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     before = builds()
     with read_only(cache):
-        start_node_backend(model, engine)
+        start_node_backend(tiny_model, engine)
     assert builds() == before
 
 
 def test_a_read_only_cache_directory_with_a_stale_engine_is_refused_before_building_and_keeps_the_old_engine(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:
     """Kept failing example: the lock file of the earlier build was still there, so TensorRT built for minutes (on a
     Jetson) and only the write failed, at every start."""
     cache = tmp_path / "cache"
     engine = cache / "model.engine"
-    start_node_backend(model, engine)
+    start_node_backend(tiny_model, engine)
     old = engine.read_bytes(), sidecar_path(engine).read_text()
-    trt_double.make_contract_onnx(model, trt_double.tiny_model_info(weights_sha256="cd" * 32))  # a new export
+    trt_double.make_contract_onnx(tiny_model, trt_double.tiny_model_info(weights_sha256="cd" * 32))  # a new export
     before = builds()
     with read_only(cache), pytest.raises(EngineCacheError, match=f"cannot write in {cache}.*directory must be writable"):
-        start_node_backend(model, engine)
+        start_node_backend(tiny_model, engine)
     assert builds() == before, "nothing was built only to be thrown away"
     assert (engine.read_bytes(), sidecar_path(engine).read_text()) == old
     assert not list(cache.glob(".*.partial"))
 
 
 def test_a_read_only_directory_for_a_new_engine_is_refused_before_building(
-    gpu: trt_double.FakeGpu, model: Path, tmp_path: Path
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     with read_only(cache), pytest.raises(EngineCacheError, match="directory must be writable"):
-        start_node_backend(model, cache / "model.engine")
+        start_node_backend(tiny_model, cache / "model.engine")
     assert builds() == 0, "nothing was built only to be thrown away"
 
 
 def build_process(model: Path, engine: Path, seconds: float, log: Path) -> subprocess.Popen[str]:
-    environment = {**os.environ, "TRT_DOUBLE_BUILD_SECONDS": str(seconds), "TRT_DOUBLE_BUILD_LOG": str(log),
-                   "PYTHONUNBUFFERED": "1"}
+    environment = subprocess_environment(
+        TRT_DOUBLE_BUILD_SECONDS=str(seconds), TRT_DOUBLE_BUILD_LOG=str(log), PYTHONUNBUFFERED="1"
+    )
     return subprocess.Popen(
-        [sys.executable, str(DOUBLE_SCRIPT), "build-engine", "--onnx", str(model), "--engine", str(engine),
-         "--if-needed"], cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        trt_double.command("build-engine", "--onnx", str(model), "--engine", str(engine), "--if-needed"),
+        cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
@@ -263,13 +261,13 @@ def read_until(process: subprocess.Popen[str], needle: str, timeout: float = 60.
     return seen
 
 
-def test_the_builder_killed_while_a_second_launch_waits_hands_over_the_build(model: Path, tmp_path: Path) -> None:
+def test_the_builder_killed_while_a_second_launch_waits_hands_over_the_build(tiny_model: Path, tmp_path: Path) -> None:
     engine, log = tmp_path / "model.engine", tmp_path / "builds.log"
-    first = build_process(model, engine, 60.0, log)
+    first = build_process(tiny_model, engine, 60.0, log)
     second = None
     try:
         read_until(first, "building the fp16 engine")
-        second = build_process(model, engine, 0.5, log)
+        second = build_process(tiny_model, engine, 0.5, log)
         read_until(second, "another process is building")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)

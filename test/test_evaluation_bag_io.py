@@ -29,7 +29,7 @@ from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.evaluation.sequence import convert
 from disk_trt_ros.image_conversion import ImageConverter
 from disk_trt_ros.photos import load_photos
-from helpers import PHOTO_DIR, shared_photo_paths
+from support.paths import PHOTO_DIR, shared_photo_paths
 
 TOPIC = "/cam/image_raw"
 HEIGHT, WIDTH = 128, 160

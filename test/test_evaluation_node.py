@@ -22,7 +22,8 @@ from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
 from disk_trt_ros.photos import load_photos  # noqa: E402
-from helpers import PHOTO_DIR, shared_photo_paths, spinning  # noqa: E402
+from support.paths import PHOTO_DIR, shared_photo_paths  # noqa: E402
+from support.ros import spinning  # noqa: E402
 
 pytestmark = pytest.mark.ros
 

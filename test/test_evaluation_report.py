@@ -24,7 +24,8 @@ from disk_trt_ros.evaluation.bag_io import (
 from disk_trt_ros.evaluation.report import SUMMARY_ROWS, format_value, lookup
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.photos import load_photos
-from helpers import PHOTO_DIR, load_photo, shared_photo_paths
+from support.images import load_photo
+from support.paths import PHOTO_DIR, shared_photo_paths
 
 TOPIC = "/camera/image_raw"
 ROW = re.compile(r"^\| (?P<label>[^|]+) \| (?P<value>[^|]+) \| `(?P<key>[^`]+)` \|$")

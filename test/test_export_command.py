@@ -13,7 +13,7 @@ import torch
 from disk_trt_ros.contract import METADATA_PREFIX, ModelInfo, read_onnx_model_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.weights import load_disk, random_disk
-from helpers import REPO_ROOT
+from support.paths import REPO_ROOT
 
 
 def export(*arguments: str) -> subprocess.CompletedProcess:

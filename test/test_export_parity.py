@@ -7,16 +7,9 @@ import pytest
 
 from disk_trt_ros.contract import InputFormat, TrtCompat
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-from helpers import (
-    assert_matches_reference,
-    in_format,
-    kornia_features,
-    load_photo,
-    low_contrast,
-    noise_image,
-    reference_rgb,
-    shared_photo_paths,
-)
+from support.images import in_format, load_photo, low_contrast, noise_image, reference_rgb
+from support.paths import shared_photo_paths
+from support.reference import assert_matches_reference, kornia_features
 
 
 def check_against_kornia(model, image: np.ndarray) -> None:

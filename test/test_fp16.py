@@ -8,7 +8,9 @@ import onnxruntime as ort
 
 from disk_trt_ros.export.fp16 import to_float16
 from disk_trt_ros.inference.base import Features
-from helpers import agreement, load_photo, shared_photo_paths
+from support.images import load_photo
+from support.paths import shared_photo_paths
+from support.reference import agreement
 
 
 def test_float16_model_keeps_the_fp32_keypoints(export_model):

@@ -15,10 +15,12 @@ from typing import Any
 
 import onnx
 import pytest
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from disk_trt_ros.contract import METADATA_PREFIX, InputFormat, ModelInfo, TrtCompat, read_onnx_model_info
 from disk_trt_ros.errors import ContractError
+from support import fuzz
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -31,11 +33,7 @@ VALID = ModelInfo(
 KEYS = sorted(VALID.to_metadata())
 NUMERIC_FIELDS = ("height", "width", "max_keypoints", "nms_window", "score_threshold", "contract_version")
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
-    max_leaves=6,
-)
+json_values = fuzz.json_values(text_size=12, key_size=4, max_leaves=6)
 metadata_text = st.one_of(
     json_values.map(lambda value: json.dumps(value)),  # valid JSON of any type (NaN and Infinity included)
     st.text(max_size=20),  # usually not JSON at all

@@ -5,7 +5,7 @@ leave anything there. :func:`~disk_trt_ros.inference.tensorrt.record.read_sideca
 :class:`~disk_trt_ros.inference.tensorrt.record.EngineRecord` or an
 :class:`~disk_trt_ros.errors.EngineCacheError`, and the ``--if-needed`` decision must end in an engine
 whose sidecar is true: reused only when it describes this engine and this model exactly, else rebuilt. TensorRT and
-CUDA are the doubles of ``trt_double``.
+CUDA are the doubles of ``support.trt_double``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
-import trt_double
 from disk_trt_ros.contract import METADATA_PREFIX
 from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
@@ -27,15 +27,12 @@ from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import EngineRecord, read_sidecar, sidecar_path
+from support import fuzz, trt_double
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
-    max_leaves=8,
-)
+json_values = fuzz.json_values(text_size=10, key_size=5, max_leaves=8)
 
 
 @pytest.fixture

@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from disk_trt_ros.cli import run_command
 from disk_trt_ros.errors import ImageConversionError
 from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, BagFormat, BagWriter, make_header
 from disk_trt_ros.image_conversion import ImageConverter
-from test_fuzz_image_conversion import malformed_images
+from support.fuzz import malformed_images
 
 TOPIC = "/camera/image_raw"
 

@@ -9,24 +9,24 @@ refused; keypoints mapped back always land inside the source image.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings, strategies as st
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
 
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.errors import ImageConversionError
-from disk_trt_ros.image_conversion import RAW_ENCODINGS, ImageConverter, ModelInput, keypoints_to_source
+from disk_trt_ros.image_conversion import ImageConverter, ModelInput, keypoints_to_source
+from support.fuzz import UINT32_MAX, compressed_data, encoded_pictures, malformed_images, well_formed_images
 
 sensor_msgs = pytest.importorskip("sensor_msgs.msg")
 Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage
 
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-UINT32_MAX = 2**32 - 1
 MODEL_SIZES = [(32, 48), (16, 16), (64, 32)]  # (height, width)
 
 converters = st.builds(
@@ -59,45 +59,6 @@ def convert_or_reject(convert: Any, message: Any) -> ModelInput | None:
 # ---------------------------------------------------------------------------------------------- raw images
 
 
-@st.composite
-def well_formed_images(draw: st.DrawFn) -> Image:
-    """A valid Image in one of the supported encodings, with random pixels, row padding and byte order."""
-    encoding = draw(st.sampled_from(sorted(RAW_ENCODINGS)))
-    layout = RAW_ENCODINGS[encoding]
-    height = draw(st.integers(1, 40))
-    width = draw(st.integers(1, 40))
-    padding = draw(st.integers(0, 9))
-    step = width * layout.bytes_per_pixel + padding
-    data = draw(st.binary(min_size=step * height, max_size=step * height + 8))
-    return Image(height=height, width=width, encoding=encoding, is_bigendian=draw(st.integers(0, 1)), step=step,
-                 data=data)
-
-
-@st.composite
-def malformed_images(draw: st.DrawFn) -> Image:
-    """A well-formed Image with some fields replaced: encodings of any name, sizes and steps up to uint32's limit,
-    any endianness byte, data cut short, extended or replaced."""
-    message = draw(well_formed_images())
-    fields = draw(st.sets(st.sampled_from(["encoding", "height", "width", "step", "is_bigendian", "data"]),
-                          min_size=1))
-    if "encoding" in fields:
-        message.encoding = draw(st.sampled_from(sorted(RAW_ENCODINGS) + ["", "RGB8", "mono8 ", "16UC1", "32FC1",
-                                                                          "bayer_rggb8", "yuv422", "8UC3"])
-                                | st.text(max_size=12))
-    for name in ("height", "width", "step"):
-        if name in fields:
-            current = getattr(message, name)
-            setattr(message, name, draw(st.sampled_from([0, 1, UINT32_MAX, current + 1, max(current - 1, 0)])
-                                        | st.integers(0, UINT32_MAX)))
-    if "is_bigendian" in fields:
-        message.is_bigendian = draw(st.integers(0, 255))
-    if "data" in fields:
-        data = bytes(message.data)
-        message.data = draw(st.sampled_from([b"", data[: len(data) // 2], data[:-1], data + b"\0" * 64])
-                            | st.binary(max_size=256))
-    return message
-
-
 @given(converter=converters, message=well_formed_images())
 @FUZZ
 def test_well_formed_images_are_always_converted(converter: ImageConverter, message: Image) -> None:
@@ -126,50 +87,6 @@ def test_any_image_message_is_converted_or_rejected_with_a_message(converter: Im
 # ---------------------------------------------------------------------------------------------- compressed images
 
 
-def encoded_pictures() -> list[bytes]:
-    """JPEG and PNG files of every kind a camera driver or a bag might hold: mono, colour, alpha, palette,
-    1-bit, 16-bit, CMYK JPEG."""
-    from PIL import Image as PilImage
-
-    rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
-    pictures = [cv2.imencode(".jpg", rgb)[1].tobytes(), cv2.imencode(".png", rgb)[1].tobytes(),
-                cv2.imencode(".png", (rgb.astype(np.uint16) * 257))[1].tobytes(),
-                cv2.imencode(".png", (rgb[..., 0].astype(np.uint16) * 257))[1].tobytes()]
-    for file_format, modes in (("PNG", ("1", "L", "LA", "P", "RGB", "RGBA")), ("JPEG", ("L", "RGB", "CMYK"))):
-        for mode in modes:
-            stream = io.BytesIO()
-            PilImage.fromarray(rgb).convert(mode).save(stream, file_format)
-            pictures.append(stream.getvalue())
-    return pictures
-
-
-PICTURES = encoded_pictures()
-
-
-@st.composite
-def damaged_pictures(draw: st.DrawFn) -> bytes:
-    """A picture of :data:`PICTURES` truncated, with bytes overwritten, or spliced with random bytes."""
-    picture = draw(st.sampled_from(PICTURES))
-    damage = draw(st.sampled_from(["none", "truncate", "overwrite", "splice"]))
-    if damage == "truncate":
-        return picture[: draw(st.integers(0, len(picture) - 1))]
-    if damage == "none":
-        return picture
-    start = draw(st.integers(0, len(picture) - 1))
-    patch = draw(st.binary(min_size=1, max_size=32))
-    end = start + (len(patch) if damage == "overwrite" else 0)
-    return picture[:start] + patch + picture[end:]
-
-
-compressed_data = st.one_of(
-    damaged_pictures(),
-    st.binary(max_size=300),
-    st.binary(max_size=300).map(lambda tail: b"\xff\xd8\xff" + tail),  # a JPEG signature, then noise
-    st.binary(max_size=300).map(lambda tail: b"\x89PNG\r\n\x1a\n" + tail),  # a PNG signature, then noise
-)
-
-
 @given(converter=converters, data=compressed_data,
        image_format=st.sampled_from(["jpeg", "png", "rgb8; jpeg compressed bgr8", "bmp", ""]) | st.text(max_size=20))
 @FUZZ
@@ -183,11 +100,12 @@ def test_any_compressed_message_is_converted_or_rejected_with_a_message(
         check_output(converter, result, decoded.shape[1], decoded.shape[0])
 
 
-@pytest.mark.parametrize("index", range(len(PICTURES)))
+@pytest.mark.parametrize("index", range(len(encoded_pictures())))
 def test_every_kind_of_intact_picture_is_converted(index: int) -> None:
     for input_format in InputFormat:
         converter = ImageConverter(32, 48, input_format)
-        check_output(converter, converter.from_compressed(CompressedImage(format="png", data=PICTURES[index])), 40, 24)
+        picture = CompressedImage(format="png", data=encoded_pictures()[index])
+        check_output(converter, converter.from_compressed(picture), 40, 24)
 
 
 # ---------------------------------------------------------------------------------------------- the mapping back

@@ -8,14 +8,14 @@ and counted; none crashes the node, none makes it publish for a message it canno
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 import time
 import uuid
 from typing import Any, Iterator
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
@@ -27,11 +27,11 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError  # noqa: E402
 from disk_trt_ros.image_conversion import ImageConverter  # noqa: E402
 from disk_trt_ros.node.disk_node import _PARAMETERS, DiskNode  # noqa: E402
-from helpers import REPO_ROOT  # noqa: E402
-from test_fuzz_image_conversion import compressed_data, malformed_images, well_formed_images  # noqa: E402
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-from reliability import Camera, NodeProcess, wait_until  # noqa: E402
+from support.fuzz import compressed_data, malformed_images, well_formed_images  # noqa: E402
+from support.paths import REPO_ROOT  # noqa: E402
+from support.reliability.camera import Camera  # noqa: E402
+from support.reliability.node_process import NodeProcess  # noqa: E402
+from support.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
 

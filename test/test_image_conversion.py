@@ -8,11 +8,13 @@ import types
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.errors import ImageConversionError, UnsupportedEncodingError
 from disk_trt_ros.image_conversion import RAW_ENCODINGS, ImageConverter, decode_raw, keypoints_to_source
+from support.images import raw_message
 
 sensor_msgs = pytest.importorskip("sensor_msgs.msg", reason="the ROS 2 message wheels are not installed: make setup")
 Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage
@@ -20,22 +22,6 @@ Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage
 
 def make_rgb(height: int, width: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
-
-
-def raw_message(pixels: np.ndarray, encoding: str, padding: int = 0, bigendian: bool = False) -> Image:
-    """An Image message holding ``pixels`` ([h, w, c] in the encoding's dtype) with ``padding`` bytes per row."""
-    height, width = pixels.shape[:2]
-    dtype = pixels.dtype.newbyteorder(">" if bigendian else "<")
-    rows = pixels.astype(dtype).reshape(height, -1).view(np.uint8)
-    padded = np.concatenate([rows, np.full((height, padding), 0xAB, np.uint8)], axis=1)
-    return Image(
-        height=height,
-        width=width,
-        encoding=encoding,
-        is_bigendian=int(bigendian),
-        step=padded.shape[1],
-        data=padded.tobytes(),
-    )
 
 
 def encode_as(rgb: np.ndarray, encoding: str) -> np.ndarray:

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from helpers import REPO_ROOT, spin_until
+from support.paths import REPO_ROOT
+from support.waiting import wait_until
 
 MSG_FILE = REPO_ROOT / "msg" / "Keypoints.msg"
 # The message contract (issue 4): field names, in order, with rosidl's type names.
@@ -118,10 +119,12 @@ def test_a_2048_keypoint_message_round_trips_over_the_middleware(rclpy_context: 
     try:
         receiver.create_subscription(keypoints_type, topic, received.append, qos)
         publisher = sender.create_publisher(keypoints_type, topic, qos)
-        spin_until(executor, lambda: publisher.get_subscription_count() > 0, 10.0, "the subscription to match")
+        wait_until(lambda: publisher.get_subscription_count() > 0, 10.0, "the subscription to match",
+                   poll=lambda: executor.spin_once(timeout_sec=0.05))
         sent = keypoints_message(keypoints_type, 2048)
         publisher.publish(sent)
-        message = spin_until(executor, lambda: received and received[0], 20.0, "the Keypoints message")
+        message = wait_until(lambda: received and received[0], 20.0, "the Keypoints message",
+                             poll=lambda: executor.spin_once(timeout_sec=0.05))
     finally:
         executor.shutdown()
         sender.destroy_node()

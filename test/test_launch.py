@@ -20,7 +20,8 @@ import yaml
 
 from disk_trt_ros import launch_plan
 from disk_trt_ros.launch_plan import image_remappings, plan_launch, read_node_parameters
-from helpers import REPO_ROOT, spin_until
+from support.paths import REPO_ROOT
+from support.waiting import wait_until
 
 CONFIG = REPO_ROOT / "config" / "disk.yaml"
 LAUNCH_FILE = REPO_ROOT / "launch" / "disk.launch.py"
@@ -310,7 +311,8 @@ def test_launch_on_the_cpu_backend_runs_the_node_on_the_remapped_topic(
         return bool(received)
 
     try:
-        spin_until(executor, keypoints_arrived, 60.0, f"keypoints from the launched node:\n{run.output}")
+        wait_until(keypoints_arrived, 60.0, f"keypoints from the launched node:\n{run.output}",
+                   poll=lambda: executor.spin_once(timeout_sec=0.05))
     finally:
         executor.shutdown()
         probe.destroy_node()

@@ -40,8 +40,9 @@ from disk_trt_ros.node.debug_image import RateLimiter, draw_keypoints  # noqa: E
 from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode, LatestSlot  # noqa: E402
 from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
-from helpers import REPO_ROOT, shared_photo_paths  # noqa: E402
-from test_image_conversion import raw_message  # noqa: E402
+from support.paths import REPO_ROOT, shared_photo_paths  # noqa: E402
+from support.images import raw_message  # noqa: E402
+from support.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -53,15 +54,6 @@ BEST_EFFORT = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
 
 
 # ---------------------------------------------------------------------------------------------- harness
-
-
-def wait_until(condition: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
-    return result
 
 
 class Inbox:

@@ -8,7 +8,6 @@ node received accounted for (published, dropped or rejected), every keypoints me
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pytest
@@ -16,10 +15,7 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from helpers import REPO_ROOT  # noqa: E402
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import reliability  # noqa: E402
+from support.reliability import scenario  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -30,7 +26,7 @@ def model(export_model: Any) -> str:
 
 
 def test_a_200_hz_flood_keeps_latency_bounded_memory_flat_and_counts_the_drops(rclpy_context: Any, model: str) -> None:
-    result = reliability.run_scenario("flood", model, rclpy_context, rate_hz=200, frames=1200, bad_every=50,
+    result = scenario.run_scenario("flood", model, rclpy_context, rate_hz=200, frames=1200, bad_every=50,
                                       every_frame_reaches_the_node=False)
     print(result.table())
     assert result.failures() == [], result.table()
@@ -42,7 +38,7 @@ def test_a_200_hz_flood_keeps_latency_bounded_memory_flat_and_counts_the_drops(r
 
 
 def test_two_cameras_in_two_namespaces_run_side_by_side(rclpy_context: Any, model: str) -> None:
-    result = reliability.run_scenario("cameras", model, rclpy_context, cameras=("left", "right"), rate_hz=50,
+    result = scenario.run_scenario("cameras", model, rclpy_context, cameras=("left", "right"), rate_hz=50,
                                       frames=300, bad_every=25)
     print(result.table())
     assert result.failures() == [], result.table()

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import trt_double
 
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.torch_backend import TorchBackend
+from support import trt_double
 
 
 def hide(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:

@@ -2,14 +2,13 @@
 partial files behind.
 
 The node runs as ``python -m disk_trt_ros.node`` (ONNX Runtime), or, for the engine build, with TensorRT and CUDA
-replaced by the doubles of ``trt_double`` (TensorRT is not installable here) and a build that takes a minute. The
+replaced by the doubles of ``support.trt_double`` (TensorRT is not installable here) and a build that takes a minute. The
 ``build-engine`` command itself is covered by ``test_engine_cache.py``.
 """
 
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -21,23 +20,21 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-import trt_double  # noqa: E402
-from helpers import REPO_ROOT, spinning  # noqa: E402
+import rclpy  # noqa: E402
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import reliability  # noqa: E402
-from reliability import Camera, NodeProcess, wait_until  # noqa: E402
+from disk_trt_ros.contract import read_onnx_model_info  # noqa: E402
+from support import trt_double  # noqa: E402
+from support.reliability.camera import Camera  # noqa: E402
+from support.reliability.frames import ScenarioFrames, source_picture  # noqa: E402
+from support.reliability.node_process import NodeProcess  # noqa: E402
+from support.reliability.results import SHUTDOWN_LIMIT_S  # noqa: E402
+from support.ros import spinning  # noqa: E402
+from support.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
-# The node with TensorRT and CUDA replaced by the doubles (the same modules `python test/trt_double.py` installs).
-NODE_WITH_TENSORRT_DOUBLE = [
-    sys.executable, "-c",
-    "import sys; sys.path.insert(0, 'test'); import trt_double; "
-    "sys.modules.update(trt_double.modules(trt_double.FakeGpu(), '10.0.1')); "
-    "from disk_trt_ros.node.disk_node import main; sys.exit(main())",
-]
+NODE_WITH_TENSORRT_DOUBLE = trt_double.command("node")  # the node, its TensorRT and CUDA the doubles
 
 
 def files_in(directory: Path) -> set[str]:
@@ -47,7 +44,7 @@ def files_in(directory: Path) -> set[str]:
 class Stream:
     """A photograph to one node at ``rate_hz`` from a thread, until stopped."""
 
-    def __init__(self, camera: Camera, frames: reliability.ScenarioFrames, rate_hz: float) -> None:
+    def __init__(self, camera: Camera, frames: ScenarioFrames, rate_hz: float) -> None:
         self._camera, self._frames, self._interval = camera, frames, 1.0 / rate_hz
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -66,7 +63,7 @@ class Stream:
 
 @pytest.fixture
 def probe(rclpy_context: Any) -> Any:
-    node = reliability.rclpy.create_node(f"shutdown_probe_{uuid.uuid4().hex[:6]}", context=rclpy_context)
+    node = rclpy.create_node(f"shutdown_probe_{uuid.uuid4().hex[:6]}", context=rclpy_context)
     with spinning(node, rclpy_context, shutdown_timeout=1.0):
         yield node
 
@@ -74,7 +71,7 @@ def probe(rclpy_context: Any) -> Any:
 def start_streaming_node(probe: Any, rclpy_context: Any, model: Path, *, command: list[str] | None = None,
                          parameters: dict[str, str] | None = None) -> tuple[NodeProcess, Camera, Stream]:
     """A node process, ready, receiving 100 frames a second and publishing keypoints."""
-    info = reliability.read_onnx_model_info(str(model))
+    info = read_onnx_model_info(str(model))
     node = NodeProcess(model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(), parameters=parameters,
                        command=command)
     try:
@@ -82,7 +79,7 @@ def start_streaming_node(probe: Any, rclpy_context: Any, model: Path, *, command
                         f"{node.namespace}/disk_node", info.max_keypoints)
         node.wait_for_line("ready:", timeout=120.0)
         assert wait_until(lambda: camera.publisher.get_subscription_count() > 0, 20.0), node.output
-        stream = Stream(camera, reliability.ScenarioFrames(reliability.source_picture(info), bad_every=0), 100.0)
+        stream = Stream(camera, ScenarioFrames(source_picture(info), bad_every=0), 100.0)
         assert wait_until(lambda: camera.node_counts().get("published", 0) >= 3, 30.0), node.output
     except BaseException:
         node.kill()
@@ -102,26 +99,18 @@ def test_a_signal_during_a_stream_ends_the_node_cleanly_within_2_s(
     finally:
         stream.stop()
         node.kill()
-    assert (returncode, seconds < reliability.SHUTDOWN_LIMIT_S) == (0, True), (seconds, node.output)
+    assert (returncode, seconds < SHUTDOWN_LIMIT_S) == (0, True), (seconds, node.output)
     assert "Traceback" not in node.output, node.output
     assert files_in(model.parent) == before
 
 
-@pytest.fixture
-def contract_model(tmp_path: Path) -> Path:
-    """A tiny model that follows the contract (32x32 rgb, K=8), for the TensorRT double."""
-    path = tmp_path / "model.onnx"
-    trt_double.make_contract_onnx(path, trt_double.tiny_model_info())
-    return path
-
-
 @pytest.mark.parametrize("number", SIGNALS, ids=lambda number: signal.Signals(number).name)
 def test_a_signal_during_the_engine_build_at_start_ends_the_node_within_2_s_and_leaves_no_engine(
-    rclpy_context: Any, contract_model: Path, monkeypatch: pytest.MonkeyPatch, number: int
+    rclpy_context: Any, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, number: int
 ) -> None:
-    engine = contract_model.parent / "model.engine"
+    engine = tiny_model.parent / "model.engine"
     monkeypatch.setenv("TRT_DOUBLE_BUILD_SECONDS", "60")
-    node = NodeProcess(contract_model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
+    node = NodeProcess(tiny_model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
                        parameters={"backend": "tensorrt", "precision": "fp32", "engine": str(engine)},
                        command=NODE_WITH_TENSORRT_DOUBLE)
     try:
@@ -131,12 +120,12 @@ def test_a_signal_during_the_engine_build_at_start_ends_the_node_within_2_s_and_
         returncode, seconds = node.stop(number)
     finally:
         node.kill()
-    assert returncode is not None and seconds < reliability.SHUTDOWN_LIMIT_S, (returncode, seconds, node.output)
-    left = files_in(contract_model.parent) - {"model.onnx"}
+    assert returncode is not None and seconds < SHUTDOWN_LIMIT_S, (returncode, seconds, node.output)
+    left = files_in(tiny_model.parent) - {"model.onnx"}
     assert left <= {"model.engine.lock"}, f"left behind: {left}"  # the lock file stays, unlocked and empty
 
     monkeypatch.setenv("TRT_DOUBLE_BUILD_SECONDS", "0")
-    again = NodeProcess(contract_model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
+    again = NodeProcess(tiny_model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
                         parameters={"backend": "tensorrt", "precision": "fp32", "engine": str(engine)},
                         command=NODE_WITH_TENSORRT_DOUBLE)
     try:
@@ -149,14 +138,14 @@ def test_a_signal_during_the_engine_build_at_start_ends_the_node_within_2_s_and_
 
 @pytest.mark.parametrize("number", SIGNALS, ids=lambda number: signal.Signals(number).name)
 def test_a_signal_after_the_node_built_its_engine_is_still_a_clean_shutdown(
-    probe: Any, rclpy_context: Any, contract_model: Path, monkeypatch: pytest.MonkeyPatch, number: int
+    probe: Any, rclpy_context: Any, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, number: int
 ) -> None:
     """The build hands SIGINT and SIGTERM to their default action while TensorRT builds (so that they end the
     process at once); afterwards the node's own handlers must be back."""
     monkeypatch.setenv("TRT_DOUBLE_BUILD_SECONDS", "0")
-    engine = contract_model.parent / "model.engine"
+    engine = tiny_model.parent / "model.engine"
     node, _, stream = start_streaming_node(
-        probe, rclpy_context, contract_model, command=NODE_WITH_TENSORRT_DOUBLE,
+        probe, rclpy_context, tiny_model, command=NODE_WITH_TENSORRT_DOUBLE,
         parameters={"backend": "tensorrt", "precision": "fp32", "engine": str(engine)},
     )
     try:
@@ -164,5 +153,5 @@ def test_a_signal_after_the_node_built_its_engine_is_still_a_clean_shutdown(
     finally:
         stream.stop()
         node.kill()
-    assert (returncode, seconds < reliability.SHUTDOWN_LIMIT_S) == (0, True), (returncode, seconds, node.output)
+    assert (returncode, seconds < SHUTDOWN_LIMIT_S) == (0, True), (returncode, seconds, node.output)
     assert "Traceback" not in node.output, node.output

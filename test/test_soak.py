@@ -7,7 +7,6 @@ is a bad message, so that the published, dropped and rejected paths all run for 
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pytest
@@ -15,10 +14,7 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from helpers import REPO_ROOT  # noqa: E402
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import reliability  # noqa: E402
+from support.reliability import results, scenario  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -27,13 +23,13 @@ FRAMES = 1500
 
 def test_a_soak_accounts_for_every_frame_and_keeps_resources_flat(rclpy_context: Any, export_model: Any) -> None:
     model = export_model(height=64, width=96).path
-    result = reliability.run_scenario("soak", model, rclpy_context, rate_hz=100, frames=FRAMES, bad_every=50)
+    result = scenario.run_scenario("soak", model, rclpy_context, rate_hz=100, frames=FRAMES, bad_every=50)
     print(result.table())
     assert result.failures() == [], result.table()
     camera, node = result.cameras[0], result.cameras[0].node
     assert node["published"] + node["dropped"] + node["rejected"] == FRAMES == camera.sent
     assert node["rejected"] > 0 and node["published"] > FRAMES / 10
     resources = result.resources["camera"]
-    assert resources["end"]["rss_kib"] <= (1 + reliability.MAX_RSS_GROWTH) * resources["warm"]["rss_kib"]
+    assert resources["end"]["rss_kib"] <= (1 + results.MAX_RSS_GROWTH) * resources["warm"]["rss_kib"]
     assert (resources["end"]["fds"], resources["end"]["threads"]) <= (resources["warm"]["fds"],
                                                                       resources["warm"]["threads"])

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import trt_double
-from helpers import load_photo, shared_photo_paths
 
 from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
@@ -32,6 +30,9 @@ from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import sidecar_path
+from support import trt_double
+from support.images import load_photo
+from support.paths import shared_photo_paths
 
 VERSIONS = ["8.2.1.8", "8.6.1.6", "10.0.1.6"]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_matches_reference
 
 from disk_trt_ros.contract import TrtCompat
 from disk_trt_ros.inference.bench import bench_images
@@ -26,6 +25,7 @@ from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import gpu_count
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import read_sidecar
+from support.reference import assert_matches_reference
 
 
 def _skip_reason() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from onnx import TensorProto, helper
 
 from disk_trt_ros.contract import InputFormat, TrtCompat
 from disk_trt_ros.export.trt_check import check_model, support_data
-from helpers import REPO_ROOT, SHARED_DIR
+from support.paths import REPO_ROOT, SHARED_DIR
 
 
 def small_model(nodes, inputs, outputs, initializers=(), opset=13) -> onnx.ModelProto:
@@ -98,8 +99,11 @@ def test_support_data_is_derived_from_the_shared_reference():
     reference = SHARED_DIR / "reference"
     if not (reference / "tensorrt-8.2-onnx-operators.csv").is_file():
         pytest.skip("../shared/reference is absent")
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import derive_trt_support
+    script = REPO_ROOT / "scripts" / "derive_trt_support.py"
+    spec = importlib.util.spec_from_file_location("derive_trt_support", script)
+    assert spec is not None and spec.loader is not None
+    derive_trt_support = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(derive_trt_support)
 
     assert derive_trt_support.derive(reference) == support_data()
     assert json.dumps(support_data())  # plain JSON data

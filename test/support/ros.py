@@ -1,0 +1,22 @@
+"""rclpy in tests: a node spun on its own executor thread."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Iterator
+
+
+@contextlib.contextmanager
+def spinning(node: Any, context: Any, shutdown_timeout: float = 2.0) -> Iterator[Any]:
+    """Spin an rclpy ``node`` on its own executor thread while the block runs; then stop it and destroy the node."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        yield node
+    finally:
+        executor.shutdown(timeout_sec=shutdown_timeout)
+        node.destroy_node()

@@ -1,0 +1,180 @@
+"""The builder half of the ``tensorrt`` double: ONNX parser, builder config (workspace, flags, timing cache) and
+builder. A "serialized engine" is the ONNX model behind a header naming the TensorRT version and the GPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from types import ModuleType
+
+from support.trt_double.tensorrt_types import (
+    ENGINE_MAGIC,
+    TIMING_CACHE_MAGIC,
+    BuilderFlag,
+    MemoryPoolType,
+    NetworkDefinitionCreationFlag,
+    version_tuple,
+)
+from support.trt_double.gpu import FakeGpu
+
+
+def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
+    """Give ``trt`` the builder API of TensorRT ``version``: ``Builder``, ``OnnxParser`` and what they make."""
+    major_minor = version_tuple(version)
+    Logger = trt.Logger  # noqa: N806 - TensorRT's name
+
+    class HostMemory(bytes):
+        """``IHostMemory``: exposes the buffer protocol."""
+
+    class TimingCache:
+        def __init__(self, entries: list[str]) -> None:
+            self.entries = entries
+
+        def serialize(self) -> HostMemory:
+            return HostMemory(TIMING_CACHE_MAGIC + json.dumps(self.entries).encode())
+
+    class Network:
+        def __init__(self, flags: int) -> None:
+            self.flags = flags
+            self.onnx: bytes | None = None
+
+    class ParserError:
+        def __init__(self, node: int, desc: str) -> None:
+            self._node, self._desc = node, desc
+
+        def node(self) -> int:
+            return self._node
+
+        def desc(self) -> str:
+            return self._desc
+
+        def code(self) -> int:
+            return 1
+
+    class OnnxParser:
+        """Accepts what onnx can load, except uint8 inputs before 8.5 and ``Mod`` nodes before 10."""
+
+        def __init__(self, network: Network, logger: Logger) -> None:
+            self._network, self._errors = network, []
+
+        @property
+        def num_errors(self) -> int:
+            return len(self._errors)
+
+        def get_error(self, index: int) -> ParserError:
+            return self._errors[index]
+
+        def parse(self, model: bytes, path: str | None = None) -> bool:
+            import onnx
+
+            self._errors = []
+            if major_minor < (10, 0) and not self._network.flags & (
+                1 << int(NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+            ):
+                self._errors.append(ParserError(-1, "the ONNX parser only supports networks with an explicit batch"))
+                return False
+            try:
+                graph = onnx.load_from_string(bytes(model)).graph
+            except Exception as error:  # noqa: BLE001 - protobuf's DecodeError and friends
+                self._errors.append(ParserError(-1, f"failed to parse ONNX model: {error}"))
+                return False
+            for tensor in graph.input:
+                if tensor.type.tensor_type.elem_type == onnx.TensorProto.UINT8 and major_minor < (8, 5):
+                    self._errors.append(ParserError(-1, f"input '{tensor.name}' has unsupported type UINT8"))
+            for index, node in enumerate(graph.node):
+                if node.op_type == "Mod" and major_minor < (10, 0):
+                    self._errors.append(ParserError(index, f"no importer registered for op: {node.op_type}"))
+            self._network.onnx = bytes(model)
+            return not self._errors
+
+    class BuilderConfig:
+        def __init__(self) -> None:
+            self.flags: set[BuilderFlag] = {BuilderFlag.TF32}  # TensorRT's default
+            self.pool_limits: dict[MemoryPoolType, int] = {}
+            self.timing_cache: TimingCache | None = None
+            if major_minor >= (10, 0):
+                self.progress_monitor = None
+
+        def set_flag(self, flag: BuilderFlag) -> None:
+            self.flags.add(flag)
+
+        def clear_flag(self, flag: BuilderFlag) -> None:
+            self.flags.discard(flag)
+
+        def get_flag(self, flag: BuilderFlag) -> bool:
+            return flag in self.flags
+
+        def create_timing_cache(self, serialized_timing_cache: bytes) -> TimingCache | None:
+            data = bytes(serialized_timing_cache)
+            if not data:
+                return TimingCache([])
+            if not data.startswith(TIMING_CACHE_MAGIC):
+                return None
+            return TimingCache(json.loads(data[len(TIMING_CACHE_MAGIC) :]))
+
+        def set_timing_cache(self, cache: TimingCache, ignore_mismatch: bool) -> bool:
+            self.timing_cache = cache
+            return True
+
+        def get_timing_cache(self) -> TimingCache | None:
+            return self.timing_cache
+
+    if major_minor < (10, 0):
+
+        def _get_workspace(config: BuilderConfig) -> int:
+            return config.pool_limits.get(MemoryPoolType.WORKSPACE, 0)
+
+        def _set_workspace(config: BuilderConfig, size: int) -> None:
+            config.pool_limits[MemoryPoolType.WORKSPACE] = size
+
+        BuilderConfig.max_workspace_size = property(_get_workspace, _set_workspace)
+    if major_minor >= (8, 4):
+
+        def set_memory_pool_limit(config: BuilderConfig, pool: MemoryPoolType, pool_size: int) -> None:
+            config.pool_limits[pool] = pool_size
+
+        BuilderConfig.set_memory_pool_limit = set_memory_pool_limit
+
+    class Builder:
+        def __init__(self, logger: Logger) -> None:
+            self.logger = logger
+            self.platform_has_fast_fp16 = True
+
+        def create_network(self, flags: int = 0) -> Network:
+            return Network(flags)
+
+        def create_builder_config(self) -> BuilderConfig:
+            return BuilderConfig()
+
+        def build_serialized_network(self, network: Network, config: BuilderConfig) -> HostMemory | None:
+            if network.onnx is None:
+                self.logger.log(Logger.ERROR, "network has no layers")
+                return None
+            monitor = getattr(config, "progress_monitor", None)
+            if monitor is not None:
+                monitor.phase_start("Building engine", None, 2)
+            time.sleep(float(os.environ.get("TRT_DOUBLE_BUILD_SECONDS", "0")))
+            if monitor is not None:
+                monitor.step_complete("Building engine", 0)
+                monitor.step_complete("Building engine", 1)
+                monitor.phase_finish("Building engine")
+            header = {
+                "tensorrt_version": version,
+                "gpu_name": gpu.name,
+                "fp16": BuilderFlag.FP16 in config.flags,
+                "tf32": BuilderFlag.TF32 in config.flags,
+                "workspace": config.pool_limits.get(MemoryPoolType.WORKSPACE),
+            }
+            trt.builds.append(header)
+            if config.timing_cache is not None:
+                config.timing_cache.entries.append(f"build {len(trt.builds)}")
+            log = os.environ.get("TRT_DOUBLE_BUILD_LOG")
+            if log:
+                with open(log, "a") as stream:
+                    stream.write(json.dumps(header) + "\n")
+            encoded = json.dumps(header).encode()
+            return HostMemory(ENGINE_MAGIC + len(encoded).to_bytes(4, "little") + encoded + network.onnx)
+
+    trt.Builder = Builder
+    trt.OnnxParser = OnnxParser

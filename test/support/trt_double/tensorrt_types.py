@@ -1,0 +1,48 @@
+"""The enumerations and constants of the ``tensorrt`` double, shared by its builder and runtime halves."""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+ENGINE_MAGIC = b"TRTDOUBLE1"
+TIMING_CACHE_MAGIC = b"TIMINGDOUBLE1"
+
+
+class DataType(enum.Enum):
+    FLOAT = np.float32
+    HALF = np.float16
+    INT8 = np.int8
+    INT32 = np.int32
+    BOOL = np.bool_
+    UINT8 = np.uint8
+
+
+class TensorIOMode(enum.Enum):
+    NONE = 0
+    INPUT = 1
+    OUTPUT = 2
+
+
+class BuilderFlag(enum.IntEnum):
+    FP16 = 0
+    INT8 = 1
+    TF32 = 6
+
+
+class MemoryPoolType(enum.IntEnum):
+    WORKSPACE = 0
+
+
+class NetworkDefinitionCreationFlag(enum.IntEnum):
+    EXPLICIT_BATCH = 0
+
+
+class Dims(tuple):
+    """``trt.Dims``: iterable sizes."""
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)

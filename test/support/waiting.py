@@ -1,0 +1,33 @@
+"""Waiting for a condition that another thread or process makes true: the one polling loop of the tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(
+    condition: Callable[[], T], timeout: float, what: str | None = None, poll: Callable[[], object] | None = None
+) -> T | None:
+    """Call ``condition`` until it returns something truthy, and return that; give up after ``timeout`` seconds.
+
+    Args:
+        condition: checked first at once, then after each ``poll``.
+        timeout: seconds.
+        what: on timeout, raise ``AssertionError("timed out after T s waiting for WHAT")``; without it, return None.
+        poll: what to do between checks: by default sleep 10 ms; to drive an rclpy executor meanwhile, pass
+            ``lambda: executor.spin_once(timeout_sec=0.05)``.
+    """
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            if what is not None:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            return None
+        if poll is None:
+            time.sleep(0.01)
+        else:
+            poll()
+    return result
