@@ -26,7 +26,8 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from disk_trt_ros.launch_plan import NODE_NAME, LaunchPlan, image_remappings, plan_launch
+from disk_trt_ros.contract import NODE_NAME
+from disk_trt_ros.launch_plan import LaunchPlan, image_remappings, plan_launch
 
 PACKAGE = "disk_trt_ros"
 BUILDER_MESSAGE_LINES = 5  # of the builder's stderr, quoted when it fails

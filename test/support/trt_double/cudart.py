@@ -72,6 +72,8 @@ def make_cudart(gpu: FakeGpu) -> ModuleType:
         name = gpu.name.encode().ljust(256, b"\0")
         return ok, SimpleNamespace(name=name, major=gpu.compute_capability[0], minor=gpu.compute_capability[1])
 
+    # Device and pinned memory have the same pair of calls here, as in cuda-python: the double mirrors its API one
+    # function per call, so the two pairs stay alike.
     @call
     def cudaMalloc(size: int) -> tuple[Any, ...]:
         return ok, gpu._allocate(gpu.device, size)
