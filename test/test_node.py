@@ -1,17 +1,15 @@
-"""The DISK node on real rclpy and Fast DDS: photos, encodings, bad messages, floods, parameters.
+"""The DISK node on real rclpy and Fast DDS: photos, encodings, bad messages, floods, debug image.
 
 The node runs in this process beside a probe node, both spun by one executor thread; each test has its own
-namespace. Shutdown on SIGINT/SIGTERM is tested on the node process in ``test_shutdown.py``.
+namespace (support/node_harness.py). Its parameters are test_node_parameters.py's, its parts on their own
+test_node_parts.py's; shutdown on SIGINT/SIGTERM is tested on the node process in ``test_shutdown.py``.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -20,123 +18,31 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from builtin_interfaces.msg import Time  # noqa: E402
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
-from rcl_interfaces.msg import Log  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from skimage import data as skimage_data  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
 
 from disk_trt_ros.contract import InputFormat  # noqa: E402
-from disk_trt_ros.errors import NodeConfigurationError  # noqa: E402
-from disk_trt_ros.image_conversion import ModelInput, keypoints_to_source  # noqa: E402
+from disk_trt_ros.image_conversion import keypoints_to_source  # noqa: E402
 from disk_trt_ros.inference.base import Backend, Features  # noqa: E402
 from disk_trt_ros.inference.registry import create_backend  # noqa: E402
 from disk_trt_ros.msg import Keypoints  # noqa: E402
-from disk_trt_ros.node.debug_image import RateLimiter, draw_keypoints  # noqa: E402
-from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
-from disk_trt_ros.node.disk_node import DiskNode, LatestSlot  # noqa: E402
-from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
-from support.paths import REPO_ROOT, shared_photo_paths  # noqa: E402
-from support.images import raw_message  # noqa: E402
+from disk_trt_ros.node.debug_image import draw_keypoints  # noqa: E402
+from disk_trt_ros.node.keypoints_message import features_from_message  # noqa: E402
+from support.node_harness import (  # noqa: E402
+    BEST_EFFORT,
+    RELIABLE,
+    NodeUnderTest,
+    compressed_message,
+    has_stamp,
+    image_message,
+)
+from support.paths import shared_photo_paths  # noqa: E402
 from support.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
-T = TypeVar("T")
 MODEL_SIZE = (160, 128)  # (width, height) of the test model
-RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-ROSOUT_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-BEST_EFFORT = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
-
-
-# ---------------------------------------------------------------------------------------------- harness
-
-
-class Inbox:
-    """Messages a subscription received, with their arrival times, for waiting on from the test thread."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self.messages: list[tuple[float, Any]] = []
-
-    def __call__(self, message: Any) -> None:
-        with self._condition:
-            self.messages.append((time.monotonic(), message))
-            self._condition.notify_all()
-
-    def wait_for(self, predicate: Callable[[Any], bool], timeout: float, what: str) -> Any:
-        with self._condition:
-            found = self._condition.wait_for(
-                lambda: next((m for _, m in self.messages if predicate(m)), None), timeout=timeout
-            )
-        if found is None:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        return found
-
-
-def stamp_of(index: int) -> Time:
-    return Time(sec=1_700_000_000 + index, nanosec=index)
-
-
-def has_stamp(index: int) -> Callable[[Any], bool]:
-    return lambda message: message.header.stamp == stamp_of(index)
-
-
-class NodeUnderTest:
-    """A DiskNode and a probe node (publishers, subscriptions) in one context, spun by an executor thread.
-
-    Each instance lives in its own namespace so that tests cannot hear each other.
-    """
-
-    def __init__(self, context: Any, parameters: dict[str, Any]) -> None:
-        self.namespace = f"/t{uuid.uuid4().hex[:8]}"
-        overrides = [Parameter(name, value=value) for name, value in parameters.items()]
-        self.node = DiskNode(context=context, namespace=self.namespace, parameter_overrides=overrides)
-        self.probe = rclpy.create_node("probe", namespace=self.namespace, context=context)
-        self.keypoints = Inbox()
-        self.diagnostics = Inbox()
-        self.debug_images = Inbox()
-        self._keypoints_subscription = self.probe.create_subscription(Keypoints, "keypoints", self.keypoints, RELIABLE)
-        self.probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
-        self.probe.create_subscription(Image, "disk_node/debug_image", self.debug_images, RELIABLE)
-        self.log = Inbox()
-        logger_name = f"{self.namespace[1:]}.disk_node"
-        self.probe.create_subscription(
-            Log, "/rosout", lambda log: self.log(log) if log.name == logger_name else None, ROSOUT_QOS
-        )
-        self.executor = MultiThreadedExecutor(num_threads=2, context=context)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.probe)
-        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
-        self._spinner.start()
-
-    def _on_diagnostics(self, message: DiagnosticArray) -> None:
-        for status in message.status:
-            if status.name.startswith(f"{self.namespace}/disk_node"):
-                self.diagnostics({value.key: value.value for value in status.values} | {"level": status.level})
-
-    def publisher(self, message_type: type, qos: QoSProfile = RELIABLE) -> Any:
-        """A publisher on the node's image topic, returned once the node's subscription has matched it."""
-        topic = "image/compressed" if message_type is CompressedImage else "image"
-        publisher = self.probe.create_publisher(message_type, topic, qos)
-        wait_until(publisher.get_subscription_count, 10.0, f"the node to subscribe {topic}")
-        wait_until(self._keypoints_subscription.get_publisher_count, 10.0, "the node's keypoints publisher")
-        return publisher
-
-    def wait_for_keypoints(self, index: int, timeout: float = 20.0) -> Keypoints:
-        return self.keypoints.wait_for(has_stamp(index), timeout, f"keypoints of frame {index}")
-
-    def wait_for_diagnostics(self, predicate: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
-        return self.diagnostics.wait_for(predicate, 10.0, f"diagnostics with {what}")
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        self.node.destroy_node()
-        self.probe.destroy_node()
 
 
 @pytest.fixture(scope="module")
@@ -162,21 +68,6 @@ def start_node(rclpy_context: Any, model_path: str) -> Iterator[Callable[..., No
     yield start
     for node in started:
         node.close()
-
-
-def header_of(index: int) -> Header:
-    return Header(stamp=stamp_of(index), frame_id="camera_optical")
-
-
-def image_message(pixels: np.ndarray, encoding: str, index: int, padding: int = 0, bigendian: bool = False) -> Image:
-    """An Image of ``pixels`` ([h, w, c] in the encoding's dtype) with the header of frame ``index``."""
-    message = raw_message(pixels, encoding, padding, bigendian)
-    message.header = header_of(index)
-    return message
-
-
-def compressed_message(data: bytes, image_format: str, index: int) -> CompressedImage:
-    return CompressedImage(header=header_of(index), format=image_format, data=data)
 
 
 def expected_features(backend: Backend, rgb: np.ndarray) -> Features:
@@ -461,118 +352,6 @@ def test_debug_image_is_off_by_default(start_node: Callable[..., NodeUnderTest],
     node.publisher(Image).publish(image_message(picture, "rgb8", 0))
     node.wait_for_keypoints(0)
     assert node.probe.count_publishers(f"{node.namespace}/disk_node/debug_image") == 0
-
-
-# ---------------------------------------------------------------------------------------------- parameters
-
-
-@pytest.mark.parametrize(
-    ("parameters", "expected"),
-    [
-        ({"backend": "tensorflow"}, "'backend': 'tensorflow' is not one of auto, tensorrt, onnxruntime, torch"),
-        ({"precision": "int8"}, "'precision': 'int8' is not one of fp16, fp32"),
-        ({"image_transport": "theora"}, "'image_transport': 'theora' is not one of raw, compressed"),
-        ({"qos_reliability": "sometimes"}, "'qos_reliability': 'sometimes' is not one of best_effort, reliable"),
-        ({"debug_image_max_rate": -1.0}, "invalid parameter 'debug_image_max_rate'"),
-        ({"threads": -2}, "invalid parameter 'threads'"),
-        ({"debug_image": 1}, "invalid parameter 'debug_image'.*expecting type 'BOOL'"),
-        ({"model": ""}, "parameter 'model' is empty"),
-        ({"model": "/nonexistent/disk.onnx"}, "cannot load model '/nonexistent/disk.onnx' with backend onnxruntime"),
-    ],
-)
-def test_invalid_parameters_are_refused_with_the_allowed_values(
-    rclpy_context: Any, model_path: str, parameters: dict[str, Any], expected: str
-) -> None:
-    overrides = [Parameter(name, value=value) for name, value in {"model": model_path, "backend": "onnxruntime",
-                                                                  **parameters}.items()]
-    with pytest.raises(NodeConfigurationError, match=expected):
-        DiskNode(context=rclpy_context, parameter_overrides=overrides)
-
-
-def test_the_module_refuses_a_bad_value_with_one_line_and_exit_status_2(model_path: str) -> None:
-    process = subprocess.run(
-        [sys.executable, "-m", "disk_trt_ros.node", "--ros-args", "-p", f"model:={model_path}", "-p",
-         "backend:=tensorflow"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-    )
-    assert process.returncode == 2, process.stderr
-    assert "parameter 'backend': 'tensorflow' is not one of auto, tensorrt, onnxruntime, torch" in process.stderr
-    assert "Traceback" not in process.stderr + process.stdout
-
-
-# ---------------------------------------------------------------------------------------------- the parts
-
-
-def test_keypoints_message_maps_back_and_round_trips() -> None:
-    rng = np.random.default_rng(0)
-    descriptors = rng.normal(size=(5, 128)).astype(np.float32)
-    features = Features(
-        keypoints=np.array([[0, 0], [159, 127], [10, 20], [80, 64], [3, 100]], np.float32),
-        scores=np.linspace(1.0, 0.5, 5, dtype=np.float32),
-        descriptors=descriptors / np.linalg.norm(descriptors, axis=1, keepdims=True),
-    )
-    model_input = ModelInput(np.zeros((128, 160, 3), np.uint8), source_width=640, source_height=512)
-    header = Header(stamp=stamp_of(3), frame_id="cam")
-    message = keypoints_message(features, model_input, header)
-    assert (message.header, message.image_width, message.image_height) == (header, 640, 512)
-    assert (message.count, message.descriptor_dim, len(message.keypoints)) == (5, 128, 10)
-    back = features_from_message(message)
-    np.testing.assert_array_equal(back.keypoints, (features.keypoints + 0.5) * 4 - 0.5)
-    np.testing.assert_array_equal(back.scores, features.scores)
-    np.testing.assert_array_equal(back.descriptors, features.descriptors)
-
-
-def test_latest_slot_keeps_only_the_newest_item() -> None:
-    slot: LatestSlot[int] = LatestSlot()
-    assert slot.put(1) is False
-    assert slot.put(2) is True  # 1 is dropped
-    assert slot.take() == 2
-    taken: list[int | None] = []
-
-    def consume() -> None:
-        while (item := slot.take()) is not None:
-            taken.append(item)
-        taken.append(None)
-
-    consumer = threading.Thread(target=consume)
-    consumer.start()
-    slot.put(3)
-    wait_until(lambda: taken == [3], 2.0, "the consumer to take 3")
-    slot.close()
-    consumer.join(timeout=2)
-    assert taken == [3, None]
-
-
-def test_frame_statistics_report_rates_and_latency_percentiles() -> None:
-    now = [100.0]
-    statistics = FrameStatistics(clock=lambda: now[0])
-    for latency in np.linspace(0.01, 0.10, 10):
-        statistics.count("received")
-        statistics.count_published(float(latency))
-    statistics.count("received")
-    statistics.count("dropped")
-    statistics.count("rejected")
-    now[0] += 2.0
-    first = statistics.report()
-    assert (first.received, first.published, first.dropped, first.rejected, first.failed) == (11, 10, 1, 1, 0)
-    assert first.rate_hz == pytest.approx(5.0)
-    assert first.latency_p50_s == pytest.approx(0.055) and first.latency_p99_s == pytest.approx(0.0991)
-    assert first.new_rejected == 1
-    now[0] += 1.0
-    second = statistics.report()
-    assert second.rate_hz == 0.0 and second.new_rejected == 0 and second.rejected == 1
-
-
-def test_rate_limiter_lets_through_at_most_the_rate() -> None:
-    now = [0.0]
-    limiter = RateLimiter(5.0, clock=lambda: now[0])
-    passed = []
-    for _ in range(100):  # 1 s at 100 Hz
-        passed.append(limiter.ready())
-        now[0] += 0.01
-    assert sum(passed) == 5
-    unlimited = RateLimiter(0.0, clock=lambda: now[0])
-    assert all(unlimited.ready() for _ in range(10))
 
 
 def test_gaps_in_a_single_publishers_sequence_numbers_are_counted_as_lost(

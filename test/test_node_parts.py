@@ -1,0 +1,97 @@
+"""The node's parts on their own: the Keypoints message both ways, the newest-frame slot, the frame statistics and
+the debug image's rate limiter (the node itself, over DDS, is test_node.py's)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy")
+pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
+
+from std_msgs.msg import Header  # noqa: E402
+
+from disk_trt_ros.image_conversion import ModelInput  # noqa: E402
+from disk_trt_ros.inference.base import Features  # noqa: E402
+from disk_trt_ros.node.debug_image import RateLimiter  # noqa: E402
+from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
+from disk_trt_ros.node.disk_node import LatestSlot  # noqa: E402
+from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
+from support.node_harness import stamp_of  # noqa: E402
+from support.waiting import wait_until  # noqa: E402
+
+pytestmark = pytest.mark.ros
+
+
+def test_keypoints_message_maps_back_and_round_trips() -> None:
+    rng = np.random.default_rng(0)
+    descriptors = rng.normal(size=(5, 128)).astype(np.float32)
+    features = Features(
+        keypoints=np.array([[0, 0], [159, 127], [10, 20], [80, 64], [3, 100]], np.float32),
+        scores=np.linspace(1.0, 0.5, 5, dtype=np.float32),
+        descriptors=descriptors / np.linalg.norm(descriptors, axis=1, keepdims=True),
+    )
+    model_input = ModelInput(np.zeros((128, 160, 3), np.uint8), source_width=640, source_height=512)
+    header = Header(stamp=stamp_of(3), frame_id="cam")
+    message = keypoints_message(features, model_input, header)
+    assert (message.header, message.image_width, message.image_height) == (header, 640, 512)
+    assert (message.count, message.descriptor_dim, len(message.keypoints)) == (5, 128, 10)
+    back = features_from_message(message)
+    np.testing.assert_array_equal(back.keypoints, (features.keypoints + 0.5) * 4 - 0.5)
+    np.testing.assert_array_equal(back.scores, features.scores)
+    np.testing.assert_array_equal(back.descriptors, features.descriptors)
+
+
+def test_latest_slot_keeps_only_the_newest_item() -> None:
+    slot: LatestSlot[int] = LatestSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True  # 1 is dropped
+    assert slot.take() == 2
+    taken: list[int | None] = []
+
+    def consume() -> None:
+        while (item := slot.take()) is not None:
+            taken.append(item)
+        taken.append(None)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    slot.put(3)
+    wait_until(lambda: taken == [3], 2.0, "the consumer to take 3")
+    slot.close()
+    consumer.join(timeout=2)
+    assert taken == [3, None]
+
+
+def test_frame_statistics_report_rates_and_latency_percentiles() -> None:
+    now = [100.0]
+    statistics = FrameStatistics(clock=lambda: now[0])
+    for latency in np.linspace(0.01, 0.10, 10):
+        statistics.count("received")
+        statistics.count_published(float(latency))
+    statistics.count("received")
+    statistics.count("dropped")
+    statistics.count("rejected")
+    now[0] += 2.0
+    first = statistics.report()
+    assert (first.received, first.published, first.dropped, first.rejected, first.failed) == (11, 10, 1, 1, 0)
+    assert first.rate_hz == pytest.approx(5.0)
+    assert first.latency_p50_s == pytest.approx(0.055) and first.latency_p99_s == pytest.approx(0.0991)
+    assert first.new_rejected == 1
+    now[0] += 1.0
+    second = statistics.report()
+    assert second.rate_hz == 0.0 and second.new_rejected == 0 and second.rejected == 1
+
+
+def test_rate_limiter_lets_through_at_most_the_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(5.0, clock=lambda: now[0])
+    passed = []
+    for _ in range(100):  # 1 s at 100 Hz
+        passed.append(limiter.ready())
+        now[0] += 0.01
+    assert sum(passed) == 5
+    unlimited = RateLimiter(0.0, clock=lambda: now[0])
+    assert all(unlimited.ready() for _ in range(10))
