@@ -117,7 +117,7 @@ def test_create_tensorrt_builds_once_then_reuses(monkeypatch: pytest.MonkeyPatch
 
 
 def test_messages_go_to_the_callers_report(export_model):
-    """The node passes its ROS logger: what the factory has to say must reach it, not an unconfigured logger."""
+    """The node passes its ROS logger: what the registry has to say must reach it, not an unconfigured logger."""
     heard: list[str] = []
     backend = create_backend("onnxruntime", export_model().path, precision="fp16", report=heard.append)
     assert backend.precision == "fp32"

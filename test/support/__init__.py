@@ -2,8 +2,9 @@
 
 Modules: ``paths`` (the checkout, ../shared's photographs, the environment of test subprocesses), ``waiting``
 (:func:`~support.waiting.wait_until`), ``images`` (test images and Image messages), ``reference`` (kornia's DISK as
-the reference; imports PyTorch), ``ros`` (spinning an rclpy node), ``fuzz`` (hypothesis strategies), the packages
-``trt_double`` (TensorRT and cuda-python doubles) and ``reliability`` (node processes, the probe side, scenarios).
+the reference; imports PyTorch), ``ros`` (spinning an rclpy node), ``node_harness`` (a DiskNode in this process
+beside a probe node), ``fuzz`` (hypothesis strategies), the packages ``trt_double`` (TensorRT and cuda-python
+doubles) and ``reliability`` (node processes, the probe side, scenarios).
 
 pytest.ini puts ``test/`` on ``sys.path`` (``pythonpath = test``), so tests import ``support.<module>``; subprocesses
 get it through :func:`support.paths.subprocess_environment`.
