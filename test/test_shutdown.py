@@ -2,8 +2,8 @@
 partial files behind.
 
 The node runs as ``python -m disk_trt_ros.node`` (ONNX Runtime), or, for the engine build, with TensorRT and CUDA
-replaced by the doubles of ``support.trt_double`` (TensorRT is not installable here) and a build that takes a minute. The
-``build-engine`` command itself is covered by ``test_engine_cache.py``.
+replaced by the doubles of ``support.trt_double`` (TensorRT is not installable here) and a build that takes a
+minute. The ``build-engine`` command itself is covered by ``test_engine_cache.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from support.reliability.camera import Camera  # noqa: E402
 from support.reliability.frames import ScenarioFrames, source_picture  # noqa: E402
 from support.reliability.node_process import NodeProcess  # noqa: E402
 from support.reliability.results import SHUTDOWN_LIMIT_S  # noqa: E402
+from support.paths import subprocess_environment  # noqa: E402
 from support.ros import spinning  # noqa: E402
 from support.waiting import wait_until  # noqa: E402
 
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.ros
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
 NODE_WITH_TENSORRT_DOUBLE = trt_double.command("node")  # the node, its TensorRT and CUDA the doubles
+DOUBLE_ENVIRONMENT = {"PYTHONPATH": subprocess_environment()["PYTHONPATH"]}  # the double's process imports support
 
 
 def files_in(directory: Path) -> set[str]:
@@ -69,11 +71,12 @@ def probe(rclpy_context: Any) -> Any:
 
 
 def start_streaming_node(probe: Any, rclpy_context: Any, model: Path, *, command: list[str] | None = None,
+                         environment: dict[str, str] | None = None,
                          parameters: dict[str, str] | None = None) -> tuple[NodeProcess, Camera, Stream]:
     """A node process, ready, receiving 100 frames a second and publishing keypoints."""
     info = read_onnx_model_info(str(model))
     node = NodeProcess(model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(), parameters=parameters,
-                       command=command)
+                       command=command, environment=environment)
     try:
         camera = Camera(probe, "camera", f"{node.namespace}/image", f"{node.namespace}/keypoints",
                         f"{node.namespace}/disk_node", info.max_keypoints)
@@ -112,7 +115,7 @@ def test_a_signal_during_the_engine_build_at_start_ends_the_node_within_2_s_and_
     monkeypatch.setenv("TRT_DOUBLE_BUILD_SECONDS", "60")
     node = NodeProcess(tiny_model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
                        parameters={"backend": "tensorrt", "precision": "fp32", "engine": str(engine)},
-                       command=NODE_WITH_TENSORRT_DOUBLE)
+                       command=NODE_WITH_TENSORRT_DOUBLE, environment=DOUBLE_ENVIRONMENT)
     try:
         # The build lock exists from the start of the build to the end of the process.
         assert wait_until(lambda: Path(f"{engine}.lock").exists(), 60.0), node.output
@@ -127,7 +130,7 @@ def test_a_signal_during_the_engine_build_at_start_ends_the_node_within_2_s_and_
     monkeypatch.setenv("TRT_DOUBLE_BUILD_SECONDS", "0")
     again = NodeProcess(tiny_model, f"/s{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
                         parameters={"backend": "tensorrt", "precision": "fp32", "engine": str(engine)},
-                        command=NODE_WITH_TENSORRT_DOUBLE)
+                        command=NODE_WITH_TENSORRT_DOUBLE, environment=DOUBLE_ENVIRONMENT)
     try:
         again.wait_for_line("ready:", timeout=120.0)  # the next start builds the engine: no crash loop
     finally:
@@ -145,7 +148,7 @@ def test_a_signal_after_the_node_built_its_engine_is_still_a_clean_shutdown(
     monkeypatch.setenv("TRT_DOUBLE_BUILD_SECONDS", "0")
     engine = tiny_model.parent / "model.engine"
     node, _, stream = start_streaming_node(
-        probe, rclpy_context, tiny_model, command=NODE_WITH_TENSORRT_DOUBLE,
+        probe, rclpy_context, tiny_model, command=NODE_WITH_TENSORRT_DOUBLE, environment=DOUBLE_ENVIRONMENT,
         parameters={"backend": "tensorrt", "precision": "fp32", "engine": str(engine)},
     )
     try:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from support.paths import REPO_ROOT, subprocess_environment
+from support.paths import REPO_ROOT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +58,8 @@ class NodeProcess:
             arguments += ["-r", f"{source}:={target}"]
         for name, value in settings.items():
             arguments += ["-p", f"{name}:={value}"]
-        env = subprocess_environment(ROS_DOMAIN_ID=str(domain_id), PYTHONUNBUFFERED="1",
-                                     RCUTILS_LOGGING_BUFFERED_STREAM="0", **(environment or {}))
+        env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "PYTHONUNBUFFERED": "1",
+               "RCUTILS_LOGGING_BUFFERED_STREAM": "0", **(environment or {})}
         self.process = subprocess.Popen(
             [*(command or [sys.executable, "-m", "disk_trt_ros.node"]), *arguments], cwd=REPO_ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
