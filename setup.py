@@ -19,7 +19,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["disk_trt_ros", "disk_trt_ros.*"]),
-    package_data={"disk_trt_ros": ["data/*.json"]},
+    package_data={"disk_trt_ros": ["data/*.json", "data/*.xml"]},
     install_requires=[
         "numpy",
         "onnx",
