@@ -16,7 +16,8 @@
 
 Prototypes (``--prototype NAME``) change the node's behaviour the way a proposed fix would, for measurement:
     events_executor   rclpy.experimental.EventsExecutor (the C++ events executor of rclpy 7.1) instead of the
-                      SingleThreadedExecutor in disk_node.main;
+                      SingleThreadedExecutor in disk_node.main (rclpy 7.1.6: a subscription callback that takes the
+                      message info, as the node's does, raises SystemError, and the node hangs);
     switch_interval   sys.setswitchinterval(0.0005): a thread waiting for the GIL gets it after 0.5 ms, not 5 ms;
     ort_no_spin       ONNX Runtime sessions with ``session.intra_op.allow_spinning=0``: its intra-op threads sleep
                       after a run instead of spinning on the cores the node's other threads need.
