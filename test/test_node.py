@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
 import cv2
@@ -26,6 +27,7 @@ from disk_trt_ros.contract import InputFormat  # noqa: E402
 from disk_trt_ros.image_conversion import keypoints_to_source  # noqa: E402
 from disk_trt_ros.inference.base import Backend, Features  # noqa: E402
 from disk_trt_ros.inference.registry import create_backend  # noqa: E402
+from disk_trt_ros.middleware import loss_advice, middleware_state, socket_receive_limit  # noqa: E402
 from disk_trt_ros.msg import Keypoints  # noqa: E402
 from disk_trt_ros.node.debug_image import draw_keypoints  # noqa: E402
 from disk_trt_ros.node.keypoints_message import features_from_message  # noqa: E402
@@ -354,23 +356,34 @@ def test_debug_image_is_off_by_default(start_node: Callable[..., NodeUnderTest],
     assert node.probe.count_publishers(f"{node.namespace}/disk_node/debug_image") == 0
 
 
-def test_gaps_in_a_single_publishers_sequence_numbers_are_counted_as_lost(
+def test_frames_lost_before_the_node_are_counted_once_and_explained_in_diagnostics(
     start_node: Callable[..., NodeUnderTest], picture: np.ndarray
 ) -> None:
-    """DDS cannot be made to lose frames on demand: the node's callback is given the message info DDS would give."""
+    """DDS cannot be made to lose frames on demand in this process: the node's loss counter is given what DDS would
+    give, the message info's sequence numbers and the message_lost event (test_dds_delivery.py loses real frames)."""
     node = start_node()
     publisher = node.publisher(Image)
-    publisher.publish(image_message(picture, "rgb8", 0))  # a real frame: sequence numbering starts from its info
+    frame = image_message(picture, "rgb8", 0)
+    publisher.publish(frame)  # a real frame: sequence numbering starts from its info
     node.wait_for_keypoints(0)
-    disk_node = node.node
-    first = disk_node._last_sequence
-    assert first is not None and disk_node._single_publisher
+    loss = node.node._loss
+    first = loss._last_sequence
+    assert first is not None and loss._single_publisher
     for offset in (1, 2, 5, 9):  # frames first+3, +4, +6, +7, +8 never arrived
-        disk_node._count_lost(first + offset)
-    assert disk_node._statistics.report().lost == 5
+        loss.on_frame(frame, first + offset)
+    loss.on_message_lost(SimpleNamespace(total_count_change=3))  # the same losses, reported in part by DDS
+    assert node.node._statistics.report().lost == 5, "the larger count, not the sum"
+    loss.on_message_lost(SimpleNamespace(total_count_change=4))
+    values = node.wait_for_diagnostics(lambda values: values["lost_before_node"] == "7", "lost frames in diagnostics")
+    advice = loss_advice(middleware_state(), len(frame.data), socket_receive_limit(), in_transport=True)
+    assert values["level"] == DiagnosticStatus.WARN
+    assert values["message"].startswith("lost ") and values["message"].endswith(f" frames before the node: {advice}")
+    node.log.wait_for(lambda log: "frames are being lost before the node" in log.msg, 10.0, "a warning")
     node.probe.create_publisher(Image, "image", RELIABLE)  # a second publisher: sequence numbers interleave
-    wait_until(lambda: disk_node.count_publishers(disk_node._subscription.topic_name) == 2, 10.0, "two publishers")
-    node.wait_for_diagnostics(lambda values: values["lost_before_node"] == "5", "lost frames in diagnostics")
-    disk_node._count_lost(first + 100)
-    disk_node._count_lost(first + 200)
-    assert disk_node._statistics.report().lost == 5
+    wait_until(lambda: node.node.count_publishers(node.node._subscription.topic_name) == 2, 10.0, "two publishers")
+    node.wait_for_diagnostics(
+        lambda values: values["lost_before_node"] == "7" and values["level"] == DiagnosticStatus.OK, "OK again"
+    )
+    loss.on_frame(frame, first + 100)
+    loss.on_frame(frame, first + 200)
+    assert node.node._statistics.report().lost == 7

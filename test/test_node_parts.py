@@ -11,12 +11,14 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
+from builtin_interfaces.msg import Time  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
 from disk_trt_ros.image_conversion import ModelInput  # noqa: E402
 from disk_trt_ros.inference.base import Features  # noqa: E402
 from disk_trt_ros.node.debug_image import RateLimiter  # noqa: E402
-from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
+from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array  # noqa: E402
 from disk_trt_ros.node.disk_node import LatestSlot  # noqa: E402
 from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
 from support.node_harness import stamp_of  # noqa: E402
@@ -83,6 +85,25 @@ def test_frame_statistics_report_rates_and_latency_percentiles() -> None:
     now[0] += 1.0
     second = statistics.report()
     assert second.rate_hz == 0.0 and second.new_rejected == 0 and second.rejected == 1
+
+
+def test_frames_lost_before_the_node_are_the_larger_of_two_counts_and_a_warning_with_the_cause() -> None:
+    statistics = FrameStatistics()
+    statistics.count("sequence_gaps", 5)
+    statistics.count("lost_in_transport", 3)  # some of the same frames, as the middleware reported them
+    first = statistics.report()
+    assert (first.lost, first.new_lost, first.new_lost_in_transport) == (5, 5, 3)
+    statistics.count("lost_in_transport", 4)
+    statistics.count("rejected")
+    second = statistics.report()
+    assert (second.lost, second.new_lost, second.new_lost_in_transport) == (7, 2, 4)
+    (status,) = diagnostic_array(second, Time(), "disk_node", "cpu", {}, loss_cause="the cause and the fix").status
+    assert status.level == DiagnosticStatus.WARN
+    assert status.message == "rejected 1 bad image messages; lost 2 frames before the node: the cause and the fix"
+    assert {value.key: value.value for value in status.values}["lost_before_node"] == "7"
+    third = statistics.report()
+    assert (third.lost, third.new_lost, third.new_lost_in_transport) == (7, 0, 0)
+    assert diagnostic_array(third, Time(), "disk_node", "cpu", {}).status[0].level == DiagnosticStatus.OK
 
 
 def test_rate_limiter_lets_through_at_most_the_rate() -> None:

@@ -43,6 +43,7 @@ FORBIDDEN = (
     ("disk_trt_ros.contract", "disk_trt_ros.export"),
     ("disk_trt_ros.image_conversion", "disk_trt_ros.inference"),
     ("disk_trt_ros.photos", "disk_trt_ros.inference"),
+    ("disk_trt_ros.middleware", "disk_trt_ros.inference"),
     ("disk_trt_ros.export", "disk_trt_ros.inference"),
     ("disk_trt_ros.export", "disk_trt_ros.node"),
     ("disk_trt_ros.export", "disk_trt_ros.evaluation"),

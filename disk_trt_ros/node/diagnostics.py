@@ -20,9 +20,12 @@ class StatisticsReport:
     """Counts since start, the publish rate since the previous report, latency percentiles over the window.
 
     Latency is from the image's arrival in the node to the publication of its keypoints, in seconds; NaN before
-    the first frame. ``new_rejected`` and ``new_failed`` count the frames since the previous report. ``lost`` counts
-    frames that never reached the node (a full DDS queue, the network), seen as gaps in the publication sequence
-    numbers while the topic has a single publisher.
+    the first frame. ``new_rejected``, ``new_failed`` and ``new_lost`` count the frames since the previous report.
+    ``lost`` counts frames that never reached the node's callback, at least: the larger of the frames the middleware
+    reported lost (``lost_in_transport``: the subscription's message_lost event, frames that did not arrive whole,
+    from any number of publishers) and the gaps in the publication sequence numbers while the topic has a single
+    publisher (these also count frames that arrived but were overwritten in the subscription's queue before the
+    executor took them). ``new_lost_in_transport`` counts the middleware's reports since the previous report.
     """
 
     received: int
@@ -36,13 +39,16 @@ class StatisticsReport:
     latency_p99_s: float
     new_rejected: int
     new_failed: int
+    new_lost: int
+    new_lost_in_transport: int
 
 
 class FrameStatistics:
     """Thread-safe counters of what happened to each frame (the executor counts arrivals, the worker the rest).
 
     received = published + dropped (replaced in the slot before the worker took them) + rejected (bad message)
-    + failed (inference error) + frames in flight; frames a single publisher sent = received + lost.
+    + failed (inference error) + frames in flight; frames sent to the node = received + lost (at least ``lost``:
+    see :class:`StatisticsReport`).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -54,7 +60,8 @@ class FrameStatistics:
         self._previous_time = clock()
 
     def count(self, event: str, frames: int = 1) -> None:
-        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected`` or ``failed``."""
+        """Count ``frames`` (default one) ``received``, ``dropped``, ``rejected``, ``failed``, ``lost_in_transport``
+        (reported by the middleware) or ``sequence_gaps`` (missing from a single publisher's sequence numbers)."""
         with self._lock:
             self._counts[event] += frames
 
@@ -72,11 +79,12 @@ class FrameStatistics:
             elapsed = now - self._previous_time
             self._previous_counts, self._previous_time = counts, now
         p50, p99 = np.percentile(latencies, [50, 99]) if latencies.size else (float("nan"), float("nan"))
+        lost, previous_lost = _lost(counts), _lost(previous)
         return StatisticsReport(
             received=counts["received"],
             published=counts["published"],
             dropped=counts["dropped"],
-            lost=counts["lost"],
+            lost=lost,
             rejected=counts["rejected"],
             failed=counts["failed"],
             rate_hz=(counts["published"] - previous["published"]) / elapsed if elapsed > 0 else 0.0,
@@ -84,20 +92,33 @@ class FrameStatistics:
             latency_p99_s=float(p99),
             new_rejected=counts["rejected"] - previous["rejected"],
             new_failed=counts["failed"] - previous["failed"],
+            new_lost=lost - previous_lost,
+            new_lost_in_transport=counts["lost_in_transport"] - previous["lost_in_transport"],
         )
 
 
+def _lost(counts: collections.Counter[str]) -> int:
+    """Frames lost before the node, at least: both counts miss some losses and neither counts one twice."""
+    return max(counts["lost_in_transport"], counts["sequence_gaps"])
+
+
 def diagnostic_array(
-    report: StatisticsReport, stamp: Time, name: str, hardware_id: str, settings: dict[str, str]
+    report: StatisticsReport, stamp: Time, name: str, hardware_id: str, settings: dict[str, str], loss_cause: str = ""
 ) -> DiagnosticArray:
     """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values.
 
-    Level: ERROR when inference failed since the previous report, WARN when images were rejected, else OK.
+    Level: ERROR when inference failed since the previous report, WARN when images were rejected or frames lost
+    before the node (the message then says so, with ``loss_cause``: the likely cause and the fix), else OK.
     """
+    warnings = []
+    if report.new_rejected:
+        warnings.append(f"rejected {report.new_rejected} bad image messages")
+    if report.new_lost:
+        warnings.append(f"lost {report.new_lost} frames before the node" + (f": {loss_cause}" if loss_cause else ""))
     if report.new_failed:
         level, message = DiagnosticStatus.ERROR, f"inference failed on {report.new_failed} frames"
-    elif report.new_rejected:
-        level, message = DiagnosticStatus.WARN, f"rejected {report.new_rejected} bad image messages"
+    elif warnings:
+        level, message = DiagnosticStatus.WARN, "; ".join(warnings)
     elif report.received == 0:
         level, message = DiagnosticStatus.OK, "waiting for images"
     else:

@@ -6,10 +6,13 @@ Topics (all remappable):
     ``keypoints`` (disk_trt_ros/msg/Keypoints), reliable, so best-effort and reliable subscribers both receive it.
     ``~/debug_image`` (sensor_msgs/Image, bgr8) when ``debug_image`` is true and someone subscribes: the model
         input with its keypoints, at most ``debug_image_max_rate`` per second.
-    ``/diagnostics`` (diagnostic_msgs/DiagnosticArray), once a second.
+    ``/diagnostics`` (diagnostic_msgs/DiagnosticArray), once a second; WARN with the likely cause and the fix while
+        frames are lost before the node.
 
 The executor thread only hands each message to one worker thread through a slot of depth one: when the worker is
 busy, a newer frame replaces the waiting one (counted as dropped), so latency stays bounded under any input rate.
+``main`` first configures the middleware for large frames from same-host cameras, unless the user configured it
+(:func:`disk_trt_ros.middleware.configure_middleware`, docs/dds.md).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import rclpy.logging
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
@@ -36,14 +40,17 @@ from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, Un
 from disk_trt_ros.image_conversion import ImageConverter
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
+from disk_trt_ros.middleware import configure_middleware, middleware_state
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
 from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
+from disk_trt_ros.node.frame_loss import FrameLoss
 from disk_trt_ros.node.keypoints_message import keypoints_message
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
 RELIABILITIES = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
 LOG_THROTTLE_S = 5.0
+LOSS_LOG_THROTTLE_S = 30.0
 MAX_REPORTED_ENCODINGS = 32  # a publisher inventing encodings must not grow the node's memory
 
 WORKER_JOIN_TIMEOUT_S = 1.5
@@ -189,8 +196,9 @@ class DiskNode(Node):
         self._converter = ImageConverter(info.height, info.width, info.input_format)
         self._statistics = FrameStatistics()
         self._reported_encodings: set[str] = set()
-        self._last_sequence: int | None = None
-        self._single_publisher = False
+        self._loss = FrameLoss(
+            self._statistics, lambda: self.count_publishers(self._subscription.topic_name), middleware_state()
+        )
         self._debug_rate = RateLimiter(self.settings.debug_image_max_rate)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -205,12 +213,15 @@ class DiskNode(Node):
             reliability=RELIABILITIES[self.settings.qos_reliability],
             durability=DurabilityPolicy.VOLATILE,
         )
+        events = SubscriptionEventCallbacks(message_lost=self._loss.on_message_lost)
         if self.settings.image_transport == "compressed":
             self._subscription = self.create_subscription(
-                CompressedImage, "image/compressed", self._on_image, image_qos
+                CompressedImage, "image/compressed", self._on_image, image_qos, event_callbacks=events
             )
         else:
-            self._subscription = self.create_subscription(Image, "image", self._on_image, image_qos)
+            self._subscription = self.create_subscription(
+                Image, "image", self._on_image, image_qos, event_callbacks=events
+            )
         self._diagnostics_timer = self.create_timer(
             1.0, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
         )
@@ -242,24 +253,9 @@ class DiskNode(Node):
 
     def _on_image(self, message: Image | CompressedImage, info: dict[str, Any]) -> None:
         self._statistics.count("received")
-        self._count_lost(info.get("publication_sequence_number"))
+        self._loss.on_frame(message, info.get("publication_sequence_number"))
         if self._slot.put(Frame(message, time.monotonic())):
             self._statistics.count("dropped")
-
-    def _count_lost(self, sequence: int | None) -> None:
-        """Count frames lost before the node from gaps in the publication sequence numbers.
-
-        DDS numbers each publisher's messages, but rclpy does not say which publisher sent one, so gaps are counted
-        only while the topic has exactly one publisher (checked when counting starts and once a second after).
-        """
-        if sequence and self._last_sequence is None:
-            self._single_publisher = self.count_publishers(self._subscription.topic_name) == 1
-        if not sequence or not self._single_publisher:
-            self._last_sequence = None
-            return
-        if self._last_sequence is not None and sequence > self._last_sequence + 1:
-            self._statistics.count("lost", sequence - self._last_sequence - 1)
-        self._last_sequence = sequence
 
     def _work(self) -> None:
         while (frame := self._slot.take()) is not None:
@@ -300,7 +296,7 @@ class DiskNode(Node):
         self.get_logger().error(f"rejected image: {error}", throttle_duration_sec=LOG_THROTTLE_S)
 
     def _publish_diagnostics(self) -> None:
-        self._single_publisher = self.count_publishers(self._subscription.topic_name) == 1
+        self._loss.check_publishers()
         info = self._backend.info
         settings = {
             "backend": self._backend.describe(),
@@ -309,13 +305,21 @@ class DiskNode(Node):
             "max_keypoints": str(info.max_keypoints),
             "image_topic": self._subscription.topic_name,
         }
+        report = self._statistics.report()
+        loss_cause = self._loss.cause(report)
+        if loss_cause:
+            self.get_logger().warning(
+                f"frames are being lost before the node ({report.lost} so far): {loss_cause}",
+                throttle_duration_sec=LOSS_LOG_THROTTLE_S,
+            )
         self._diagnostics_publisher.publish(
             diagnostic_array(
-                self._statistics.report(),
+                report,
                 self.get_clock().now().to_msg(),
                 name=f"{self.get_fully_qualified_name()}: DISK keypoints",
                 hardware_id=str(self._backend.name),
                 settings=settings,
+                loss_cause=loss_cause,
             )
         )
 
@@ -341,12 +345,18 @@ def spin_until_shutdown(executor: Executor) -> None:
 
 def main(args: Sequence[str] | None = None) -> int:
     """Run the node until SIGINT/SIGTERM; returns 0, or 2 when it cannot start (the reason is logged)."""
+    logger = rclpy.logging.get_logger(NODE_NAME)
+    try:
+        logger.info(configure_middleware().description)  # before rclpy.init starts the middleware
+    except NodeConfigurationError as error:
+        logger.fatal(str(error))
+        return 2
     rclpy.init(args=args)
     try:
         try:
             node = DiskNode()
         except NodeConfigurationError as error:
-            rclpy.logging.get_logger(NODE_NAME).fatal(str(error))
+            logger.fatal(str(error))
             return 2
         executor = SingleThreadedExecutor()
         executor.add_node(node)

@@ -90,7 +90,8 @@ class NodeUnderTest:
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
         for status in message.status:
             if status.name.startswith(f"{self.namespace}/disk_node"):
-                self.diagnostics({value.key: value.value for value in status.values} | {"level": status.level})
+                values = {value.key: value.value for value in status.values}
+                self.diagnostics(values | {"level": status.level, "message": status.message})
 
     def publisher(self, message_type: type, qos: QoSProfile = RELIABLE) -> Any:
         """A publisher on the node's image topic, returned once the node's subscription has matched it."""
