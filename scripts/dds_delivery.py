@@ -7,10 +7,10 @@ Usage (after `make setup`; `source install/setup.sh`):
         [--repeat 1] [--json out/dds_delivery.json]
     python scripts/dds_delivery.py --list-means
 
-One run = three processes on a ROS domain of its own (scripts/dds_harness.py): the node, started fresh with its
-default parameters except the model and the image QoS; a camera process (plain rclpy, Fast DDS as the means'
-camera environment says, by default untouched); and this process, the probe, receiving the node's Keypoints and
-/diagnostics. Each run prints one table row: frames sent by the camera, received by the node (its /diagnostics
+One run = three processes on a ROS domain of its own: the node (scripts/dds_node.py: disk_node's own main, which
+configures the middleware as the package does), started fresh with its default parameters except the model and the
+image QoS; a camera process (test/support/dds/camera.py: plain rclpy, Fast DDS as the means' camera environment
+says, by default untouched); and this process, the probe, receiving the node's Keypoints and /diagnostics. Each run prints one table row: frames sent by the camera, received by the node (its /diagnostics
 ``received``), lost before the node (% of sent), answered (Keypoints received here), dropped by the node (newer
 frame while busy), the node's own count of lost frames (``lost_before_node``), the latency from the camera's
 publish() call to the Keypoints' arrival here (p50 / p90 ms), and the load average before -> after.
@@ -33,10 +33,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from dds_harness import (
-    REPO_ROOT, FrameSize, Probe, camera_command, clean_environment, ensure_model, load_average, machine_summary,
-    node_command, percentile,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the harness lives in test/support
+
+from dds_node import node_command  # noqa: E402 - scripts/, this file's directory, is first on sys.path
+from support.dds.camera import FrameSize, camera_command  # noqa: E402
+from support.dds.environment import PROFILE_OFF, child_environment  # noqa: E402
+from support.dds.probe import Probe  # noqa: E402
+from support.dds.record import ensure_model, load_average, machine_summary, percentile  # noqa: E402
+from support.paths import REPO_ROOT  # noqa: E402
 
 DEFAULT_MODEL = REPO_ROOT / "out" / "models" / "m128x160_k64.onnx"
 SETTLE_S = 2.5  # after the camera ends: the node's last diagnostics (once a second) and keypoints
@@ -46,8 +50,9 @@ SETTLE_S = 2.5  # after the camera ends: the node's last diagnostics (once a sec
 class Means:
     """One configuration under test: the Fast DDS environment of the node, the camera and the probe.
 
-    ``{profiles}`` in a value is the directory of :func:`write_experiment_profiles`. ``package_middleware``: the
-    node calls ``disk_trt_ros.middleware.configure_fastdds()`` before ``rclpy.init``, as the node would.
+    ``{profiles}`` in a value is the directory of :func:`write_experiment_profiles`. ``package_profile``: the node
+    configures its middleware as it does by default (unless ``node_env`` configures Fast DDS); otherwise it runs
+    with DISK_TRT_ROS_FASTDDS_PROFILE=0 and ``node_env``.
     """
 
     name: str
@@ -55,7 +60,11 @@ class Means:
     node_env: dict[str, str] = dataclasses.field(default_factory=dict)
     camera_env: dict[str, str] = dataclasses.field(default_factory=dict)
     probe_env: dict[str, str] = dataclasses.field(default_factory=dict)
-    package_middleware: bool = False
+    package_profile: bool = False
+
+    def node_environment(self, profiles: Path) -> dict[str, str]:
+        variables = {key: value.replace("{profiles}", str(profiles)) for key, value in self.node_env.items()}
+        return variables if self.package_profile else {**PROFILE_OFF, **variables}
 
 
 LARGE_DATA = {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
@@ -80,15 +89,15 @@ MEANS = {means.name: means for means in (
     Means("udp_receive_node", "node only: XML profile keeping SHM for sending, user data received on UDPv4 "
           "(defaultUnicastLocatorList), system socket buffers",
           {"FASTRTPS_DEFAULT_PROFILES_FILE": "{profiles}/udp_receive_system_buffers.xml"}),
-    Means("package", "node only: disk_trt_ros.middleware.configure_fastdds(), the package's profile",
-          package_middleware=True),
-    Means("package_user_default", "node only: configure_fastdds() with the user's FASTDDS_BUILTIN_TRANSPORTS=DEFAULT "
-          "set: the user's choice wins, the package's profile is not applied",
-          {"FASTDDS_BUILTIN_TRANSPORTS": "DEFAULT"}, package_middleware=True),
+    Means("package", "the node as the package starts it: its Fast DDS profile (disk_trt_ros/data/fastdds_node.xml)",
+          package_profile=True),
+    Means("package_user_default", "the node as the package starts it, with the user's FASTDDS_BUILTIN_TRANSPORTS="
+          "DEFAULT set: the user's choice wins, the package's profile is not applied",
+          {"FASTDDS_BUILTIN_TRANSPORTS": "DEFAULT"}, package_profile=True),
     Means("default_localhost", "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST on all sides, Fast DDS defaults otherwise",
           LOCALHOST, LOCALHOST, LOCALHOST),
-    Means("package_localhost", "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST on all sides, configure_fastdds() on the node",
-          LOCALHOST, LOCALHOST, LOCALHOST, package_middleware=True),
+    Means("package_localhost", "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST on all sides, the package's profile on the node",
+          LOCALHOST, LOCALHOST, LOCALHOST, package_profile=True),
 )}
 
 
@@ -130,6 +139,7 @@ class RunResult:
     latency_p90_ms: float | None
     load: str
     note: str = ""
+    last_warning: str = ""  # the node's latest WARN diagnostics message (in --json only)
 
     @property
     def lost_percent(self) -> float | None:
@@ -142,12 +152,11 @@ def run_once(probe: Probe, means: Means, size: FrameSize, publisher_qos: str, no
              arguments: argparse.Namespace, profiles: Path) -> RunResult:
     """Start the node, publish from a camera process, collect what arrived; the node is stopped at the end."""
     probe.reset()
-    node_env = {key: value.replace("{profiles}", str(profiles)) for key, value in means.node_env.items()}
-    command = node_command(arguments.model, node_qos, stub=arguments.backend == "stub",
-                           configure_middleware=means.package_middleware)
+    command = node_command(arguments.model, node_qos, stub=arguments.backend == "stub")
     load_before = load_average()
     with tempfile.TemporaryFile(mode="w+") as node_log, tempfile.NamedTemporaryFile(suffix=".json") as times_file:
-        node = subprocess.Popen(command, cwd=REPO_ROOT, env=clean_environment(node_env, arguments.domain_id),
+        node = subprocess.Popen(command, cwd=REPO_ROOT,
+                                env=child_environment(arguments.domain_id, means.node_environment(profiles)),
                                 stdout=node_log, stderr=subprocess.STDOUT, text=True)
         camera_times = {"matched": False, "times": []}
         note = ""
@@ -155,7 +164,7 @@ def run_once(probe: Probe, means: Means, size: FrameSize, publisher_qos: str, no
             if probe.wait_for_node(node, 60.0):
                 camera = subprocess.run(
                     camera_command(size, arguments.seconds, publisher_qos, times_file.name), cwd=REPO_ROOT,
-                    env=clean_environment(means.camera_env, arguments.domain_id), capture_output=True, text=True,
+                    env=child_environment(arguments.domain_id, means.camera_env), capture_output=True, text=True,
                     timeout=arguments.seconds * 4 + 60)
                 if camera.returncode != 0:
                     raise RuntimeError(f"camera failed: {camera.stderr[-2000:]}")
@@ -175,7 +184,7 @@ def run_once(probe: Probe, means: Means, size: FrameSize, publisher_qos: str, no
             node_log.seek(0)
             print(node_log.read()[-2000:], file=sys.stderr)
     with probe.lock:
-        diagnostics, keypoints = dict(probe.diagnostics), dict(probe.keypoints)
+        diagnostics, keypoints, warning = dict(probe.diagnostics), dict(probe.keypoints), probe.last_warning
     published = {index: called for index, called, _ in camera_times["times"]}
     latencies = [keypoints[i]["callback"] - published[i] for i in keypoints if i in published]
 
@@ -188,9 +197,9 @@ def run_once(probe: Probe, means: Means, size: FrameSize, publisher_qos: str, no
     return RunResult(
         means=means.name, size=str(size), publisher_qos=publisher_qos, node_qos=node_qos, sent=len(published),
         received=count("received"), answered=len(latencies), dropped=count("dropped"),
-        lost_reported=count("lost_before_node"), latency_p50_ms=milliseconds(percentile(latencies, 0.5)),
-        latency_p90_ms=milliseconds(percentile(latencies, 0.9)), load=f"{load_before} -> {load_average()}",
-        note=note)
+        lost_reported=count("lost_before_node"), latency_p50_ms=milliseconds(percentile(latencies, 50)),
+        latency_p90_ms=milliseconds(percentile(latencies, 90)), load=f"{load_before} -> {load_average()}",
+        note=note, last_warning=warning)
 
 
 def format_rows(results: Sequence[RunResult], header: bool = True) -> str:
@@ -215,7 +224,7 @@ def run_means(arguments: argparse.Namespace, means: Means) -> list[RunResult]:
     with tempfile.TemporaryDirectory() as directory:
         profiles = Path(directory)
         write_experiment_profiles(profiles)
-        probe = Probe(arguments.domain_id, means.probe_env, arguments.keypoints_qos)
+        probe = Probe(arguments.domain_id, means.probe_env, keypoints_qos=arguments.keypoints_qos)
         try:
             for _ in range(arguments.repeat):
                 for size in map(FrameSize.parse, arguments.sizes.split(",")):

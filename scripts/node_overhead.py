@@ -3,12 +3,12 @@
 
 Usage (after `make setup`; `source install/setup.sh`):
     python scripts/node_overhead.py [--frames 30] [--rates 1,30] [--size 640x480] [--model M.onnx]
-        [--variants baseline,events_executor] [--node-qos reliable] [--publisher-qos reliable]
-        [--package-middleware] [--json out/node_overhead.json]
+        [--variants baseline,switch_interval] [--node-qos best_effort] [--publisher-qos reliable]
+        [--fastdds-defaults] [--json out/node_overhead.json]
 
-Per variant and rate: a node process (scripts/dds_harness.py node --trace: disk_node's own main with timestamps
-recorded around each step, and the variant's prototype patches), a camera process publishing ``--frames`` rgb8
-frames, and this process receiving the Keypoints. For every frame answered it splits the time from the camera's
+Per variant and rate: a node process (scripts/dds_node.py --trace: disk_node's own main, middleware configuration
+included, with timestamps recorded around each step and the variant's prototype patches), a camera process
+(test/support/dds/camera.py) publishing ``--frames`` rgb8 frames, and this process receiving the Keypoints. For every frame answered it splits the time from the camera's
 publish() call to the Keypoints callback here into the steps below and prints the mean of each (the means add up
 to the mean total), then the overhead (total minus the backend's own time on the same frame): mean, p50, p90. Times across processes are time.time().
 
@@ -30,11 +30,15 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from dds_harness import (
-    REPO_ROOT, FrameSize, Probe, camera_command, clean_environment, ensure_model, load_average, machine_summary,
-    node_command, percentile,
-)
-from node_tracing import PROTOTYPES
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the harness lives in test/support
+
+from dds_node import node_command  # noqa: E402 - scripts/, this file's directory, is first on sys.path
+from node_tracing import PROTOTYPES  # noqa: E402
+from support.dds.camera import FrameSize, camera_command  # noqa: E402
+from support.dds.environment import PROFILE_OFF, child_environment  # noqa: E402
+from support.dds.probe import Probe  # noqa: E402
+from support.dds.record import ensure_model, load_average, machine_summary, percentile  # noqa: E402
+from support.paths import REPO_ROOT  # noqa: E402
 
 DEFAULT_MODEL = REPO_ROOT / "out" / "models" / "m128x160_k64.onnx"
 SETTLE_S = 2.5
@@ -63,20 +67,20 @@ def run_variant(variant: str, rate: float, arguments: argparse.Namespace) -> dic
     """One node + camera run; returns per-step p50 (ms), the overhead's p50/p90 and the counts."""
     prototypes = [] if variant == "baseline" else variant.split("+")
     size = FrameSize(*arguments.size, rate)
-    probe = Probe(arguments.domain_id, {})
+    probe = Probe(arguments.domain_id)
     with tempfile.TemporaryDirectory() as directory:
         trace, times = Path(directory) / "trace.json", Path(directory) / "times.json"
-        command = node_command(arguments.model, arguments.node_qos, stub=arguments.backend == "stub",
-                               configure_middleware=arguments.package_middleware, trace=str(trace),
+        command = node_command(arguments.model, arguments.node_qos, stub=arguments.backend == "stub", trace=trace,
                                prototypes=prototypes, parameters=arguments.node_parameter)
         load_before = load_average()
-        node = subprocess.Popen(command, cwd=REPO_ROOT, env=clean_environment({}, arguments.domain_id),
+        node_middleware = PROFILE_OFF if arguments.fastdds_defaults else {}
+        node = subprocess.Popen(command, cwd=REPO_ROOT, env=child_environment(arguments.domain_id, node_middleware),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             came_up = probe.wait_for_node(node, 60.0)
             if came_up:
                 subprocess.run(camera_command(size, arguments.frames / rate, arguments.publisher_qos, str(times)),
-                               cwd=REPO_ROOT, env=clean_environment({}, arguments.domain_id), check=True,
+                               cwd=REPO_ROOT, env=child_environment(arguments.domain_id), check=True,
                                timeout=arguments.frames / rate * 4 + 60)
                 time.sleep(SETTLE_S)
         finally:
@@ -109,11 +113,11 @@ def run_variant(variant: str, rate: float, arguments: argparse.Namespace) -> dic
     totals = [e["kp_callback"] - e["called"] for e in answered]
     return {
         "variant": variant, "rate": rate, "sent": len(camera), "answered": len(answered), "steps_mean_ms": steps,
-        "total_p50_ms": 1e3 * (percentile(totals, 0.5) or float("nan")),
+        "total_p50_ms": 1e3 * (percentile(totals, 50) or float("nan")),
         "total_mean_ms": 1e3 * sum(totals) / len(totals) if totals else float("nan"),
         "overhead_mean_ms": 1e3 * sum(overheads) / len(overheads) if overheads else float("nan"),
-        "overhead_p50_ms": 1e3 * (percentile(overheads, 0.5) or float("nan")),
-        "overhead_p90_ms": 1e3 * (percentile(overheads, 0.9) or float("nan")),
+        "overhead_p50_ms": 1e3 * (percentile(overheads, 50) or float("nan")),
+        "overhead_p90_ms": 1e3 * (percentile(overheads, 90) or float("nan")),
         "load": f"{load_before} -> {load_average()}",
     }
 
@@ -144,10 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("model", "stub"), default="model",
                         help="model: the node's own backend on --model; stub: K fixed keypoints at once")
     parser.add_argument("--variants", default="baseline", help=f"baseline or +-joined: {', '.join(PROTOTYPES)}")
-    parser.add_argument("--node-qos", default="reliable", help="the node's qos_reliability (issue 15 used reliable)")
+    parser.add_argument("--node-qos", default="best_effort",
+                        help="the node's qos_reliability (default: the node's default; issue 15 used reliable)")
     parser.add_argument("--publisher-qos", default="reliable")
-    parser.add_argument("--package-middleware", action="store_true",
-                        help="the node calls disk_trt_ros.middleware.configure_fastdds() first")
+    parser.add_argument("--fastdds-defaults", action="store_true",
+                        help="the node without the package's Fast DDS profile (DISK_TRT_ROS_FASTDDS_PROFILE=0)")
     parser.add_argument("--node-parameter", action="append", default=[], help="more NAME:=VALUE for the node")
     parser.add_argument("--domain-id", type=int, default=101 + os.getpid() % 100)
     parser.add_argument("--json", type=Path)
@@ -159,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(f"{key}: {value}" for key, value in summary.items()))
     print(f"{arguments.backend} backend, model {arguments.model.name}, {arguments.frames} frames of {arguments.size[0]}x{arguments.size[1]} rgb8 "
           f"per run, node qos {arguments.node_qos}, publisher qos {arguments.publisher_qos}, package middleware "
-          f"{arguments.package_middleware}, node parameters {arguments.node_parameter}", flush=True)
+          f"{not arguments.fastdds_defaults}, node parameters {arguments.node_parameter}", flush=True)
     results = []
     for variant in arguments.variants.split(","):
         for rate in (float(text) for text in arguments.rates.split(",")):

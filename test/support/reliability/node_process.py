@@ -27,6 +27,9 @@ class ResourceSample:
     threads: int
 
 
+HARNESS_PARAMETERS = {"backend": "onnxruntime", "threads": "1", "qos_reliability": "reliable"}
+
+
 class NodeProcess:
     """``python -m disk_trt_ros.node --ros-args ...`` as a child process, its output collected line by line.
 
@@ -34,10 +37,11 @@ class NodeProcess:
         model: exported ONNX model.
         namespace: the node's namespace (``__ns``).
         domain_id: ROS_DOMAIN_ID of the child.
-        parameters: more ``-p name:=value`` (backend onnxruntime, one thread and a reliable image subscription
-            unless overridden).
+        parameters: more ``-p name:=value`` (:data:`HARNESS_PARAMETERS` unless overridden, or unless
+            ``harness_parameters`` is False: then the node's defaults).
         remaps: ``-r from:=to`` topic remappings.
         command: the interpreter command line before ``--ros-args`` (default: this Python, ``-m disk_trt_ros.node``).
+        environment: variables set for the child, over this process's environment and ``ROS_DOMAIN_ID``.
     """
 
     def __init__(
@@ -49,10 +53,10 @@ class NodeProcess:
         remaps: dict[str, str] | None = None,
         command: Sequence[str] | None = None,
         environment: dict[str, str] | None = None,
+        harness_parameters: bool = True,
     ) -> None:
         self.namespace = namespace
-        settings = {"model": str(model), "backend": "onnxruntime", "threads": "1", "qos_reliability": "reliable",
-                    **(parameters or {})}
+        settings = {"model": str(model), **(HARNESS_PARAMETERS if harness_parameters else {}), **(parameters or {})}
         arguments = ["--ros-args", "-r", f"__ns:={namespace}"]
         for source, target in (remaps or {}).items():
             arguments += ["-r", f"{source}:={target}"]
