@@ -19,6 +19,8 @@ from rosbags.highlevel import AnyReader  # noqa: E402
 from disk_trt_ros.cli import main as dispatch  # noqa: E402
 from disk_trt_ros.evaluation import demo  # noqa: E402
 from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
+from disk_trt_ros.evaluation.node_counters import COUNTERS, frame_accounting  # noqa: E402
+from disk_trt_ros.evaluation.report import frames_to_the_node  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
 from disk_trt_ros.photos import load_photos  # noqa: E402
@@ -79,6 +81,7 @@ def test_at_a_low_rate_the_node_delivers_every_frame_and_its_keypoints_are_recor
     assert status == 0 and report is not None
     node = report["node"]
     assert (node["published"], node["delivered"], node["dropped"], node["unmatched"]) == (4, 4, 0, 0)
+    assert (node["lost_in_transport"], node["unanswered"]) == (0, 0)
     assert [record["index"] for record in report["frames"]] == [0, 1, 2, 3]
     latency = report["summary"]["latency_end_to_end_ms"]
     assert latency["count"] == 4 and 0 < latency["p50"] < 5000
@@ -105,10 +108,28 @@ def test_a_flood_faster_than_inference_counts_the_dropped_frames(
     node = report["node"]
     assert node["published"] == 30
     assert node["dropped"] > 0, "30 frames back to back are faster than inference"
-    assert node["delivered"] + node["dropped"] == 30
+    assert node["delivered"] + node["unanswered"] == 30
+    assert node["unanswered"] == (node["lost_in_transport"] + node["dropped"] + node["rejected"]
+                                  + node["inference_errors"]), "every unanswered frame accounted for by the node"
     assert report["frames"][-1]["index"] == 29, "the newest frame wins"
     assert report["summary"]["frames"] == node["delivered"] == len(recorded_keypoints(Path(node["recorded_bag"])))
     assert "weights" not in report["model"], "without --model the report cannot state the weights"
+
+
+def test_frames_are_accounted_from_the_nodes_counters_or_said_unknown() -> None:
+    before = dict.fromkeys(COUNTERS, 10)
+    after = {**before, "received": 17, "published": 13, "dropped": 13, "rejected": 11, "lost_before_node": 12}
+    accounting = frame_accounting(published=10, unanswered=7, before=before, after=after)
+    assert accounting == {"lost_in_transport": 3, "dropped": 3, "rejected": 1, "inference_errors": 0,
+                          "lost_counted_by_node": 2, "unanswered": 7}
+    line = frames_to_the_node({"published": 10, "delivered": 3, "rate": "1x the bag's", **accounting})
+    assert line == ("published 10 frames to the node (1x the bag's): 3 delivered, 3 lost in transport, 3 dropped by "
+                    "the node while inference was busy, 1 rejected or failed")
+    for unknown in (frame_accounting(10, 7, None, None),
+                    frame_accounting(10, 7, before, {**after, "received": 21})):  # another publisher fed the node
+        assert unknown["unanswered"] == 7 and unknown["lost_in_transport"] is None and unknown["dropped"] is None
+        line = frames_to_the_node({"published": 10, "delivered": 3, "rate": "1x the bag's", **unknown})
+        assert line.endswith("3 delivered, 7 without keypoints (lost in transport or dropped: unknown, no diagnostics)")
 
 
 def test_without_a_node_eval_says_how_to_start_one(

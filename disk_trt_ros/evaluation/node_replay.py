@@ -3,8 +3,9 @@
 Each frame is published with its header stamp replaced by the publishing time (the node passes headers through),
 so a Keypoints message's arrival time minus its stamp is the end-to-end latency, and its stamp says which frame it
 belongs to. The node keeps only the newest frame while busy, and publishes in order: when the keypoints of a frame
-arrive, every earlier frame still waiting has been dropped. Everything received on the keypoints topic is
-recorded, as the node sent it, into an output bag.
+arrive, every earlier frame still waiting has gone unanswered. Why it went unanswered (lost in transport, or dropped
+by the node while inference was busy) comes from the node's own counters (:mod:`.node_counters`). Everything
+received on the keypoints topic is recorded, as the node sent it, into an output bag.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from disk_trt_ros.evaluation.bag_io import (
     ImageBag,
     stamp_to_ns,
 )
+from disk_trt_ros.evaluation.node_counters import NodeCounters, frame_accounting
 from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, ReplayOptions
 from disk_trt_ros.evaluation.report import base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator
@@ -50,15 +52,18 @@ RECORDED_BAG = "keypoints_bag"
 
 @dataclasses.dataclass
 class ReplayCounts:
-    """Frames published, delivered (keypoints received) and dropped (never answered); keypoints with an unknown
-    stamp (not from this replay) are counted as unmatched."""
+    """Frames published, delivered (keypoints received) and unanswered (no keypoints came); keypoints with an unknown
+    stamp (not from this replay) are counted as unmatched. ``node_before`` and ``node_after``: the node's counters
+    before the first frame and after the last (None without its diagnostics)."""
 
     published: int = 0
     delivered: int = 0
-    dropped: int = 0
+    unanswered: int = 0
     unmatched: int = 0
     first_publish_ns: int | None = None
     last_arrival_ns: int | None = None
+    node_before: dict[str, int] | None = None
+    node_after: dict[str, int] | None = None
 
 
 def ros_image(frame: BagFrame, stamp_ns: int) -> Image | CompressedImage:
@@ -105,6 +110,7 @@ class NodeReplay:
         self._subscription = self._node.create_subscription(
             Keypoints, options.keypoints_topic, self._on_keypoints, KEYPOINTS_QOS, raw=True
         )
+        self.node_counters = NodeCounters(self._node, self._publisher.topic_name)
         self._executor = SingleThreadedExecutor(context=context)
         self._executor.add_node(self._node)
         self._spinner = threading.Thread(target=self._spin, name="disk_eval_spin", daemon=True)
@@ -177,7 +183,7 @@ class NodeReplay:
         while self._pending and time.monotonic() - idle_since < self.options.settle_s:
             if self._collect(evaluator, timeout=0.05):
                 idle_since = time.monotonic()
-        self.counts.dropped += len(self._pending)
+        self.counts.unanswered += len(self._pending)
         self._pending.clear()
 
     def _next_stamp(self) -> int:
@@ -218,7 +224,7 @@ class NodeReplay:
             return
         for earlier in [stamp for stamp in self._pending if stamp < stamp_ns]:
             del self._pending[earlier]
-            self.counts.dropped += 1
+            self.counts.unanswered += 1
         self.counts.delivered += 1
         evaluator.add(
             FrameResult(
@@ -253,8 +259,11 @@ def replay(
             first = next(frames, None)
             if first is not None:
                 session.wait_for_node(probe=first)
+                session.counts.node_before = session.node_counters.after_next_reports()
                 replayed = itertools.chain([first], frames)
                 session.run(iter(tqdm(replayed, total=total, unit="frame", desc="replay")), evaluator)
+                if session.counts.node_before is not None:
+                    session.counts.node_after = session.node_counters.after_next_reports()
         finally:
             session.close()
     return evaluator, session.counts
@@ -292,7 +301,10 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
         "keypoints_topic": options.keypoints_topic,
         "rate": "as fast as possible" if options.as_fast_as_possible else f"{options.rate:g}x the bag's",
         "recorded_bag": str(record_to),
-        **{key: value for key, value in dataclasses.asdict(counts).items() if not key.endswith("_ns")},
+        "published": counts.published,
+        "delivered": counts.delivered,
+        "unmatched": counts.unmatched,
+        **frame_accounting(counts.published, counts.unanswered, counts.node_before, counts.node_after),
     }
     report["throughput_fps"] = counts.delivered / elapsed_s if elapsed_s else None
     report["summary"] = evaluator.summary()
@@ -301,6 +313,11 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
         "Before the replay, the bag's first frame was sent until the node answered (discovery done, node warmed up); "
         "that test frame is not counted.",
         "End-to-end latency is from publishing the image (its header stamp) to receiving its keypoints, both in "
-        "this process; a frame without keypoints is counted as dropped (by the node while busy, or by DDS)."
+        "this process.",
+        "A frame without keypoints is unanswered: lost in transport (published here, never received by the node) or "
+        "dropped by the node (replaced by a newer frame while inference was busy), rejected or failed, as the node's "
+        "/diagnostics counted before and after the replay"
+        + ("." if report["node"]["lost_in_transport"] is not None else
+           ": unknown here (no diagnostics of the node on its image topic, or another publisher fed it)."),
     ]
     return report, evaluator.drawn_pairs

@@ -32,7 +32,9 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Frames rejected (could not be converted)", "rejected_frames"),
     ("Frames published to the node", "node.published"),
     ("Frames delivered by the node", "node.delivered"),
+    ("Frames lost in transport (never reached the node)", "node.lost_in_transport"),
     ("Frames dropped by the node", "node.dropped"),
+    ("Frames without keypoints", "node.unanswered"),
     ("End-to-end latency p50 (ms)", "summary.latency_end_to_end_ms.p50"),
     ("End-to-end latency p95 (ms)", "summary.latency_end_to_end_ms.p95"),
     ("End-to-end latency p99 (ms)", "summary.latency_end_to_end_ms.p99"),
@@ -197,11 +199,7 @@ def summary_lines(report: dict[str, Any], out: Path) -> str:
     summary = report["summary"]
     lines = [f"evaluated {summary['frames']} frames of {report['bag']['topic']} ({report['mode']})"]
     if "node" in report:
-        node = report["node"]
-        lines.append(
-            f"  published {node['published']} frames to the node, {node['delivered']} delivered, "
-            f"{node['dropped']} dropped ({node['rate']})"
-        )
+        lines.append(f"  {frames_to_the_node(report['node'])}")
     for key in ("latency_inference_ms", "latency_end_to_end_ms"):
         if key in summary and summary[key]["count"]:
             latency = summary[key]
@@ -218,6 +216,17 @@ def summary_lines(report: dict[str, Any], out: Path) -> str:
     if report.get("model", {}).get("random_weights"):
         lines.append("  the model has random weights: its keypoints are meaningless for quality")
     return "\n".join(lines)
+
+
+def frames_to_the_node(node: dict[str, Any]) -> str:
+    """One line on where the frames of ``eval --node`` went (the report's ``node`` block)."""
+    line = f"published {node['published']} frames to the node ({node['rate']}): {node['delivered']} delivered"
+    if node["lost_in_transport"] is None:
+        return f"{line}, {node['unanswered']} without keypoints (lost in transport or dropped: unknown, no diagnostics)"
+    line += (f", {node['lost_in_transport']} lost in transport, {node['dropped']} dropped by the node while inference "
+             "was busy")
+    rejected_or_failed = node["rejected"] + node["inference_errors"]
+    return line + (f", {rejected_or_failed} rejected or failed" if rejected_or_failed else "")
 
 
 def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnPair]) -> list[Path]:
