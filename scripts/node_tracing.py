@@ -14,13 +14,14 @@
     build_start/build_end       keypoints_message
     publish_start/publish_end   Publisher.publish of the Keypoints message
 
-Prototypes (``--prototype NAME``) change the node's behaviour the way a proposed fix would, for measurement:
+Prototypes (``--prototype NAME``) change the node's behaviour the way a proposed fix would (or back to how it
+was), for measurement:
     events_executor   rclpy.experimental.EventsExecutor (the C++ events executor of rclpy 7.1) instead of the
                       SingleThreadedExecutor in disk_node.main (rclpy 7.1.6: a subscription callback that takes the
                       message info, as the node's does, raises SystemError, and the node hangs);
     switch_interval   sys.setswitchinterval(0.0005): a thread waiting for the GIL gets it after 0.5 ms, not 5 ms;
-    ort_no_spin       ONNX Runtime sessions with ``session.intra_op.allow_spinning=0``: its intra-op threads sleep
-                      after a run instead of spinning on the cores the node's other threads need.
+    ort_spinning      ONNX Runtime's idle intra-op threads spin, as they did before the backend turned spinning
+                      off (``session.intra_op.allow_spinning=1``, ONNX Runtime's default).
 The records are written as JSON to the trace path when the node's ``main`` returns.
 """
 
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-PROTOTYPES = ("events_executor", "switch_interval", "ort_no_spin")
+PROTOTYPES = ("events_executor", "switch_interval", "ort_spinning")
 
 RECORDS: dict[int, dict[str, float]] = {}
 _last_take: list[float] = [0.0, 0.0]
@@ -134,14 +135,12 @@ def _install_prototypes(disk_node: Any, prototypes: Sequence[str]) -> None:
         from rclpy.experimental import EventsExecutor
 
         disk_node.SingleThreadedExecutor = EventsExecutor
-    if "ort_no_spin" in prototypes:
+    if "ort_spinning" in prototypes:
         import onnxruntime
 
-        session_options = onnxruntime.SessionOptions
+        class SpinningSessionOptions(onnxruntime.SessionOptions):
+            def add_session_config_entry(self, key: str, value: str) -> None:
+                spinning = key == "session.intra_op.allow_spinning"
+                super().add_session_config_entry(key, "1" if spinning else value)
 
-        def options_without_spinning() -> Any:
-            options = session_options()
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            return options
-
-        onnxruntime.SessionOptions = options_without_spinning
+        onnxruntime.SessionOptions = SpinningSessionOptions
