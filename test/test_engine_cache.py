@@ -73,7 +73,10 @@ def test_builder_settings_on_each_api(
     trt_double.install(monkeypatch, version)
     record, _ = build(tiny_model, tmp_path / "model.engine", BuildSettings("fp32", 64))
     assert builds() == [
-        {"tensorrt_version": version, "gpu_name": "Fake GPU", "fp16": False, "tf32": False, "workspace": 64 << 20}
+        {
+            "tensorrt_version": version, "gpu_name": "Fake GPU", "fp16": False, "tf32": False,
+            "workspace": 64 << 20, "plugins": [],
+        }
     ]
     assert (record.tensorrt_version, record.builder_flags) == (version, [])
 

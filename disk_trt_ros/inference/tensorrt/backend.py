@@ -169,11 +169,11 @@ class TensorRTBackend(Backend):
         return "cuda"
 
     def _setup(self, trt: ModuleType, data: bytes, engine_path: Path) -> None:
-        self._logger = trt.Logger(trt.Logger.WARNING)
-        self._runtime, self._engine = deserialize_engine(trt, data, self._logger)
+        self._runtime, self._engine, messages = deserialize_engine(trt, data)
         if self._engine is None:
+            said = "; ".join(messages) or "no message"
             raise EngineCacheError(
-                f"TensorRT {trt.__version__} cannot deserialize {engine_path} (built for another GPU or TensorRT?); "
+                f"TensorRT {trt.__version__} cannot deserialize {engine_path} (TensorRT said: {said}); "
                 "rebuild it with 'python -m disk_trt_ros build-engine --if-needed'"
             )
         self._context = self._engine.create_execution_context()

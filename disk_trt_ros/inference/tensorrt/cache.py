@@ -36,7 +36,7 @@ from disk_trt_ros.inference.tensorrt.record import (
     read_sidecar,
     sidecar_path,
 )
-from disk_trt_ros.inference.tensorrt.runtime import engine_deserializes, import_tensorrt
+from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
 
 
 def lock_path(engine_path: str | os.PathLike[str]) -> Path:
@@ -94,7 +94,7 @@ def wanted_dependencies(
 
 
 def stale_reason(
-    engine_path: Path, wanted: dict[str, Any], deserializes: Callable[[bytes], bool]
+    engine_path: Path, wanted: dict[str, Any], deserialization_failure: Callable[[bytes], str | None]
 ) -> tuple[EngineRecord | None, str | None]:
     """``(record, None)`` when the engine at ``engine_path`` can be reused, else ``(None, why it cannot)``."""
     if not engine_path.exists():
@@ -119,8 +119,9 @@ def stale_reason(
         return None, f"engine file unreadable ({error.strerror})"
     if hashlib.sha256(data).hexdigest() != record.engine_sha256:
         return None, "engine file does not match the sha256 in its sidecar (truncated or replaced)"
-    if not deserializes(data):
-        return None, f"TensorRT {wanted['tensorrt_version']} cannot deserialize the engine"
+    failure = deserialization_failure(data)
+    if failure is not None:
+        return None, f"TensorRT {wanted['tensorrt_version']} cannot deserialize the engine ({failure})"
     return record, None
 
 
@@ -152,14 +153,14 @@ def ensure_engine(
     with open_cuda_memory(device) as cuda, cuda.active():
         wanted = wanted_dependencies(file_sha256(onnx_path), info, str(trt.__version__), cuda.device_info(), settings)
         if if_needed:
-            record, reason = stale_reason(engine_path, wanted, engine_deserializes)
+            record, reason = stale_reason(engine_path, wanted, deserialization_failure)
             if record is not None:
                 progress(f"engine {engine_path} is up to date")
                 return record
             progress(f"building {engine_path}: {reason}")
         with engine_lock(engine_path, progress):
             if if_needed:  # another process may have built it while this one waited for the lock
-                record, _ = stale_reason(engine_path, wanted, engine_deserializes)
+                record, _ = stale_reason(engine_path, wanted, deserialization_failure)
                 if record is not None:
                     progress(f"engine {engine_path} was built meanwhile and is up to date")
                     return record

@@ -32,7 +32,9 @@ from support.trt_double.tensorrt_types import (
     BuilderFlag,
     DataType,
     MemoryPoolType,
+    PLUGIN_CREATORS,
     NetworkDefinitionCreationFlag,
+    Severity,
     TensorIOMode,
     version_tuple,
 )
@@ -67,19 +69,37 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
 
     trt.nptype = nptype
 
-    class Logger:
-        INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = range(5)
+    class ILogger:
+        Severity = Severity
 
-        def __init__(self, min_severity: int = 2) -> None:
+        def __init__(self) -> None:
+            pass
+
+        def log(self, severity: Severity, msg: str) -> None:
+            raise NotImplementedError
+
+    class Logger(ILogger):
+        INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = Severity
+
+        def __init__(self, min_severity: Severity = Severity.WARNING) -> None:
+            super().__init__()
             self.min_severity = min_severity
             self.messages: list[str] = []
 
-        def log(self, severity: int, msg: str) -> None:
+        def log(self, severity: Severity, msg: str) -> None:
             self.messages.append(msg)
             if severity <= self.min_severity:
                 print(f"[TensorRT double] {msg}", file=sys.stderr)
 
+    trt.ILogger = ILogger
     trt.Logger = Logger
+    trt.registered_plugins = set()  # not TensorRT: the process's plugin registry
+
+    def init_libnvinfer_plugins(logger: ILogger, namespace: str) -> bool:
+        trt.registered_plugins.update(PLUGIN_CREATORS.values())
+        return True
+
+    trt.init_libnvinfer_plugins = init_libnvinfer_plugins
 
     if major_minor >= (8, 4):
         trt.MemoryPoolType = MemoryPoolType

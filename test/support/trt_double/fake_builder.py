@@ -12,11 +12,20 @@ from support.trt_double.tensorrt_types import (
     ENGINE_MAGIC,
     TIMING_CACHE_MAGIC,
     BuilderFlag,
+    PLUGIN_CREATORS,
     MemoryPoolType,
     NetworkDefinitionCreationFlag,
     version_tuple,
 )
 from support.trt_double.gpu import FakeGpu
+
+
+def plugin_layers(onnx_bytes: bytes) -> list[str]:
+    """The plugin creators an engine of this ONNX model needs (TensorRT 8.2-8.5 import these operators as plugins)."""
+    import onnx
+
+    operators = {node.op_type for node in onnx.load_from_string(onnx_bytes).graph.node}
+    return sorted(PLUGIN_CREATORS[name] for name in operators & set(PLUGIN_CREATORS))
 
 
 def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
@@ -165,6 +174,7 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 "fp16": BuilderFlag.FP16 in config.flags,
                 "tf32": BuilderFlag.TF32 in config.flags,
                 "workspace": config.pool_limits.get(MemoryPoolType.WORKSPACE),
+                "plugins": plugin_layers(network.onnx) if major_minor < (8, 6) else [],
             }
             trt.builds.append(header)
             if config.timing_cache is not None:

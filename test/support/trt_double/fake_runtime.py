@@ -126,6 +126,14 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 if header["tensorrt_version"] != version or header["gpu_name"] != gpu.name:
                     self.logger.log(Logger.ERROR, "engine plan built for another TensorRT version or device")
                     return None
+                for plugin in header.get("plugins", []):
+                    if plugin not in trt.registered_plugins:
+                        self.logger.log(Logger.ERROR, f"getPluginCreator could not find plugin: {plugin} version: 1")
+                        self.logger.log(
+                            Logger.ERROR,
+                            "Cannot deserialize plugin since corresponding IPluginCreator not found in Plugin Registry",
+                        )
+                        return None
                 return Engine(header, data[len(ENGINE_MAGIC) + 4 + length :])
             except Exception as error:  # noqa: BLE001 - a corrupt plan
                 self.logger.log(Logger.ERROR, f"corrupt engine plan: {error}")

@@ -19,6 +19,18 @@ class DataType(enum.Enum):
     UINT8 = np.uint8
 
 
+class Severity(enum.IntEnum):
+    INTERNAL_ERROR = 0
+    ERROR = 1
+    WARNING = 2
+    INFO = 3
+    VERBOSE = 4
+
+
+# ONNX operators that TensorRT 8.x imports as plugin layers, and the plugin creator each needs at deserialization.
+PLUGIN_CREATORS = {"InstanceNormalization": "InstanceNormalization_TRT"}
+
+
 class TensorIOMode(enum.Enum):
     NONE = 0
     INPUT = 1
