@@ -11,7 +11,7 @@ Tensors (batch of one; :meth:`ModelInfo.tensor_specs` gives them for one model):
     ``image``: ``[1, H, W, C]`` 8-bit pixel values 0..255; uint8, or float32 for TensorRT 8.2 (no uint8 bindings).
         ``C`` is 3 for ``rgb``/``bgr`` (channel order as named) and 1 for ``mono``.
     ``keypoints``: float32 ``[1, K, 2]`` (x, y) pixel positions in the input frame.
-    ``scores``: float32 ``[1, K]``, descending; ties in raster order.
+    ``scores``: float32 ``[1, K]``, descending; equal scores in a fixed order (the exporter's NMS blocks).
     ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
     ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
 
@@ -37,6 +37,9 @@ DESCRIPTOR_DIM = 128
 SIZE_MULTIPLE = 16
 # Largest TopK K both parsers accept: TensorRT 8.2 allows K <= 3840, TensorRT 10's parser documents K < 3840.
 TRT_TOPK_MAX = 3839
+# K of each TopK round in an exported graph: TensorRT 8.5's TopK takes 7x longer at K=3839 than at K=2048 over the
+# same input (docs/tensorrt.md), so larger K are taken in rounds of 2048.
+TRT_TOPK_ROUND = 2048
 
 METADATA_PREFIX = "disk_trt_ros."
 RANDOM_WEIGHTS_PREFIX = "random:"  # weights "random:SEED": seeded random weights, for tests and demos
@@ -298,6 +301,41 @@ class ModelInfo:
             raise ContractError("invalid model settings: " + "; ".join(problems))
 
 
+PRECISION_POLICY_KEY = METADATA_PREFIX + "precision_policy"
+
+
+@dataclasses.dataclass(frozen=True)
+class PrecisionPolicy:
+    """Which layers of a reduced-precision (fp16) engine must keep float32, as the exporter knows and the builder
+    applies. Patterns are regular expressions searched in layer names; TensorRT's ONNX parser names each layer after
+    the ONNX node it comes from.
+
+    Attributes:
+        fp32_layers: layers that compute in float32 (inputs, weights and outputs).
+        fp32_outputs: layers whose outputs are float32, whatever precision they compute in.
+    """
+
+    fp32_layers: tuple[str, ...] = ()
+    fp32_outputs: tuple[str, ...] = ()
+
+    def to_metadata(self) -> dict[str, str]:
+        return {PRECISION_POLICY_KEY: json.dumps(dataclasses.asdict(self))}
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> "PrecisionPolicy":
+        """The policy a model's metadata holds; the empty policy for a model without one (older exports)."""
+        if PRECISION_POLICY_KEY not in metadata:
+            return cls()
+        try:
+            values = json.loads(metadata[PRECISION_POLICY_KEY])
+            policy = cls(**{name: tuple(values[name]) for name in ("fp32_layers", "fp32_outputs")})
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' is malformed: {error}") from error
+        if not all(isinstance(pattern, str) for pattern in policy.fp32_layers + policy.fp32_outputs):
+            raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' must list patterns as strings")
+        return policy
+
+
 def load_onnx_model(path: str, load_external_data: bool = True) -> "onnx.ModelProto":
     """Load an ONNX file; :class:`ModelNotFoundError` when it does not exist, :class:`ContractError` when it is not
     an ONNX model."""
@@ -313,7 +351,12 @@ def load_onnx_model(path: str, load_external_data: bool = True) -> "onnx.ModelPr
         raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
 
 
+def read_onnx_metadata(path: str) -> dict[str, str]:
+    """An ONNX file's ``metadata_props`` (weights are not loaded)."""
+    model = load_onnx_model(path, load_external_data=False)
+    return {prop.key: prop.value for prop in model.metadata_props}
+
+
 def read_onnx_model_info(path: str) -> ModelInfo:
     """Read :class:`ModelInfo` from an exported ONNX file's ``metadata_props`` (weights are not loaded)."""
-    model = load_onnx_model(path, load_external_data=False)
-    return ModelInfo.from_metadata({prop.key: prop.value for prop in model.metadata_props})
+    return ModelInfo.from_metadata(read_onnx_metadata(path))

@@ -13,7 +13,7 @@ from kornia.feature import DISK
 from disk_trt_ros.atomic import atomic_write_bytes
 from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ModelInfo
 from disk_trt_ros.export.fold_constants import fold_constants
-from disk_trt_ros.export.pipeline import DiskPipeline
+from disk_trt_ros.export.pipeline import FP16_POLICY, DiskPipeline
 
 
 def export_onnx(disk: DISK, info: ModelInfo, path: str | os.PathLike[str]) -> onnx.ModelProto:
@@ -51,7 +51,7 @@ def build_onnx(disk: DISK, info: ModelInfo) -> onnx.ModelProto:
         f"weights {info.weights}"
     )
     del model.metadata_props[:]
-    for key, value in sorted(info.to_metadata().items()):
+    for key, value in sorted({**info.to_metadata(), **FP16_POLICY.to_metadata()}.items()):
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model, full_check=True)
     return model

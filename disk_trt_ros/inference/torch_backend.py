@@ -29,9 +29,9 @@ class HalfPrecisionUnet(torch.nn.Module):
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.unet = unet.half().to(memory_format=self.memory_format)
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        features = self.unet(rgb.half().contiguous(memory_format=self.memory_format))
-        return features.float().contiguous()
+    def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        heads = self.unet(rgb.half().contiguous(memory_format=self.memory_format))
+        return tuple(head.float().contiguous() for head in heads)
 
 
 def pipeline_for_model(model_path: str) -> DiskPipeline:
