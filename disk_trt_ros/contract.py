@@ -141,10 +141,11 @@ class TensorSpec:
     is_input: bool
 
 
-def contract_violations(found: Iterable[TensorSpec], info: ModelInfo) -> list[str]:
+def contract_violations(found: Iterable[TensorSpec], info: ModelInfo, input_dtype: str | None = None) -> list[str]:
     """What breaks ``info``'s contract in the tensors a model or engine has: one sentence per problem (a missing or
-    extra tensor, a wrong direction, shape or dtype); empty when they follow it."""
-    expected = {spec.name: spec for spec in info.tensor_specs()}
+    extra tensor, a wrong direction, shape or dtype); empty when they follow it. ``input_dtype`` overrides the
+    model's image dtype (a TensorRT engine may bind a float32 image input as uint8)."""
+    expected = {spec.name: spec for spec in info.tensor_specs(input_dtype)}
     tensors = {tensor.name: tensor for tensor in found}
     problems = [f"tensor '{name}' is missing" for name in expected if name not in tensors]
     problems += [f"tensor '{name}' is not in the contract" for name in tensors if name not in expected]
@@ -214,10 +215,11 @@ class ModelInfo:
     def output_dtypes() -> dict[str, str]:
         return {"keypoints": "float32", "scores": "float32", "descriptors": "float32", "num_keypoints": "int32"}
 
-    def tensor_specs(self) -> tuple[TensorSpec, ...]:
-        """The input, then the outputs in :data:`OUTPUT_NAMES` order, as this model must have them."""
+    def tensor_specs(self, input_dtype: str | None = None) -> tuple[TensorSpec, ...]:
+        """The input, then the outputs in :data:`OUTPUT_NAMES` order, as this model must have them (the input in
+        ``input_dtype`` when given)."""
         shapes, dtypes = self.output_shapes(), self.output_dtypes()
-        return (TensorSpec(INPUT_NAME, self.input_shape, self.input_dtype, True),) + tuple(
+        return (TensorSpec(INPUT_NAME, self.input_shape, input_dtype or self.input_dtype, True),) + tuple(
             TensorSpec(name, shapes[name], dtypes[name], False) for name in OUTPUT_NAMES
         )
 

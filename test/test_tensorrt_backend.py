@@ -65,6 +65,9 @@ def test_runs_the_engine_with_each_api(monkeypatch: pytest.MonkeyPatch, tmp_path
     backend = TensorRTBackend(build_engine(tmp_path))
     try:
         assert isinstance(backend._io, NamedTensorIO if version.startswith("10") else BindingIndexIO)
+        # the model's float32 image is bound as uint8 where TensorRT has uint8 I/O (8.5 on)
+        assert backend.input_dtype == ("float32" if version.startswith("8.2") else "uint8")
+        assert backend._host["image"].dtype == np.dtype(backend.input_dtype)
         for count, seed in ((5, 0), (8, 1), (0, 2), (200, 3)):
             image = image_with_count(count, seed)
             features = backend.run(image)
@@ -160,13 +163,13 @@ def test_sidecar_that_disagrees_with_the_engine_names_the_tensor(
 def test_contract_check_names_each_problem(tensors: list[TensorSpec], message: str) -> None:
     info = trt_double.tiny_model_info()
     valid = {spec.name: spec for spec in info.tensor_specs()}
-    check_engine_tensors(list(valid.values()), info)
+    check_engine_tensors(list(valid.values()), info, info.input_dtype)
     if tensors:
         valid.update({tensor.name: tensor for tensor in tensors})
     else:
         del valid["image"]
     with pytest.raises(ContractError, match=message):
-        check_engine_tensors(list(valid.values()), info)
+        check_engine_tensors(list(valid.values()), info, info.input_dtype)
 
 
 def test_engine_from_another_tensorrt_or_replaced_or_without_sidecar(

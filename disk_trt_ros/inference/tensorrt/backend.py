@@ -3,7 +3,8 @@
 The engine's :class:`~disk_trt_ros.contract.ModelInfo` comes from its sidecar (an engine file carries no ONNX
 metadata). Its input and output tensors are bound by name and checked against the contract. Device buffers and
 pinned host buffers are allocated once; a frame is one host-to-device copy, one enqueue, four device-to-host copies
-and a stream synchronisation.
+and a stream synchronisation. Where the engine binds the image as uint8 (TensorRT 8.5 on, see
+:mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it comes, with no conversion.
 
 TensorRT's two execution APIs, chosen by the installed major version:
     8.x: binding indices (``num_bindings``, ``get_binding_index``, ``execute_async_v2(bindings, stream_handle)``);
@@ -110,9 +111,10 @@ def engine_io(trt: ModuleType, engine: Any, context: Any) -> BindingIndexIO | Na
     return NamedTensorIO(trt, engine, context) if tensorrt_major(trt) >= 10 else BindingIndexIO(trt, engine, context)
 
 
-def check_engine_tensors(tensors: list[TensorSpec], info: ModelInfo) -> None:
-    """Raise :class:`ContractError` naming each tensor whose name, direction, shape or dtype breaks the contract."""
-    problems = contract_violations(tensors, info)
+def check_engine_tensors(tensors: list[TensorSpec], info: ModelInfo, input_dtype: str) -> None:
+    """Raise :class:`ContractError` naming each tensor whose name, direction, shape or dtype breaks the contract
+    (with the ``image`` input in ``input_dtype``, the dtype the engine's sidecar records)."""
+    problems = contract_violations(tensors, info, input_dtype)
     if problems:
         raise ContractError(
             "the engine does not match its model's contract: " + "; ".join(problems) + "; rebuild the engine from "
@@ -134,6 +136,7 @@ class TensorRTBackend(Backend):
         engine_path = Path(engine_path)
         record = read_sidecar(engine_path)
         super().__init__(record.model_info, record.precision)
+        self.input_dtype = record.input_dtype
         trt = import_tensorrt()
         if record.tensorrt_version != str(trt.__version__):
             raise EngineCacheError(
@@ -180,8 +183,9 @@ class TensorRTBackend(Backend):
         if self._context is None:
             raise EngineCacheError(f"TensorRT could not create an execution context for {engine_path} (GPU memory?)")
         self._io = engine_io(trt, self._engine, self._context)
-        check_engine_tensors(self._io.tensors(), self.info)
-        self._host = {spec.name: self._cuda.pinned_array(spec.shape, spec.dtype) for spec in self.info.tensor_specs()}
+        check_engine_tensors(self._io.tensors(), self.info, self.input_dtype)
+        specs = self.info.tensor_specs(self.input_dtype)
+        self._host = {spec.name: self._cuda.pinned_array(spec.shape, spec.dtype) for spec in specs}
         self._device = {name: self._cuda.device_buffer(host.nbytes) for name, host in self._host.items()}
         self._io.bind(self._device)
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import ModelInfo, PrecisionPolicy, read_onnx_metadata
 from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings, compile_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
@@ -37,6 +37,9 @@ from disk_trt_ros.inference.tensorrt.record import (
     sidecar_path,
 )
 from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
+
+
+MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
 
 
 def lock_path(engine_path: str | os.PathLike[str]) -> Path:
@@ -148,7 +151,9 @@ def ensure_engine(
         raise EngineCacheError(
             f"ONNX model {onnx_path} not found; export one with 'python -m disk_trt_ros export --output {onnx_path}'"
         )
-    info = read_onnx_model_info(str(onnx_path))
+    metadata = read_onnx_metadata(str(onnx_path))
+    info = ModelInfo.from_metadata(metadata)
+    policy = PrecisionPolicy.from_metadata(metadata)
     trt = import_tensorrt()
     with open_cuda_memory(device) as cuda, cuda.active():
         wanted = wanted_dependencies(file_sha256(onnx_path), info, str(trt.__version__), cuda.device_info(), settings)
@@ -165,7 +170,7 @@ def ensure_engine(
                     progress(f"engine {engine_path} was built meanwhile and is up to date")
                     return record
             _remove_partial_files(engine_path)
-            return _build(onnx_path, engine_path, settings, info, wanted, progress)
+            return _build(onnx_path, engine_path, settings, policy, wanted, progress)
 
 
 def _remove_partial_files(engine_path: Path) -> None:
@@ -178,14 +183,18 @@ def _build(
     onnx_path: Path,
     engine_path: Path,
     settings: BuildSettings,
-    info: ModelInfo,
+    policy: PrecisionPolicy,
     wanted: dict[str, Any],
     progress: Progress,
 ) -> EngineRecord:
     started = time.monotonic()
-    data = compile_engine(onnx_path, settings, progress)
+    compiled = compile_engine(onnx_path, settings, progress, policy)
+    data = compiled.data
     record = EngineRecord(
         engine_sha256=hashlib.sha256(data).hexdigest(),
+        input_dtype=compiled.input_dtype,
+        fp32_layers=compiled.fp32_layers,
+        build_warnings=compiled.warnings[:MAX_RECORDED_WARNINGS],
         onnx_path=str(onnx_path.resolve()),
         package_version=__version__,
         built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

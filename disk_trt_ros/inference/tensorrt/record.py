@@ -18,14 +18,22 @@ from typing import Any
 from disk_trt_ros.contract import ModelInfo, Precision
 from disk_trt_ros.errors import EngineCacheError
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
 class EngineRecord:
-    """The sidecar: what an engine was built from and with, and the model's metadata."""
+    """The sidecar: what an engine was built from and with, and the model's metadata.
+
+    Besides what the cache compares (:attr:`DEPENDENCIES`), it records the engine's ``image`` binding dtype
+    (``uint8`` where TensorRT took the float32 input as uint8), how many layers the precision policy kept in float32,
+    and TensorRT's warnings during the build.
+    """
 
     engine_sha256: str
+    input_dtype: str
+    fp32_layers: int
+    build_warnings: list[str]
     onnx_sha256: str
     onnx_path: str
     tensorrt_version: str
@@ -78,6 +86,8 @@ class EngineRecord:
             raise ValueError(f"missing keys: {', '.join(missing)}")
         expected_types = {
             "builder_flags": list,
+            "build_warnings": list,
+            "fp32_layers": int,
             "model_metadata": dict,
             "workspace_mib": int,
             "build_seconds": (int, float),
@@ -86,8 +96,10 @@ class EngineRecord:
             expected = expected_types.get(name, int if name == "sidecar_version" else str)
             if not isinstance(data[name], expected) or isinstance(data[name], bool):
                 raise ValueError(f"{name} has the wrong type ({type(data[name]).__name__})")
-        if not all(isinstance(flag, str) for flag in data["builder_flags"]):
-            raise ValueError("builder_flags must be a list of names")
+        if not all(isinstance(flag, str) for flag in data["builder_flags"] + data["build_warnings"]):
+            raise ValueError("builder_flags and build_warnings must be lists of strings")
+        if data["input_dtype"] not in ("uint8", "float32"):
+            raise ValueError(f"input_dtype {data['input_dtype']!r} is not uint8 or float32")
         if not all(isinstance(value, str) for value in data["model_metadata"].values()):
             raise ValueError("model_metadata values must be strings")
         if data["precision"] not in Precision.values():

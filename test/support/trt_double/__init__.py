@@ -18,6 +18,7 @@ node in a process whose TensorRT and CUDA are the doubles (see ``__main__``).
 
 from __future__ import annotations
 
+import enum
 import sys
 from types import ModuleType
 from typing import Any
@@ -31,9 +32,11 @@ from support.trt_double.tensorrt_types import (
     TIMING_CACHE_MAGIC,
     BuilderFlag,
     DataType,
+    LayerType,
     MemoryPoolType,
     PLUGIN_CREATORS,
     NetworkDefinitionCreationFlag,
+    ProfilingVerbosity,
     Severity,
     TensorIOMode,
     version_tuple,
@@ -58,7 +61,16 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
     trt = ModuleType("tensorrt")
     trt.__version__ = version
     trt.DataType = DataType
-    trt.BuilderFlag = BuilderFlag
+    trt.float32, trt.float16, trt.int32, trt.int8, trt.bool = (
+        DataType.FLOAT, DataType.HALF, DataType.INT32, DataType.INT8, DataType.BOOL
+    )
+    if major_minor >= (8, 5):
+        trt.uint8 = DataType.UINT8
+    trt.BuilderFlag = BuilderFlag if major_minor >= (8, 4) else enum.IntEnum(
+        "BuilderFlag", {flag.name: flag.value for flag in BuilderFlag if flag.name != "OBEY_PRECISION_CONSTRAINTS"}
+    )
+    trt.LayerType = LayerType
+    trt.ProfilingVerbosity = ProfilingVerbosity
     trt.NetworkDefinitionCreationFlag = NetworkDefinitionCreationFlag
     trt.builds = []  # not TensorRT: what the double was asked to build, for assertions
 

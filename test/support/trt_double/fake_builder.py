@@ -10,9 +10,10 @@ from types import ModuleType
 
 from support.trt_double.tensorrt_types import (
     ENGINE_MAGIC,
+    PLUGIN_CREATORS,
     TIMING_CACHE_MAGIC,
     BuilderFlag,
-    PLUGIN_CREATORS,
+    DataType,
     MemoryPoolType,
     NetworkDefinitionCreationFlag,
     version_tuple,
@@ -43,10 +44,25 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
         def serialize(self) -> HostMemory:
             return HostMemory(TIMING_CACHE_MAGIC + json.dumps(self.entries).encode())
 
+    class Tensor:
+        def __init__(self, name: str, dtype: DataType) -> None:
+            self.name, self.dtype = name, dtype
+
     class Network:
+        """Its inputs come from the parsed model; it has no layers (the double does not model them)."""
+
         def __init__(self, flags: int) -> None:
             self.flags = flags
             self.onnx: bytes | None = None
+            self.inputs: list[Tensor] = []
+            self.num_layers = 0
+
+        @property
+        def num_inputs(self) -> int:
+            return len(self.inputs)
+
+        def get_input(self, index: int) -> Tensor:
+            return self.inputs[index]
 
     class ParserError:
         def __init__(self, node: int, desc: str) -> None:
@@ -95,6 +111,10 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 if node.op_type == "Mod" and major_minor < (10, 0):
                     self._errors.append(ParserError(index, f"no importer registered for op: {node.op_type}"))
             self._network.onnx = bytes(model)
+            self._network.inputs = [
+                Tensor(tensor.name, DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type))
+                for tensor in graph.input
+            ]
             return not self._errors
 
     class BuilderConfig:
@@ -176,6 +196,7 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 "workspace": config.pool_limits.get(MemoryPoolType.WORKSPACE),
                 "plugins": plugin_layers(network.onnx) if major_minor < (8, 6) else [],
             }
+            input_types = {tensor.name: tensor.dtype.name for tensor in network.inputs}
             trt.builds.append(header)
             if config.timing_cache is not None:
                 config.timing_cache.entries.append(f"build {len(trt.builds)}")
@@ -183,7 +204,7 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             if log:
                 with open(log, "a") as stream:
                     stream.write(json.dumps(header) + "\n")
-            encoded = json.dumps(header).encode()
+            encoded = json.dumps({**header, "input_types": input_types}).encode()
             return HostMemory(ENGINE_MAGIC + len(encoded).to_bytes(4, "little") + encoded + network.onnx)
 
     trt.Builder = Builder

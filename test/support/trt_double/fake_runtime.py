@@ -32,12 +32,18 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             self.header = header
 
         def _spec(self, name: str) -> tuple[Dims, DataType, bool]:
-            import onnx
-
+            """Shape, data type and direction of a binding: the model's, with an input's type as the builder set it."""
             tensor, is_input = self._io[self._names.index(name)]
             shape = Dims(d.dim_value for d in tensor.type.tensor_type.shape.dim)
-            dtype = DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type)
+            bound = self.header.get("input_types", {}).get(name)
+            dtype = DataType[bound] if bound else self._model_dtype(name)
             return shape, dtype, is_input
+
+        def _model_dtype(self, name: str) -> DataType:
+            import onnx
+
+            tensor, _ = self._io[self._names.index(name)]
+            return DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type)
 
         def create_execution_context(self) -> "Context":
             return Context(self)
@@ -48,8 +54,8 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 shape, dtype, is_input = self._spec(name)
                 nbytes = int(np.prod(shape)) * np.dtype(dtype.value).itemsize
                 view = gpu.device_view(addresses[name], nbytes)
-                if is_input:
-                    feeds[name] = view.view(dtype.value).reshape(shape).copy()
+                if is_input:  # a uint8-bound input is cast to the model's type, as TensorRT's cast layer does
+                    feeds[name] = view.view(dtype.value).reshape(shape).astype(self._model_dtype(name).value)
             outputs = [name for name in self._names if not self._spec(name)[2]]
             for name, value in zip(outputs, self._session.run(outputs, feeds)):
                 shape, dtype, _ = self._spec(name)

@@ -41,6 +41,19 @@ class BuilderFlag(enum.IntEnum):
     FP16 = 0
     INT8 = 1
     TF32 = 6
+    STRICT_TYPES = 5
+    OBEY_PRECISION_CONSTRAINTS = 10  # 8.4 on
+
+
+class LayerType(enum.Enum):
+    CONSTANT = "Constant"
+    OTHER = "Other"
+
+
+class ProfilingVerbosity(enum.Enum):
+    LAYER_NAMES_ONLY = 0
+    NONE = 1
+    DETAILED = 2
 
 
 class MemoryPoolType(enum.IntEnum):
