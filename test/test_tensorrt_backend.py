@@ -80,6 +80,17 @@ def test_runs_the_engine_with_each_api(monkeypatch: pytest.MonkeyPatch, tmp_path
         backend.close()
 
 
+def test_engine_milliseconds_times_the_enqueue_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    gpu = trt_double.install(monkeypatch, "8.6.1.6")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    try:
+        milliseconds = backend.engine_milliseconds(image_with_count(3))
+        assert milliseconds > 0.0 and not any(gpu.streams.values()), "the engine ran before the second event"
+        assert backend.run(image_with_count(3)).count == 3
+    finally:
+        backend.close()
+
+
 def test_api_is_chosen_by_version_even_where_both_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """8.5 and 8.6 have the named-tensor calls too; before 10 the backend keeps the binding-index API."""
     trt = trt_double.make_tensorrt(trt_double.FakeGpu(), "8.6.1.6")

@@ -110,6 +110,11 @@ class Backend(abc.ABC):
     def run(self, image: np.ndarray) -> Features:
         """Detect and describe keypoints in a uint8 ``[H, W, C]`` image in the model's input format and size."""
 
+    def engine_milliseconds(self, image: np.ndarray) -> float | None:
+        """GPU time of the model alone on ``image``, without copies and host work, where the backend can measure it
+        (TensorRT, with CUDA events); None elsewhere."""
+        return None
+
     def close(self) -> None:
         """Release device resources (no-op where there are none)."""
 

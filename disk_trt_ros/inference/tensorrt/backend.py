@@ -195,12 +195,25 @@ class TensorRTBackend(Backend):
         with cuda.active():
             np.copyto(self._host[INPUT_NAME][0], image)
             cuda.copy_to_device(self._device[INPUT_NAME], self._host[INPUT_NAME])
-            if not self._io.enqueue(cuda.stream_handle):
-                raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
+            self._enqueue()
             for name in OUTPUT_NAMES:
                 cuda.copy_to_host(self._host[name], self._device[name])
             cuda.synchronize()
         return Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES))
+
+    def engine_milliseconds(self, image: np.ndarray) -> float:
+        """GPU time of the engine alone on ``image`` (CUDA events around the enqueue; the copies are outside)."""
+        self.check_image(image)
+        cuda = self._cuda
+        with cuda.active():
+            np.copyto(self._host[INPUT_NAME][0], image)
+            cuda.copy_to_device(self._device[INPUT_NAME], self._host[INPUT_NAME])
+            cuda.synchronize()
+            return cuda.elapsed_ms(self._enqueue)
+
+    def _enqueue(self) -> None:
+        if not self._io.enqueue(self._cuda.stream_handle):
+            raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
 
     def close(self) -> None:
         for attribute in ("_io", "_context", "_engine", "_runtime"):  # TensorRT objects before the memory they use
