@@ -230,3 +230,19 @@ def test_exported_disk_model_matches_onnxruntime(
         np.testing.assert_array_equal(ours.scores, expected.scores)
         np.testing.assert_array_equal(ours.descriptors, expected.descriptors)
     backend.close()
+
+
+def test_layers_name_the_plugin_layers_of_a_tensorrt_8_engine(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    """TensorRT 8.2-8.5 import InstanceNormalization as plugins; the inspector's view says so (the double's)."""
+    trt_double.install(monkeypatch, "8.5.3.1")
+    engine = tmp_path / "disk.engine"
+    ensure_engine(export_model().path, engine, BuildSettings("fp32"), progress=Progress(lambda line: None))
+    backend = TensorRTBackend(engine)
+    try:
+        layers = backend.layers()
+        plugins = [layer["name"] for layer in layers if layer["type"] == "PluginV2"]
+        assert len(plugins) == 8 and all("InstanceNormalization" in name for name in plugins), plugins
+    finally:
+        backend.close()

@@ -14,6 +14,7 @@ TensorRT's two execution APIs, chosen by the installed major version:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from types import ModuleType
@@ -172,6 +173,7 @@ class TensorRTBackend(Backend):
         return "cuda"
 
     def _setup(self, trt: ModuleType, data: bytes, engine_path: Path) -> None:
+        self._trt = trt
         self._runtime, self._engine, messages = deserialize_engine(trt, data)
         if self._engine is None:
             said = "; ".join(messages) or "no message"
@@ -201,6 +203,18 @@ class TensorRTBackend(Backend):
             cuda.synchronize()
         return Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES))
 
+    def layers(self) -> list[dict[str, str]]:
+        """The engine's layers as TensorRT's engine inspector describes them (8.2 on): ``name`` and ``type``
+        (``PluginV2`` for plugin layers; empty where the engine was built without detailed profiling verbosity)."""
+        inspector = self._engine.create_engine_inspector()
+        described = json.loads(inspector.get_engine_information(self._trt.LayerInformationFormat.JSON))
+        return [
+            {"name": str(layer.get("Name", "")), "type": str(layer.get("LayerType", ""))}
+            if isinstance(layer, dict)
+            else {"name": str(layer), "type": ""}
+            for layer in described.get("Layers", [])
+        ]
+
     def engine_milliseconds(self, image: np.ndarray) -> float:
         """GPU time of the engine alone on ``image`` (CUDA events around the enqueue; the copies are outside)."""
         self.check_image(image)
@@ -216,7 +230,7 @@ class TensorRTBackend(Backend):
             raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
 
     def close(self) -> None:
-        for attribute in ("_io", "_context", "_engine", "_runtime"):  # TensorRT objects before the memory they use
+        for attribute in ("_io", "_context", "_engine", "_runtime", "_trt"):  # TensorRT objects before the memory they use
             if hasattr(self, attribute):
                 delattr(self, attribute)
         self._cuda.close()

@@ -32,6 +32,7 @@ from support.trt_double.tensorrt_types import (
     TIMING_CACHE_MAGIC,
     BuilderFlag,
     DataType,
+    LayerInformationFormat,
     LayerType,
     MemoryPoolType,
     PLUGIN_CREATORS,
@@ -71,6 +72,7 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
     )
     trt.LayerType = LayerType
     trt.ProfilingVerbosity = ProfilingVerbosity
+    trt.LayerInformationFormat = LayerInformationFormat
     trt.NetworkDefinitionCreationFlag = NetworkDefinitionCreationFlag
     trt.builds = []  # not TensorRT: what the double was asked to build, for assertions
 

@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from support.trt_double.tensorrt_types import ENGINE_MAGIC, DataType, Dims, TensorIOMode, version_tuple
+from support.trt_double.tensorrt_types import (
+    ENGINE_MAGIC,
+    PLUGIN_CREATORS,
+    DataType,
+    Dims,
+    TensorIOMode,
+    version_tuple,
+)
 from support.trt_double.gpu import FakeGpu
 
 
@@ -30,6 +37,7 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             self._io = [(tensor, True) for tensor in graph.input] + [(tensor, False) for tensor in graph.output]
             self._names = [tensor.name for tensor, _ in self._io]
             self.header = header
+            self.onnx_bytes = onnx_bytes
 
         def _spec(self, name: str) -> tuple[Dims, DataType, bool]:
             """Shape, data type and direction of a binding: the model's, with an input's type as the builder set it."""
@@ -47,6 +55,9 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
 
         def create_execution_context(self) -> "Context":
             return Context(self)
+
+        def create_engine_inspector(self) -> "Inspector":
+            return Inspector(self)
 
         def _run(self, addresses: dict[str, int]) -> None:
             feeds = {}
@@ -81,6 +92,22 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
         )
         Engine.get_tensor_shape = lambda engine, name: engine._spec(name)[0]
         Engine.get_tensor_dtype = lambda engine, name: engine._spec(name)[1]
+
+    class Inspector:
+        """``IEngineInspector``: one layer per ONNX node, plugin layers where the engine holds plugins."""
+
+        def __init__(self, engine: Engine) -> None:
+            self._engine = engine
+
+        def get_engine_information(self, format: Any) -> str:
+            import onnx
+
+            plugins = {name for name, creator in PLUGIN_CREATORS.items() if creator in self._engine.header.get("plugins", [])}
+            nodes = onnx.load_from_string(self._engine.onnx_bytes).graph.node
+            layers = [
+                {"Name": node.name, "LayerType": "PluginV2" if node.op_type in plugins else node.op_type} for node in nodes
+            ]
+            return json.dumps({"Layers": layers, "Bindings": self._engine._names})
 
     class Context:
         def __init__(self, engine: Engine) -> None:

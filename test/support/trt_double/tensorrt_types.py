@@ -50,6 +50,11 @@ class LayerType(enum.Enum):
     OTHER = "Other"
 
 
+class LayerInformationFormat(enum.Enum):
+    ONELINE = 0
+    JSON = 1
+
+
 class ProfilingVerbosity(enum.Enum):
     LAYER_NAMES_ONLY = 0
     NONE = 1
