@@ -194,6 +194,20 @@ def test_double_no_device_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
     assert gpu_count()[0] == 0
 
 
+def test_double_no_driver_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cuda-python 11.x raises RuntimeError where libcuda.so.1 is missing, instead of returning an error code."""
+    gpu = trt_double.install(monkeypatch)
+    runtime = sys.modules["cuda.bindings.runtime"]
+
+    def no_driver() -> tuple[object, ...]:
+        raise RuntimeError("Failed to dlopen libcuda.so.1")
+
+    monkeypatch.setattr(runtime, "cudaGetDeviceCount", no_driver)
+    with pytest.raises(CudaUnavailableError, match="Failed to dlopen libcuda.so.1"):
+        open_cuda_memory()
+    assert gpu_count()[0] == 0 and gpu.device_count == 1
+
+
 def test_neither_binding_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("pycuda", "pycuda.driver", "cuda", "cuda.bindings", "cuda.bindings.runtime", "cuda.cudart"):
         monkeypatch.setitem(sys.modules, name, None)

@@ -119,7 +119,10 @@ def check_cuda_python(runtime: ModuleType, call: str, result: Any) -> tuple[Any,
 
 def cuda_python_device_count(runtime: ModuleType) -> tuple[int, str | None]:
     """Visible devices, and CUDA's error when it reports none (no GPU, no driver) instead of a count."""
-    status, *values = runtime.cudaGetDeviceCount()
+    try:
+        status, *values = runtime.cudaGetDeviceCount()
+    except RuntimeError as error:  # cuda-python 11.x raises where there is no driver ("Failed to dlopen libcuda.so.1")
+        return 0, f"cudaGetDeviceCount: {error}"
     if status != runtime.cudaError_t.cudaSuccess:
         return 0, f"cudaGetDeviceCount: {_text(runtime.cudaGetErrorName(status)[1])}"
     return int(values[0]), None
