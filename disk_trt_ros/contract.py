@@ -314,10 +314,12 @@ class PrecisionPolicy:
 
     Attributes:
         fp32_layers: layers that compute in float32 (inputs, weights and outputs).
+        fp16_layers: layers that compute in float16 even where a float32 neighbour would draw them to float32.
         fp32_outputs: layers whose outputs are float32, whatever precision they compute in.
     """
 
     fp32_layers: tuple[str, ...] = ()
+    fp16_layers: tuple[str, ...] = ()
     fp32_outputs: tuple[str, ...] = ()
 
     def to_metadata(self) -> dict[str, str]:
@@ -330,10 +332,10 @@ class PrecisionPolicy:
             return cls()
         try:
             values = json.loads(metadata[PRECISION_POLICY_KEY])
-            policy = cls(**{name: tuple(values[name]) for name in ("fp32_layers", "fp32_outputs")})
+            policy = cls(**{field.name: tuple(values[field.name]) for field in dataclasses.fields(cls)})
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' is malformed: {error}") from error
-        if not all(isinstance(pattern, str) for pattern in policy.fp32_layers + policy.fp32_outputs):
+        if not all(isinstance(pattern, str) for pattern in policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs):
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' must list patterns as strings")
         return policy
 

@@ -169,6 +169,8 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
                     began = time.perf_counter()
                     backend.run(images[index % len(images)])
                     run_ms.append((time.perf_counter() - began) * 1e3)
+                steps = [backend.timed_run(images[i % len(images)])[1] for i in range(50)]
+                entry["steps_ms"] = {name: float(np.median([step[name] for step in steps])) for name in steps[0]}
                 entry["engine_ms"] = {"p50": float(np.median(engine_ms)), "p90": float(np.percentile(engine_ms, 90))}
                 entry["run_ms"] = {"p50": float(np.median(run_ms)), "p90": float(np.percentile(run_ms, 90))}
             finally:
@@ -185,7 +187,8 @@ def summary_line(entry: dict[str, Any]) -> str:
         f"{entry['profile']['name']:<20} {entry['precision']}: build {entry['build_s']:.0f} s, "
         f"{entry['engine_mb']:.1f} MB, plugins {entry['plugin_layers']}, fp32 layers {entry['fp32_layers']}, "
         f"input {entry['input_dtype']}, engine {entry['engine_ms']['p50']:.3f}/{entry['engine_ms']['p90']:.3f} ms, "
-        f"run {entry['run_ms']['p50']:.3f}/{entry['run_ms']['p90']:.3f} ms, kornia kept >= {kept:.4f}, "
+        f"run {entry['run_ms']['p50']:.3f}/{entry['run_ms']['p90']:.3f} ms, steps "
+        f"{ {name: round(value, 3) for name, value in entry['steps_ms'].items()} }, kornia kept >= {kept:.4f}, "
         f"differing {[a['differing'] for a in entry['kornia']]}, score <= "
         f"{max(a['score_diff'] for a in entry['kornia']):.1e}, cosine >= {min(a['cosine'] for a in entry['kornia']):.5f}"
     )
@@ -219,6 +222,16 @@ def report(paths: Iterable[Path]) -> str:
         )
         for warning in entry["warnings"]:
             warnings.setdefault(warning, set()).add(f"{name} {entry['precision']}")
+    steps = [entry for entry in entries if "steps_ms" in entry]
+    if steps:
+        names = list(steps[0]["steps_ms"])
+        lines += ["", "Where a frame's time goes (ms, median of 50 frames, the stream synchronised after each step):", ""]
+        lines += ["| profile | precision | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 2)]
+        lines += [
+            f"| {entry['profile']['name']} | {entry['precision']} | "
+            + " | ".join(f"{entry['steps_ms'][name]:.3f}" for name in names) + " |"
+            for entry in steps
+        ]
     lines += ["", "TensorRT's warnings while parsing and building:", ""]
     lines += [f"- `{text}` ({len(where)} builds)" for text, where in sorted(warnings.items())] or ["- none"]
     return "\n".join(lines)

@@ -91,6 +91,20 @@ def test_engine_milliseconds_times_the_enqueue_alone(monkeypatch: pytest.MonkeyP
         backend.close()
 
 
+def test_timed_run_gives_the_same_features_and_each_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    trt_double.install(monkeypatch, "10.0.1")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    try:
+        image = image_with_count(6)
+        features, milliseconds = backend.timed_run(image)
+        expected = backend.run(image)
+        np.testing.assert_array_equal(features.descriptors, expected.descriptors)
+        assert list(milliseconds) == ["copy in", "upload", "engine", "download", "results"]
+        assert all(value >= 0.0 for value in milliseconds.values())
+    finally:
+        backend.close()
+
+
 def test_api_is_chosen_by_version_even_where_both_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """8.5 and 8.6 have the named-tensor calls too; before 10 the backend keeps the binding-index API."""
     trt = trt_double.make_tensorrt(trt_double.FakeGpu(), "8.6.1.6")

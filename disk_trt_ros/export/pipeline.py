@@ -28,8 +28,9 @@ Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 # What an fp16 TensorRT engine keeps in float32 (measured on TensorRT 8.5, docs/tensorrt.md): everything outside the
 # U-Net (scores, NMS, top-K, gathers: TensorRT fuses them into one region whose precision follows its inputs), the
 # first convolution (it sees the pixels), the decoder's convolutions (TensorRT's fp16 tactics accumulate in fp16)
-# and the heatmap head. The descriptor head computes in fp16 and writes float32, so that no fp16 tensor enters the
-# post-processing region.
+# and the heatmap head. The descriptor head, four fifths of the network's arithmetic, computes in fp16 (its input is
+# float32 for the heatmap head's sake, which would otherwise draw it to float32) and writes float32, so that no fp16
+# tensor enters the post-processing region.
 FP16_POLICY = PrecisionPolicy(
     fp32_layers=(
         r"^/(?!unet/)",
@@ -37,6 +38,7 @@ FP16_POLICY = PrecisionPolicy(
         r"^/unet/path_up\.\d+/conv/conv\.3/",
         r"^/unet/heatmap_head/",
     ),
+    fp16_layers=(r"^/unet/descriptor_head/",),
     fp32_outputs=(r"^/unet/descriptor_head/",),
 )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
@@ -193,15 +194,43 @@ class TensorRTBackend(Backend):
 
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)
-        cuda = self._cuda
-        with cuda.active():
-            np.copyto(self._host[INPUT_NAME][0], image)
-            cuda.copy_to_device(self._device[INPUT_NAME], self._host[INPUT_NAME])
-            self._enqueue()
-            for name in OUTPUT_NAMES:
-                cuda.copy_to_host(self._host[name], self._device[name])
-            cuda.synchronize()
+        with self._cuda.active():
+            for _, step in self._frame_steps(image):
+                step()
+            self._cuda.synchronize()
         return Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES))
+
+    def timed_run(self, image: np.ndarray) -> tuple[Features, dict[str, float]]:
+        """:meth:`run` with the stream synchronised after each step, and each step's wall time in milliseconds:
+        ``copy in`` (the frame into pinned memory), ``upload``, ``engine``, ``download``, ``results`` (the
+        features copied out). Slower than :meth:`run`, where the steps overlap; for finding where time goes."""
+        self.check_image(image)
+        milliseconds: dict[str, float] = {}
+        with self._cuda.active():
+            for name, step in self._frame_steps(image):
+                started = time.perf_counter()
+                step()
+                self._cuda.synchronize()
+                milliseconds[name] = (time.perf_counter() - started) * 1e3
+        started = time.perf_counter()
+        features = Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES))
+        milliseconds["results"] = (time.perf_counter() - started) * 1e3
+        return features, milliseconds
+
+    def _frame_steps(self, image: np.ndarray) -> list[tuple[str, Callable[[], None]]]:
+        """One frame's work on the stream, in order (the caller synchronises)."""
+        cuda, host, device = self._cuda, self._host, self._device
+
+        def download() -> None:
+            for name in OUTPUT_NAMES:
+                cuda.copy_to_host(host[name], device[name])
+
+        return [
+            ("copy in", lambda: np.copyto(host[INPUT_NAME][0], image)),
+            ("upload", lambda: cuda.copy_to_device(device[INPUT_NAME], host[INPUT_NAME])),
+            ("engine", self._enqueue),
+            ("download", download),
+        ]
 
     def layers(self) -> list[dict[str, str]]:
         """The engine's layers as TensorRT's engine inspector describes them (8.2 on): ``name`` and ``type``

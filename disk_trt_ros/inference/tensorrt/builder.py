@@ -139,30 +139,33 @@ def compile_engine(
 
 
 def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: PrecisionPolicy) -> int:
-    """Constrain the layers ``policy`` names to float32 and make TensorRT obey; returns how many were constrained.
+    """Constrain the layers ``policy`` names and make TensorRT obey; returns how many layers were constrained.
 
-    A layer of ``policy.fp32_layers`` computes in float32 when it has a floating-point input (layers of integers
-    and constants are left alone); a layer of ``policy.fp32_outputs`` writes its floating-point outputs as float32.
+    Only layers with a floating-point input are touched (layers of integers and constants are left alone). A layer
+    of ``policy.fp32_layers`` (``fp16_layers``) computes in float32 (float16); the float32 layers and those of
+    ``policy.fp32_outputs`` write their floating-point outputs as float32.
     """
     floats = (trt.float32, trt.float16)
-    compute = [re.compile(pattern) for pattern in policy.fp32_layers]
+    compute = [(re.compile(pattern), trt.float32) for pattern in policy.fp32_layers]
+    compute += [(re.compile(pattern), trt.float16) for pattern in policy.fp16_layers]
     write = [re.compile(pattern) for pattern in policy.fp32_outputs]
     constrained = 0
     for index in range(network.num_layers):
         layer = network.get_layer(index)
-        if layer.type == trt.LayerType.CONSTANT:
-            continue
         inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
-        float_outputs = [i for i in range(layer.num_outputs) if layer.get_output(i).dtype in floats]
-        in_float32 = any(p.search(layer.name) for p in compute) and any(
-            tensor is not None and tensor.dtype in floats for tensor in inputs
-        )
-        if in_float32:
-            layer.precision = trt.float32
-        if in_float32 or any(p.search(layer.name) for p in write):
-            for output in float_outputs:
-                layer.set_output_type(output, trt.float32)
-            constrained += 1
+        if layer.type == trt.LayerType.CONSTANT or not any(t is not None and t.dtype in floats for t in inputs):
+            continue
+        precision = next((dtype for pattern, dtype in compute if pattern.search(layer.name)), None)
+        outputs_float32 = precision == trt.float32 or any(pattern.search(layer.name) for pattern in write)
+        if precision is None and not outputs_float32:
+            continue
+        if precision is not None:
+            layer.precision = precision
+        if outputs_float32:
+            for output in range(layer.num_outputs):
+                if layer.get_output(output).dtype in floats:
+                    layer.set_output_type(output, trt.float32)
+        constrained += 1
     if constrained:
         flag = "OBEY_PRECISION_CONSTRAINTS" if hasattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS") else "STRICT_TYPES"
         config.set_flag(getattr(trt.BuilderFlag, flag))
