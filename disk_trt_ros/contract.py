@@ -107,8 +107,9 @@ class TrtCompat(Vocabulary):
 
 
 class Precision(Vocabulary):
-    """Arithmetic precision of inference: ``fp16`` (TensorRT's FP16 and TF32 kernels, PyTorch's half U-Net) or
-    ``fp32`` (strict float32). ONNX Runtime runs a model as exported."""
+    """Arithmetic precision of inference. ``fp32``: strict float32 (TF32 off). ``fp16``: TensorRT computes what the
+    model's :class:`PrecisionPolicy` allows in float16 (for DISK, the descriptor head) and keeps the rest in float32;
+    PyTorch runs its U-Net in half precision. ONNX Runtime runs a model as exported."""
 
     FP16 = "fp16"
     FP32 = "fp32"
