@@ -6,9 +6,7 @@ pinned host buffers are allocated once; a frame is one host-to-device copy, one 
 and a stream synchronisation. Where the engine binds the image as uint8 (TensorRT 8.5 on, see
 :mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it comes, with no conversion.
 
-TensorRT's two execution APIs, chosen by the installed major version:
-    8.x: binding indices (``num_bindings``, ``get_binding_index``, ``execute_async_v2(bindings, stream_handle)``);
-    10.x: named tensors (``num_io_tensors``, ``set_tensor_address``, ``execute_async_v3(stream_handle)``).
+TensorRT's two execution APIs are in :mod:`~disk_trt_ros.inference.tensorrt.engine_io`.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import os
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -38,79 +36,10 @@ from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
+from disk_trt_ros.inference.tensorrt.engine_io import engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_sidecar
-from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt, tensorrt_major
-
-
-class BindingIndexIO:
-    """TensorRT 8.2 to 8.6: tensors addressed by binding index, ``execute_async_v2``."""
-
-    def __init__(self, trt: ModuleType, engine: Any, context: Any) -> None:
-        self._trt, self._engine, self._context = trt, engine, context
-        self._bindings: list[int] = []
-
-    def tensors(self) -> list[TensorSpec]:
-        engine = self._engine
-        return [
-            TensorSpec(
-                name=engine.get_binding_name(index),
-                shape=tuple(int(size) for size in engine.get_binding_shape(index)),
-                dtype=_numpy_dtype(self._trt, engine.get_binding_dtype(index), engine.get_binding_name(index)),
-                is_input=engine.binding_is_input(index),
-            )
-            for index in range(engine.num_bindings)
-        ]
-
-    def bind(self, addresses: dict[str, int]) -> None:
-        bindings = [0] * self._engine.num_bindings
-        for name, address in addresses.items():
-            bindings[self._engine.get_binding_index(name)] = address
-        self._bindings = bindings
-
-    def enqueue(self, stream_handle: int) -> bool:
-        return bool(self._context.execute_async_v2(self._bindings, stream_handle))
-
-
-class NamedTensorIO:
-    """TensorRT 10: tensors addressed by name, ``set_tensor_address`` and ``execute_async_v3``."""
-
-    def __init__(self, trt: ModuleType, engine: Any, context: Any) -> None:
-        self._trt, self._engine, self._context = trt, engine, context
-
-    def tensors(self) -> list[TensorSpec]:
-        engine, trt = self._engine, self._trt
-        names = [engine.get_tensor_name(index) for index in range(engine.num_io_tensors)]
-        return [
-            TensorSpec(
-                name=name,
-                shape=tuple(int(size) for size in engine.get_tensor_shape(name)),
-                dtype=_numpy_dtype(trt, engine.get_tensor_dtype(name), name),
-                is_input=engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
-            )
-            for name in names
-        ]
-
-    def bind(self, addresses: dict[str, int]) -> None:
-        for name, address in addresses.items():
-            if not self._context.set_tensor_address(name, address):
-                raise InferenceError(f"TensorRT refused the device address of tensor '{name}'")
-
-    def enqueue(self, stream_handle: int) -> bool:
-        return bool(self._context.execute_async_v3(stream_handle))
-
-
-def _numpy_dtype(trt: ModuleType, data_type: Any, name: str) -> str:
-    """The numpy dtype name of a TensorRT data type."""
-    try:
-        return np.dtype(trt.nptype(data_type)).name
-    except TypeError as error:
-        raise ContractError(f"engine tensor '{name}' has data type {data_type}, which numpy cannot hold") from error
-
-
-def engine_io(trt: ModuleType, engine: Any, context: Any) -> BindingIndexIO | NamedTensorIO:
-    """The execution API of the installed TensorRT: binding indices before 10, named tensors from 10 on."""
-    return NamedTensorIO(trt, engine, context) if tensorrt_major(trt) >= 10 else BindingIndexIO(trt, engine, context)
+from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt
 
 
 def check_engine_tensors(tensors: list[TensorSpec], info: ModelInfo, input_dtype: str) -> None:
