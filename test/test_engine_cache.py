@@ -59,7 +59,7 @@ def test_build_writes_engine_and_sidecar(fake_gpu: trt_double.FakeGpu, tiny_mode
     assert (sidecar["precision"], sidecar["builder_flags"], sidecar["workspace_mib"]) == ("fp16", ["FP16"], 256)
     assert sidecar["model_metadata"] == trt_double.tiny_model_info().to_metadata()
     assert read_sidecar(engine) == record and record.model_info == trt_double.tiny_model_info()
-    assert builds()[-1]["fp16"] is True and builds()[-1]["tf32"] is False, "TF32 would loosen the policy's fp32 layers"
+    assert builds()[-1]["flags"] == ["FP16"], "TF32 would loosen the policy's fp32 layers"
     assert builds()[-1]["workspace"] == 256 << 20
     assert any("Building engine (2 steps)" in line for line in lines), lines  # TensorRT 10's progress monitor
     assert no_partial_files(tmp_path)
@@ -75,8 +75,8 @@ def test_builder_settings_on_each_api(
     record, _ = build(tiny_model, tmp_path / "model.engine", BuildSettings("fp32", 64))
     assert builds() == [
         {
-            "tensorrt_version": version, "gpu_name": "Fake GPU", "fp16": False, "tf32": False,
-            "workspace": 64 << 20, "plugins": [],
+            "tensorrt_version": version, "gpu_name": "Fake GPU", "flags": [], "workspace": 64 << 20, "plugins": [],
+            "fp32_layers": [], "fp16_layers": [], "fp32_outputs": [],
         }
     ]
     assert (record.tensorrt_version, record.builder_flags) == (version, [])

@@ -4,16 +4,17 @@ They implement only documented signatures:
     TensorRT 8.2-8.6 (``__version__`` "8.x"): ``ICudaEngine.num_bindings``, ``get_binding_name/index``,
         ``binding_is_input``, ``get_binding_shape/dtype``, ``IExecutionContext.execute_async_v2(bindings,
         stream_handle)``; 8.5+ adds the named-tensor calls; ``IBuilderConfig.max_workspace_size`` (removed in 10),
-        ``set_memory_pool_limit`` (8.4+).
+        ``set_memory_pool_limit`` (8.4+); ``BuilderFlag.STRICT_TYPES``, ``OBEY_PRECISION_CONSTRAINTS`` (8.4+);
+        networks whose layers take ``precision`` and ``set_output_type``.
     TensorRT 10.x: ``num_io_tensors``, ``get_tensor_name/mode/shape/dtype``, ``set_tensor_address``,
-        ``execute_async_v3(stream_handle)``, ``IProgressMonitor``; no binding-index calls.
+        ``execute_async_v3(stream_handle)``, ``IProgressMonitor``; no binding-index calls, no ``STRICT_TYPES``.
     cuda-python (``cuda.bindings.runtime``): every call returns a tuple whose first item is a ``cudaError_t``.
 
-Modules: ``gpu`` (the fake GPU both doubles share), ``cudart`` (cuda-python), ``tensorrt_types``, ``fake_builder``
-and ``fake_runtime`` (the ``tensorrt`` module, assembled here by :func:`make_tensorrt`), ``contract_model`` (a tiny
-model that follows the contract). :func:`install` puts the doubles in ``sys.modules`` for one test; the fixtures
-``fake_gpu`` and ``tiny_model`` (test/conftest.py) use it. ``python -m support.trt_double`` runs a command or the
-node in a process whose TensorRT and CUDA are the doubles (see ``__main__``).
+Modules: ``gpu`` (the fake GPU both doubles share), ``cudart`` (cuda-python), ``tensorrt_types``, ``fake_network``,
+``fake_builder`` and ``fake_runtime`` (the ``tensorrt`` module, assembled here by :func:`make_tensorrt`),
+``contract_model`` (a tiny model that follows the contract). :func:`install` puts the doubles in ``sys.modules``
+for one test; the fixtures ``fake_gpu`` and ``tiny_model`` (test/conftest.py) use it. ``python -m support.trt_double``
+runs a command or the node in a process whose TensorRT and CUDA are the doubles (see ``__main__``).
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
     )
     if major_minor >= (8, 5):
         trt.uint8 = DataType.UINT8
-    trt.BuilderFlag = BuilderFlag if major_minor >= (8, 4) else enum.IntEnum(
-        "BuilderFlag", {flag.name: flag.value for flag in BuilderFlag if flag.name != "OBEY_PRECISION_CONSTRAINTS"}
-    )
+    # OBEY_PRECISION_CONSTRAINTS replaced STRICT_TYPES: the double has it from 8.4 on; TensorRT 10 removed STRICT_TYPES.
+    absent = {"OBEY_PRECISION_CONSTRAINTS"} if major_minor < (8, 4) else set()
+    if major_minor >= (10, 0):
+        absent.add("STRICT_TYPES")
+    flags = {flag.name: flag.value for flag in BuilderFlag if flag.name not in absent}
+    trt.BuilderFlag = enum.IntEnum("BuilderFlag", flags)
     trt.LayerType = LayerType
     trt.ProfilingVerbosity = ProfilingVerbosity
     trt.LayerInformationFormat = LayerInformationFormat

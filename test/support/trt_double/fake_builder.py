@@ -1,5 +1,7 @@
 """The builder half of the ``tensorrt`` double: ONNX parser, builder config (workspace, flags, timing cache) and
-builder. A "serialized engine" is the ONNX model behind a header naming the TensorRT version and the GPU."""
+builder. A "serialized engine" is the ONNX model behind a header naming the TensorRT version, the GPU, the builder
+flags set, the layers constrained to float32 or float16 and those whose outputs were set to float32 (``trt.builds``
+and ``TRT_DOUBLE_BUILD_LOG`` get the same header)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from support.trt_double.tensorrt_types import (
     NetworkDefinitionCreationFlag,
     version_tuple,
 )
+from support.trt_double.fake_network import Network
 from support.trt_double.gpu import FakeGpu
 
 
@@ -43,26 +46,6 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
 
         def serialize(self) -> HostMemory:
             return HostMemory(TIMING_CACHE_MAGIC + json.dumps(self.entries).encode())
-
-    class Tensor:
-        def __init__(self, name: str, dtype: DataType) -> None:
-            self.name, self.dtype = name, dtype
-
-    class Network:
-        """Its inputs come from the parsed model; it has no layers (the double does not model them)."""
-
-        def __init__(self, flags: int) -> None:
-            self.flags = flags
-            self.onnx: bytes | None = None
-            self.inputs: list[Tensor] = []
-            self.num_layers = 0
-
-        @property
-        def num_inputs(self) -> int:
-            return len(self.inputs)
-
-        def get_input(self, index: int) -> Tensor:
-            return self.inputs[index]
 
     class ParserError:
         def __init__(self, node: int, desc: str) -> None:
@@ -110,11 +93,8 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             for index, node in enumerate(graph.node):
                 if node.op_type == "Mod" and major_minor < (10, 0):
                     self._errors.append(ParserError(index, f"no importer registered for op: {node.op_type}"))
-            self._network.onnx = bytes(model)
-            self._network.inputs = [
-                Tensor(tensor.name, DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type))
-                for tensor in graph.input
-            ]
+            for name in self._network.populate(bytes(model)):
+                self._errors.append(ParserError(-1, f"tensor '{name}' has a type TensorRT does not support"))
             return not self._errors
 
     class BuilderConfig:
@@ -191,10 +171,12 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             header = {
                 "tensorrt_version": version,
                 "gpu_name": gpu.name,
-                "fp16": BuilderFlag.FP16 in config.flags,
-                "tf32": BuilderFlag.TF32 in config.flags,
+                "flags": sorted(flag.name for flag in config.flags),
                 "workspace": config.pool_limits.get(MemoryPoolType.WORKSPACE),
                 "plugins": plugin_layers(network.onnx) if major_minor < (8, 6) else [],
+                "fp32_layers": network.layers_computing_in(DataType.FLOAT),
+                "fp16_layers": network.layers_computing_in(DataType.HALF),
+                "fp32_outputs": network.layers_with_float32_outputs(),
             }
             input_types = {tensor.name: tensor.dtype.name for tensor in network.inputs}
             trt.builds.append(header)
