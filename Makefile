@@ -1,16 +1,18 @@
 # Fresh machine: `make demo` runs the node over a sample bag on the CPU backend; `make test` runs the suite.
-# Both run `make setup` first (idempotent): .venv/ with the tools and ROS 2 Jazzy wheels, then the interface.
+# Both run `make setup` first (idempotent): .venv/ with the tools and ROS 2 Jazzy wheels, then the interface, and
+# .py39/ (CPython 3.9 with the runtime side's packages, for test/test_runtime_python39.py).
 
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/tools.txt requirements/ros.txt requirements/ros-constraints.txt
+PY39 := .py39
 PYTEST_ARGS ?=
 
 .PHONY: setup test demo clean
 
-setup: $(STAMP) install/setup.sh
+setup: $(STAMP) install/setup.sh $(PY39)/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -22,6 +24,9 @@ install/setup.sh: $(STAMP) msg/Keypoints.msg CMakeLists.txt package.xml scripts/
 		scripts/disk_node scripts/build_engine launch/disk.launch.py config/disk.yaml
 	bash scripts/build_interface.sh
 
+$(PY39)/.installed: scripts/python39_runtime.sh requirements/python39.txt | $(STAMP)
+	bash scripts/python39_runtime.sh $(PY39)
+
 test: setup
 	source install/setup.sh && python -m pytest test $(PYTEST_ARGS)
 
@@ -29,4 +34,4 @@ demo: setup
 	source install/setup.sh && python -m disk_trt_ros.evaluation.demo
 
 clean:
-	rm -rf build install $(VENV)
+	rm -rf build install $(VENV) $(PY39)

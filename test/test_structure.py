@@ -13,28 +13,12 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / "disk_trt_ros"
-PACKAGE = PACKAGE_DIR.name
+from support.runtime_side import HEAVY_LIBRARIES, PACKAGE_DIR, module_name, runtime_modules
 
-# The runtime side: what a Jetson runs next to TensorRT. It imports without PyTorch, OpenCV, kornia or rclpy, and
-# parses as Python 3.9.
-RUNTIME_MODULES = (
-    "disk_trt_ros.errors",
-    "disk_trt_ros.contract",
-    "disk_trt_ros.atomic",
-    "disk_trt_ros.cli",
-    "disk_trt_ros.inference.base",
-    "disk_trt_ros.inference.registry",
-    "disk_trt_ros.inference.comparison",
-    "disk_trt_ros.inference.onnxruntime_backend",
-    "disk_trt_ros.inference.bench",
-)
-RUNTIME_PACKAGES = ("disk_trt_ros.inference.tensorrt",)
-HEAVY_LIBRARIES = ("torch", "cv2", "kornia", "rclpy")
+PACKAGE = PACKAGE_DIR.name
 
 # (importer prefix, imported prefix): the layering rule says the first never imports the second.
 FORBIDDEN = (
@@ -53,11 +37,6 @@ FORBIDDEN = (
 )
 MAX_LINES = 400
 MAX_LINES_TENSORRT = 250
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 MODULES = {module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
@@ -154,12 +133,6 @@ def test_the_layers_import_only_downwards() -> None:
         and imported != importer
     ]
     assert violations == []
-
-
-def runtime_modules() -> list[str]:
-    return list(RUNTIME_MODULES) + [
-        name for name in MODULES for package in RUNTIME_PACKAGES if name == package or name.startswith(package + ".")
-    ]
 
 
 def test_the_runtime_side_imports_without_torch_opencv_kornia_or_rclpy() -> None:
