@@ -75,8 +75,8 @@ def test_builder_settings_on_each_api(
     record, _ = build(tiny_model, tmp_path / "model.engine", BuildSettings("fp32", 64))
     assert builds() == [
         {
-            "tensorrt_version": version, "gpu_name": "Fake GPU", "flags": [], "workspace": 64 << 20, "plugins": [],
-            "fp32_layers": [], "fp16_layers": [], "fp32_outputs": [],
+            "tensorrt_version": version, "gpu_name": "Fake GPU", "flags": [], "workspace": 64 << 20,
+            "tactic_sources": None, "plugins": [], "fp32_layers": [], "fp16_layers": [], "fp32_outputs": [],
         }
     ]
     assert (record.tensorrt_version, record.builder_flags) == (version, [])
@@ -381,3 +381,19 @@ def test_a_build_ended_half_way_leaves_nothing_behind(tiny_model: Path, tmp_path
     output, _ = again.communicate(timeout=120)
     assert again.returncode == 0, output
     assert read_sidecar(engine).engine_sha256 == hashlib.sha256(engine.read_bytes()).hexdigest()
+
+
+def test_tactic_sources_are_set_recorded_and_checked(
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
+) -> None:
+    """--tactic-sources enables exactly the named sources (a machine without cuBLAS leaves CUBLAS out); the sidecar
+    records them, a change rebuilds, and an unknown name is refused with the ones TensorRT has."""
+    engine = tmp_path / "model.engine"
+    record, _ = build(tiny_model, engine, BuildSettings(tactic_sources=("CUDNN", "EDGE_MASK_CONVOLUTIONS")))
+    assert builds()[-1]["tactic_sources"] == (1 << 2) | (1 << 3)
+    assert record.tactic_sources == ["CUDNN", "EDGE_MASK_CONVOLUTIONS"]
+    _, lines = build(tiny_model, engine)
+    assert len(builds()) == 2 and any("tactic_sources" in line for line in lines), lines
+    assert builds()[-1]["tactic_sources"] is None, "no --tactic-sources: TensorRT's default"
+    with pytest.raises(EngineCacheError, match="unknown tactic source.*CUBLASS.*CUBLAS, CUBLAS_LT"):
+        build(tiny_model, engine, BuildSettings(tactic_sources=("CUBLASS",)))

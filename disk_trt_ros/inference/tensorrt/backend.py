@@ -188,7 +188,8 @@ class TensorRTBackend(Backend):
             raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
 
     def close(self) -> None:
-        for attribute in ("_io", "_context", "_engine", "_runtime", "_trt"):  # TensorRT objects before the memory they use
+        # TensorRT's objects go before the memory they use
+        for attribute in ("_io", "_context", "_engine", "_runtime", "_trt"):
             if hasattr(self, attribute):
                 delattr(self, attribute)
         self._cuda.close()

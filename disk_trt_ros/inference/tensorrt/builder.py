@@ -34,12 +34,15 @@ class BuildSettings:
 
     ``workspace_mib=None`` builds with :data:`DEFAULT_WORKSPACE_MIB` and accepts a cached engine built with any
     workspace limit (the limit bounds the builder's scratch memory; it does not change what the engine computes).
-    A precision given as a string is converted to :class:`~disk_trt_ros.contract.Precision`.
+    A precision given as a string is converted to :class:`~disk_trt_ros.contract.Precision`. ``tactic_sources``
+    names the ``trt.TacticSource`` members to enable (empty: TensorRT's default), for a machine that lacks one of
+    the libraries behind them (cuBLAS, say).
     """
 
     precision: Precision = Precision.FP16
     workspace_mib: int | None = None
     timing_cache: Path | None = None
+    tactic_sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.precision not in Precision.values():
@@ -121,6 +124,8 @@ def compile_engine(
     input_dtype = bind_image_as_uint8(trt, network)
     if hasattr(trt, "ProfilingVerbosity"):  # layer names, types and precisions for the engine inspector
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    if settings.tactic_sources:
+        config.set_tactic_sources(_tactic_source_mask(trt, settings.tactic_sources))
     config.set_timing_cache(_load_timing_cache(config, settings.timing_cache, progress), False)
     monitor = _progress_monitor(trt, progress) if hasattr(trt, "IProgressMonitor") else None
     if monitor is not None:
@@ -167,8 +172,8 @@ def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: P
                     layer.set_output_type(output, trt.float32)
         constrained += 1
     if constrained:
-        flag = "OBEY_PRECISION_CONSTRAINTS" if hasattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS") else "STRICT_TYPES"
-        config.set_flag(getattr(trt.BuilderFlag, flag))
+        obey = getattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS", None)
+        config.set_flag(obey if obey is not None else trt.BuilderFlag.STRICT_TYPES)
     return constrained
 
 
@@ -182,6 +187,16 @@ def bind_image_as_uint8(trt: ModuleType, network: Any) -> str:
             tensor.dtype = trt.uint8
         return "uint8" if tensor.dtype == getattr(trt, "uint8", None) else "float32"
     raise EngineCacheError(f"the network has no input named '{INPUT_NAME}'")
+
+
+def _tactic_source_mask(trt: ModuleType, names: tuple[str, ...]) -> int:
+    known = [name for name in dir(trt.TacticSource) if name.isupper()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise EngineCacheError(
+            f"unknown tactic source(s) {', '.join(unknown)}; TensorRT {trt.__version__} has {', '.join(known)}"
+        )
+    return sum(1 << int(getattr(trt.TacticSource, name)) for name in names)
 
 
 def _parser_error_text(error: Any) -> str:

@@ -88,6 +88,7 @@ def wanted_dependencies(
         "compute_capability": device.compute_capability_text,
         "precision": settings.precision.value,
         "builder_flags": settings.builder_flags,
+        "tactic_sources": list(settings.tactic_sources),
         "workspace_mib": settings.workspace_mib,
         "model_metadata": info.to_metadata(),
     }

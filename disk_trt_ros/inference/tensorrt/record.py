@@ -41,6 +41,7 @@ class EngineRecord:
     compute_capability: str
     precision: str
     builder_flags: list[str]
+    tactic_sources: list[str]
     workspace_mib: int
     model_metadata: dict[str, str]
     package_version: str
@@ -56,6 +57,7 @@ class EngineRecord:
         "compute_capability",
         "precision",
         "builder_flags",
+        "tactic_sources",
         "workspace_mib",
         "model_metadata",
     )
@@ -86,6 +88,7 @@ class EngineRecord:
             raise ValueError(f"missing keys: {', '.join(missing)}")
         expected_types = {
             "builder_flags": list,
+            "tactic_sources": list,
             "build_warnings": list,
             "fp32_layers": int,
             "model_metadata": dict,
@@ -96,8 +99,9 @@ class EngineRecord:
             expected = expected_types.get(name, int if name == "sidecar_version" else str)
             if not isinstance(data[name], expected) or isinstance(data[name], bool):
                 raise ValueError(f"{name} has the wrong type ({type(data[name]).__name__})")
-        if not all(isinstance(flag, str) for flag in data["builder_flags"] + data["build_warnings"]):
-            raise ValueError("builder_flags and build_warnings must be lists of strings")
+        lists = ("builder_flags", "tactic_sources", "build_warnings")
+        if not all(isinstance(text, str) for name in lists for text in data[name]):
+            raise ValueError("builder_flags, tactic_sources and build_warnings must be lists of strings")
         if data["input_dtype"] not in ("uint8", "float32"):
             raise ValueError(f"input_dtype {data['input_dtype']!r} is not uint8 or float32")
         if not all(isinstance(value, str) for value in data["model_metadata"].values()):

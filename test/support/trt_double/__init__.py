@@ -40,6 +40,7 @@ from support.trt_double.tensorrt_types import (
     NetworkDefinitionCreationFlag,
     ProfilingVerbosity,
     Severity,
+    TacticSource,
     TensorIOMode,
     version_tuple,
 )
@@ -76,6 +77,7 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
     trt.BuilderFlag = enum.IntEnum("BuilderFlag", flags)
     trt.LayerType = LayerType
     trt.ProfilingVerbosity = ProfilingVerbosity
+    trt.TacticSource = TacticSource
     trt.LayerInformationFormat = LayerInformationFormat
     trt.NetworkDefinitionCreationFlag = NetworkDefinitionCreationFlag
     trt.builds = []  # not TensorRT: what the double was asked to build, for assertions

@@ -102,8 +102,13 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             self.flags: set[BuilderFlag] = {BuilderFlag.TF32}  # TensorRT's default
             self.pool_limits: dict[MemoryPoolType, int] = {}
             self.timing_cache: TimingCache | None = None
+            self.tactic_sources: int | None = None  # None: TensorRT's default
             if major_minor >= (10, 0):
                 self.progress_monitor = None
+
+        def set_tactic_sources(self, tactic_sources: int) -> bool:
+            self.tactic_sources = tactic_sources
+            return True
 
         def set_flag(self, flag: BuilderFlag) -> None:
             self.flags.add(flag)
@@ -173,6 +178,7 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 "gpu_name": gpu.name,
                 "flags": sorted(flag.name for flag in config.flags),
                 "workspace": config.pool_limits.get(MemoryPoolType.WORKSPACE),
+                "tactic_sources": config.tactic_sources,
                 "plugins": plugin_layers(network.onnx) if major_minor < (8, 6) else [],
                 "fp32_layers": network.layers_computing_in(DataType.FLOAT),
                 "fp16_layers": network.layers_computing_in(DataType.HALF),

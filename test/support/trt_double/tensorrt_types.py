@@ -61,6 +61,13 @@ class ProfilingVerbosity(enum.Enum):
     DETAILED = 2
 
 
+class TacticSource(enum.IntEnum):
+    CUBLAS = 0
+    CUBLAS_LT = 1
+    CUDNN = 2
+    EDGE_MASK_CONVOLUTIONS = 3
+
+
 class MemoryPoolType(enum.IntEnum):
     WORKSPACE = 0
 
