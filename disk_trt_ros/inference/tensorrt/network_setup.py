@@ -1,0 +1,57 @@
+"""What the builder does to the parsed network before it builds: the model's precision policy, and a float32
+image input bound as uint8 where TensorRT allows it (see :mod:`~disk_trt_ros.inference.tensorrt.builder`)."""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+from typing import Any
+
+from disk_trt_ros.contract import INPUT_NAME, PrecisionPolicy
+from disk_trt_ros.errors import EngineCacheError
+
+
+def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: PrecisionPolicy) -> int:
+    """Constrain the layers ``policy`` names and make TensorRT obey; returns how many layers were constrained.
+
+    Only layers with a floating-point input are touched (layers of integers and constants are left alone). A layer
+    of ``policy.fp32_layers`` (``fp16_layers``) computes in float32 (float16); the float32 layers and those of
+    ``policy.fp32_outputs`` write their floating-point outputs as float32.
+    """
+    floats = (trt.float32, trt.float16)
+    compute = [(re.compile(pattern), trt.float32) for pattern in policy.fp32_layers]
+    compute += [(re.compile(pattern), trt.float16) for pattern in policy.fp16_layers]
+    write = [re.compile(pattern) for pattern in policy.fp32_outputs]
+    constrained = 0
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
+        if layer.type == trt.LayerType.CONSTANT or not any(t is not None and t.dtype in floats for t in inputs):
+            continue
+        precision = next((dtype for pattern, dtype in compute if pattern.search(layer.name)), None)
+        outputs_float32 = precision == trt.float32 or any(pattern.search(layer.name) for pattern in write)
+        if precision is None and not outputs_float32:
+            continue
+        if precision is not None:
+            layer.precision = precision
+        if outputs_float32:
+            for output in range(layer.num_outputs):
+                if layer.get_output(output).dtype in floats:
+                    layer.set_output_type(output, trt.float32)
+        constrained += 1
+    if constrained:
+        obey = getattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS", None)
+        config.set_flag(obey if obey is not None else trt.BuilderFlag.STRICT_TYPES)
+    return constrained
+
+
+def bind_image_as_uint8(trt: ModuleType, network: Any) -> str:
+    """Make a float32 ``image`` input uint8 where TensorRT has uint8 I/O (8.5 on); returns the input's dtype name."""
+    for index in range(network.num_inputs):
+        tensor = network.get_input(index)
+        if tensor.name != INPUT_NAME:
+            continue
+        if tensor.dtype == trt.float32 and hasattr(trt, "uint8"):
+            tensor.dtype = trt.uint8
+        return "uint8" if tensor.dtype == getattr(trt, "uint8", None) else "float32"
+    raise EngineCacheError(f"the network has no input named '{INPUT_NAME}'")
