@@ -1,4 +1,5 @@
-# Fresh machine: `make demo` runs the node over a sample bag on the CPU backend; `make test` runs the suite.
+# Fresh machine: `make demo` runs the node over a sample bag on the CPU backend; `make test` runs the suite, then
+# builds and tests the package the ROS way (colcon) in a second virtualenv without PyTorch, kornia and onnxruntime.
 # Both run `make setup` first (idempotent): .venv/ with the tools and ROS 2 Jazzy wheels, then the interface, and
 # .py39/ (CPython 3.9 with the runtime side's packages, for test/test_runtime_python39.py).
 
@@ -8,9 +9,12 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/tools.txt requirements/ros.txt requirements/ros-constraints.txt
 PY39 := .py39
+COLCON_VENV := .colcon/venv
+COLCON_STAMP := $(COLCON_VENV)/.installed
+COLCON_REQUIREMENTS := requirements/colcon.txt requirements/ros.txt requirements/ros-constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo clean
+.PHONY: setup test colcon-test demo clean
 
 setup: $(STAMP) install/setup.sh $(PY39)/.installed
 
@@ -21,7 +25,7 @@ $(STAMP): $(REQUIREMENTS)
 	touch $@
 
 install/setup.sh: $(STAMP) msg/Keypoints.msg CMakeLists.txt package.xml scripts/build_interface.sh \
-		scripts/disk_node scripts/build_engine launch/disk.launch.py config/disk.yaml
+		scripts/relocate_ros_wheels.py scripts/disk_node scripts/build_engine launch/disk.launch.py config/disk.yaml
 	bash scripts/build_interface.sh
 
 $(PY39)/.installed: scripts/python39_runtime.sh requirements/python39.txt | $(STAMP)
@@ -29,9 +33,20 @@ $(PY39)/.installed: scripts/python39_runtime.sh requirements/python39.txt | $(ST
 
 test: setup
 	source install/setup.sh && python -m pytest test $(PYTEST_ARGS)
+	$(MAKE) colcon-test
+
+$(COLCON_STAMP): $(COLCON_REQUIREMENTS)
+	test -x $(COLCON_VENV)/bin/python || python3 -m venv $(COLCON_VENV)
+	$(COLCON_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLCON_VENV)/bin/python -m pip install --quiet -r requirements/colcon.txt -r requirements/ros.txt \
+		-c requirements/ros-constraints.txt
+	touch $@
+
+colcon-test: $(COLCON_STAMP)
+	bash scripts/colcon_test.sh
 
 demo: setup
 	source install/setup.sh && python -m disk_trt_ros.evaluation.demo
 
 clean:
-	rm -rf build install $(VENV) $(PY39)
+	rm -rf build install .colcon $(VENV) $(PY39)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 ROS_DOMAIN_ID = 1 + os.getpid() % 100  # one DDS domain per test process, apart from other ROS processes here
 TORCH_THREADS = 2  # the CI machines' cores
+DOUBLE_NEEDS_ONNXRUNTIME = "onnxruntime is not installed: the TensorRT double runs its engines with it"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,7 +96,8 @@ def rclpy_context() -> Iterator[Any]:
 @pytest.fixture
 def tiny_model(tmp_path: Path) -> Path:
     """A tiny ONNX model that follows the engine contract, 32x32 rgb, K=8 (the TensorRT double's engines run it with
-    onnxruntime)."""
+    onnxruntime). Skips where onnxruntime is not installed."""
+    pytest.importorskip("onnxruntime", reason=DOUBLE_NEEDS_ONNXRUNTIME)
     path = tmp_path / "model.onnx"
     trt_double.make_contract_onnx(path, trt_double.tiny_model_info())
     return path
@@ -103,5 +105,7 @@ def tiny_model(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
-    """The double installed as ``tensorrt`` 10.0.1, with a fake GPU behind cuda-python's runtime."""
+    """The double installed as ``tensorrt`` 10.0.1, with a fake GPU behind cuda-python's runtime; skips where
+    onnxruntime is not installed."""
+    pytest.importorskip("onnxruntime", reason=DOUBLE_NEEDS_ONNXRUNTIME)
     return trt_double.install(monkeypatch, "10.0.1")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+
 import hashlib
 import subprocess
 import sys
 
 import onnx
-import pytest
 import torch
 
 from disk_trt_ros.contract import METADATA_PREFIX, ModelInfo, read_onnx_model_info

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
+import numpy as np
 
 from disk_trt_ros.contract import InputFormat, TrtCompat
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import io
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 import torch
 from kornia.geometry.subpix import nms2d
 

@@ -136,7 +136,7 @@ def test_the_layers_import_only_downwards() -> None:
 
 
 def test_the_runtime_side_imports_without_torch_opencv_kornia_or_rclpy() -> None:
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime", reason="the runtime side includes the onnxruntime backend: it is not installed")
     blocked = "; ".join(f"sys.modules[{library!r}] = None" for library in HEAVY_LIBRARIES)
     imports = "; ".join(f"import {name}" for name in runtime_modules())
     result = subprocess.run([sys.executable, "-c", f"import sys; {blocked}; {imports}"], capture_output=True,

@@ -9,12 +9,15 @@ is installed).
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import json
 import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
