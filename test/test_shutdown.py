@@ -107,6 +107,22 @@ def test_a_signal_during_a_stream_ends_the_node_cleanly_within_2_s(
     assert files_in(model.parent) == before
 
 
+@pytest.mark.parametrize("again_after_s", [0.0, 0.05, 0.3], ids=lambda seconds: f"again after {seconds:g} s")
+def test_a_second_sigint_during_the_clean_up_is_ignored(
+    probe: Any, rclpy_context: Any, export_model: Any, again_after_s: float
+) -> None:
+    """Ctrl-C under ``ros2 launch`` reaches the node twice: from the terminal and passed on by launch."""
+    model = export_model(height=64, width=96).path
+    node, _, stream = start_streaming_node(probe, rclpy_context, model)
+    try:
+        returncode, seconds = node.stop(signal.SIGINT, again_after_s=again_after_s)
+    finally:
+        stream.stop()
+        node.kill()
+    assert (returncode, seconds < SHUTDOWN_LIMIT_S) == (0, True), (returncode, seconds, node.output)
+    assert "Traceback" not in node.output and "KeyboardInterrupt" not in node.output, node.output
+
+
 @pytest.mark.parametrize("number", SIGNALS, ids=lambda number: signal.Signals(number).name)
 def test_a_signal_during_the_engine_build_at_start_ends_the_node_within_2_s_and_leaves_no_engine(
     rclpy_context: Any, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, number: int

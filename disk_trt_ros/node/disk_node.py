@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import threading
 import time
 from typing import Any, Generic, NamedTuple, Sequence, TypeVar
@@ -339,8 +340,22 @@ def spin_until_shutdown(executor: Executor) -> None:
             raise
 
 
+def _shutdown_requested(number: int, frame: Any) -> None:
+    """Python's handler of SIGINT and SIGTERM under rclpy's: rclpy has already shut the context down."""
+
+
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until SIGINT/SIGTERM; returns 0, or 2 when it cannot start (the reason is logged)."""
+    """Run the node until SIGINT/SIGTERM; returns 0, or 2 when it cannot start (the reason is logged).
+
+    rclpy's signal handlers shut the context down and then call the handler that was there before them: Python's,
+    which raises KeyboardInterrupt wherever the main thread is, also in the middle of the clean-up when a second SIGINT
+    follows the first (Ctrl-C under ``ros2 launch`` reaches the node from the terminal and again from launch).
+    Installed before ``rclpy.init``, :func:`_shutdown_requested` takes that place, so any number of signals only shut
+    down, once. After the clean-up both signals are ignored: the interpreter's exit gives signals with Python handlers
+    their default action back, and SIGINT's would end the process with status -2 while it exits.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _shutdown_requested)
     rclpy.init(args=args)
     try:
         try:
@@ -348,6 +363,10 @@ def main(args: Sequence[str] | None = None) -> int:
         except NodeConfigurationError as error:
             rclpy.logging.get_logger(NODE_NAME).fatal(str(error))
             return 2
+        except RuntimeError:  # RCLError: a signal shut the context down while the node was starting
+            if rclpy.ok():
+                raise
+            return 0
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         try:
@@ -357,4 +376,6 @@ def main(args: Sequence[str] | None = None) -> int:
             node.destroy_node()
     finally:
         rclpy.try_shutdown()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
     return 0
