@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlparse
 
 import torch
 from kornia.feature import DISK
+from kornia.feature.disk.disk import urls as kornia_checkpoint_urls
 
 from disk_trt_ros.contract import RANDOM_WEIGHTS_PREFIX
 from disk_trt_ros.errors import ContractError, WeightsError
 
 PRETRAINED = ("depth", "epipolar")
+CONNECT_TIMEOUT_S = 5.0  # per download host, checked once before kornia's downloader (which retries each 3 times)
 
 
 def load_disk(weights: str) -> tuple[DISK, str]:
@@ -124,6 +128,12 @@ def _read_checkpoint(data: bytes, name: str) -> Mapping[str, torch.Tensor]:
 
 
 def _pretrained_disk(name: str) -> tuple[DISK, str]:
+    unreachable = _unreachable_download(name)
+    if unreachable:
+        raise WeightsError(
+            f"kornia's pretrained '{name}' DISK weights are not downloaded yet and {unreachable} cannot be reached "
+            f"(no network access?); pass a local checkpoint path ({name}-save.pth from the DISK release) instead"
+        )
     try:
         disk = DISK.from_pretrained(name)
     except Exception as error:  # network and hub failures surface as many types
@@ -132,6 +142,24 @@ def _pretrained_disk(name: str) -> tuple[DISK, str]:
             f"access, pass a local checkpoint path ({name}-save.pth from the DISK release) instead"
         ) from error
     return disk.eval(), state_dict_sha256(disk.state_dict())
+
+
+def _unreachable_download(name: str) -> str:
+    """The download hosts of kornia's ``name`` checkpoint, when it is not in torch's cache and none of them answers
+    (one connection attempt each); else an empty string."""
+    sources = kornia_checkpoint_urls[name]
+    urls = [sources] if isinstance(sources, str) else list(sources)
+    cached = Path(torch.hub.get_dir(), "checkpoints", Path(urlparse(urls[0]).path).name)
+    if cached.is_file():
+        return ""
+    hosts = list(dict.fromkeys(urlparse(url).hostname or "" for url in urls))
+    for host in hosts:
+        try:
+            socket.create_connection((host, 443), timeout=CONNECT_TIMEOUT_S).close()
+            return ""
+        except OSError:
+            continue
+    return " or ".join(hosts)
 
 
 def _parse_seed(weights: str) -> int:
