@@ -21,6 +21,7 @@ from disk_trt_ros.evaluation.bag_io import (
     homography_message,
     make_header,
 )
+from disk_trt_ros.evaluation import report as report_module
 from disk_trt_ros.evaluation.report import SUMMARY_ROWS, format_value, lookup
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.photos import load_photos
@@ -80,6 +81,27 @@ def test_the_report_holds_every_number_and_the_markdown_shows_them(
         assert f"]({name})" in markdown
     assert {"latency.png", "keypoints_inliers.png"} <= set(report["plots"])
     assert sum(name.startswith("matches_") for name in report["plots"]) == 3
+
+
+def test_every_plot_is_headed_by_the_model_backend_size_and_a_random_weights_warning(
+    sample_bag: Path, tmp_path: Path, export_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headings: dict[str, str] = {}
+    save = report_module._save
+
+    def save_and_record(figure: Any, path: Path, caption: str) -> Path:
+        written = save(figure, path, caption)
+        headings[path.name] = figure.get_suptitle()
+        return written
+
+    monkeypatch.setattr(report_module, "_save", save_and_record)
+    model = export_model()
+    report = run_eval(sample_bag, tmp_path, model.path)
+    assert set(headings) == set(report["plots"])
+    for heading in headings.values():
+        assert model.path.name in heading and "onnxruntime" in heading, heading
+        assert "160x128" in heading and "K=64" in heading, heading
+        assert "RANDOM WEIGHTS (random:0)" in heading, heading
 
 
 def identity_bag(path: Path, frames: int = 3) -> Path:

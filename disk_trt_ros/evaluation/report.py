@@ -220,12 +220,28 @@ def summary_lines(report: dict[str, Any], out: Path) -> str:
     return "\n".join(lines)
 
 
+def plot_caption(report: dict[str, Any]) -> str:
+    """The heading of every plot: the model, its size and K, what ran it, and a warning when its weights are random."""
+    model = report["model"]
+    name = Path(model["path"]).name if model.get("path") else "model not given"
+    ran_by = model["description"]
+    if report["mode"] == "node":
+        ran_by += ", run by disk_node (its backend is in its /diagnostics)"
+    caption = f"{name}: {ran_by}"
+    if model.get("random_weights"):
+        caption += f"\nRANDOM WEIGHTS ({model['weights']}): keypoints, matches and inliers are meaningless"
+    return caption
+
+
 def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnPair]) -> list[Path]:
     """Write the plots, report.json and report.md into ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     records = report["frames"]
-    plots = [plot_latency(out / "latency.png", records), plot_counts(out / "keypoints_inliers.png", records)]
-    plots += [plot_pair(out / f"matches_{pair.index_a:05d}_{pair.index_b:05d}.png", pair) for pair in drawn_pairs]
+    caption = plot_caption(report)
+    plots = [plot_latency(out / "latency.png", records, caption),
+             plot_counts(out / "keypoints_inliers.png", records, caption)]
+    plots += [plot_pair(out / f"matches_{pair.index_a:05d}_{pair.index_b:05d}.png", pair, caption)
+              for pair in drawn_pairs]
     plot_names = [plot.name for plot in plots if plot is not None]
     report = json_ready({**report, "plots": plot_names})
     atomic_write_bytes(out / "report.json", (json.dumps(report, indent=2) + "\n").encode())
@@ -233,13 +249,15 @@ def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnP
     return [out / "report.json", out / "report.md"] + [out / name for name in plot_names]
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path, caption: str) -> Path:
+    """Head ``figure`` with ``caption`` (:func:`plot_caption`, red for random weights); write it as a PNG, atomically."""
+    figure.suptitle(caption, fontsize=9, color="firebrick" if "RANDOM WEIGHTS" in caption else "black")
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
     return path
 
 
-def plot_latency(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
+def plot_latency(path: Path, records: Sequence[dict[str, Any]], caption: str) -> Path | None:
     """Latency of each frame over the sequence, and its histogram, for every timing the records hold."""
     keys = sorted({key for record in records for key in record if key.endswith("_ms")})
     if not keys:
@@ -256,10 +274,10 @@ def plot_latency(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
     histogram.set(xlabel="latency (ms)", ylabel="frames", title="Latency histogram")
     over_time.legend()
     histogram.legend()
-    return _save(figure, path)
+    return _save(figure, path, caption)
 
 
-def plot_counts(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
+def plot_counts(path: Path, records: Sequence[dict[str, Any]], caption: str) -> Path | None:
     """Keypoints per frame, and matches and RANSAC inliers with the previous frame."""
     if not records:
         return None
@@ -271,10 +289,10 @@ def plot_counts(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
             axes.plot(*zip(*points), marker=".", linewidth=1, label=label)
     axes.set(xlabel="frame", ylabel="count", title="Keypoints and inliers per frame")
     axes.legend()
-    return _save(figure, path)
+    return _save(figure, path, caption)
 
 
-def plot_pair(path: Path, pair: DrawnPair) -> Path:
+def plot_pair(path: Path, pair: DrawnPair, caption: str) -> Path:
     """Two frames side by side with their keypoints (dots) and inlier matches (lines)."""
     height = max(pair.image_a.shape[0], pair.image_b.shape[0])
     canvas = np.zeros((height, pair.image_a.shape[1] + pair.image_b.shape[1], 3), dtype=np.uint8)
@@ -295,4 +313,4 @@ def plot_pair(path: Path, pair: DrawnPair) -> Path:
         f"{len(pair.inlier_matches)} inlier matches"
     )
     axes.set_axis_off()
-    return _save(figure, path)
+    return _save(figure, path, caption)
