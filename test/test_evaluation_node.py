@@ -132,7 +132,16 @@ def test_the_demo_runs_the_node_over_a_sample_bag_and_reports(
     assert "evaluating OFFLINE" not in printed
     assert f"report: {tmp_path / 'report' / 'report.md'}" in printed
     assert "the node published" in printed and "disk_trt_ros/msg/Keypoints" in printed
+    assert "a frame in ONNX Runtime here: replaying at" in printed
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["mode"] == "node" and report["node"]["published"] == demo.FRAMES
     assert report["node"]["delivered"] >= 1
     assert report["model"]["weights"] == demo.DEMO_WEIGHTS
+
+
+def test_the_demo_says_why_frames_were_dropped() -> None:
+    assert demo.explain_drops({"node": {"published": 20, "delivered": 20, "dropped": 0}}) is None
+    explanation = demo.explain_drops({"node": {"published": 20, "delivered": 14, "dropped": 6}})
+    assert explanation is not None and explanation.startswith("6 of 20 frames got no keypoints")
+    assert "busy" in explanation and "lose frames in transport" in explanation
+
