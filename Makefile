@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 # Fresh machine: `make demo` runs the node over a sample bag on the CPU backend; `make test` runs the suite, then
 # builds and tests the package the ROS way (colcon) in a second virtualenv without PyTorch, kornia and onnxruntime.
 # Both run `make setup` first (idempotent): .venv/ with the tools and ROS 2 Jazzy wheels, then the interface, and

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 # The ROS way, as a ROS 2 user builds and tests this package: `colcon build`, `colcon test`, `colcon test-result`,
 # with colcon from PyPI in .colcon/venv (make colcon-test creates it from requirements/colcon.txt): ROS 2 Jazzy from
 # the wheels and what rosdep installs for package.xml, but no PyPI torch, kornia or onnxruntime, so this also

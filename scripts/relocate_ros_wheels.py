@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Point the CMake files of the ROS 2 wheels in a virtualenv at this machine's Python and numpy headers.
 
 The wheels' exported CMake targets name the include directories of the machine that built them

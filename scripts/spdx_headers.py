@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """SPDX licence headers: check that every source file has one, or add the missing ones.
 
 A source file is a tracked file (``git ls-files``) that holds code or build configuration and takes comments:

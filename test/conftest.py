@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures shared by the test modules: exported random-weight models (cached for the session), an rclpy context,
 and the TensorRT/CUDA doubles with a tiny contract model.
 
@@ -86,7 +88,9 @@ def export_model(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
 @pytest.fixture(scope="module")
 def rclpy_context() -> Iterator[Any]:
     """An initialised rclpy context on :data:`ROS_DOMAIN_ID`, shut down after the module; skips without rclpy."""
-    rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed: run `make setup` and `source install/setup.sh`")
+    rclpy = pytest.importorskip(
+        "rclpy", reason="rclpy is not installed: run `make setup` and `source install/setup.sh`"
+    )
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=ROS_DOMAIN_ID)
     yield context

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Every expected failure of ``python -m disk_trt_ros COMMAND`` is one line ``COMMAND: error: ...`` on stderr, nothing
 on stdout, exit status 1: the new user's mistakes of issue 13, command by command."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval --node`` and ``make demo`` against the real disk_node over rclpy and Fast DDS."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval`` offline with the real ONNX Runtime backend: report files, known answers, reference agreement, errors."""
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 
 from disk_trt_ros.cli import main as dispatch
+from disk_trt_ros.evaluation import report as report_module
 from disk_trt_ros.evaluation.bag_io import (
     HOMOGRAPHY_TYPE,
     IMAGE_TYPE,
@@ -21,7 +24,6 @@ from disk_trt_ros.evaluation.bag_io import (
     homography_message,
     make_header,
 )
-from disk_trt_ros.evaluation import report as report_module
 from disk_trt_ros.evaluation.report import SUMMARY_ROWS, format_value, lookup
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.photos import load_photos

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The exported graph in ONNX Runtime against kornia's DISK (kornia 0.9) on real photos, noise and low contrast."""
 
 from __future__ import annotations

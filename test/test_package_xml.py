@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """package.xml declares a rosdep key for every third-party module the code imports, and no key that nothing uses.
 
 The imports are read from the source (``import``, ``from ... import`` and ``importlib.import_module("...")``) of

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The pipeline's building blocks, each against an independent reference."""
 
 from __future__ import annotations

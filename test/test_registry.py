@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Backend selection (``auto`` and explicit names) and construction through the registry."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Shutdown: SIGINT and SIGTERM end the node within 2 s, during inference and during an engine build, and leave no
 partial files behind.
 
@@ -20,17 +22,17 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-import rclpy  # noqa: E402
+import rclpy
 
-from disk_trt_ros.contract import read_onnx_model_info  # noqa: E402
-from support import trt_double  # noqa: E402
-from support.reliability.camera import Camera  # noqa: E402
-from support.reliability.frames import ScenarioFrames, source_picture  # noqa: E402
-from support.reliability.node_process import NodeProcess  # noqa: E402
-from support.reliability.results import SHUTDOWN_LIMIT_S  # noqa: E402
-from support.paths import subprocess_environment  # noqa: E402
-from support.ros import spinning  # noqa: E402
-from support.waiting import wait_until  # noqa: E402
+from disk_trt_ros.contract import read_onnx_model_info
+from support import trt_double
+from support.paths import subprocess_environment
+from support.reliability.camera import Camera
+from support.reliability.frames import ScenarioFrames, source_picture
+from support.reliability.node_process import NodeProcess
+from support.reliability.results import SHUTDOWN_LIMIT_S
+from support.ros import spinning
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.ros
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The package's structure (docs/architecture.md): no import cycle, the layering, the runtime side's imports, sizes.
 
 Imports are read from the source with ``ast``, not executed. Every import statement counts, also one deferred into

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The TensorRT backend's data flow against the TensorRT and cuda-python doubles (``trt_double``).
 
 The doubles implement the documented API of TensorRT 8.2-8.6 (binding indices) or 10.x (named tensors), chosen by

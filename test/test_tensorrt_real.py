@@ -20,12 +20,6 @@ test_export_parity.py holds to kornia):
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
-pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
-pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
-
 import importlib
 import importlib.util
 import os
@@ -34,6 +28,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from disk_trt_ros.inference.base import Features
 from disk_trt_ros.inference.comparison import Agreement, agreement, mutual_nearest_neighbours

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``make demo``: a sample bag from scikit-image's photographs, the node on the CPU over it, and the report.
 
 Steps: write a 240x320 sample bag (20 frames at 3 fps) with ground truth; export a random-weight model
@@ -163,6 +165,7 @@ def describe_published(recorded: Path) -> str:
 
 
 def run(model: Path | None, out: Path) -> None:
+    """The demo's steps (see the module docstring), writing everything into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     bag = out / "sample_bag"
     write_sample_bag(
@@ -198,6 +201,7 @@ def run(model: Path | None, out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m disk_trt_ros.evaluation.demo``: returns 0, or 1 after an expected failure (said on stderr)."""
     parser = argparse.ArgumentParser(prog="python -m disk_trt_ros.evaluation.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="exported ONNX model (default: export a random-weight one)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="working directory (default out/demo)")

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The evaluation report: ``report.json`` (every number), ``report.md`` (summary table first) and PNG plots.
 
 ``report.md`` is made from the same dictionary that is written to ``report.json``; each row of its summary
@@ -250,7 +252,7 @@ def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnP
 
 
 def _save(figure: Figure, path: Path, caption: str) -> Path:
-    """Head ``figure`` with ``caption`` (:func:`plot_caption`, red for random weights); write it as a PNG, atomically."""
+    """Head ``figure`` with ``caption`` (:func:`plot_caption`, red for random weights); write it, atomically."""
     figure.suptitle(caption, fontsize=9, color="firebrick" if "RANDOM WEIGHTS" in caption else "black")
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)

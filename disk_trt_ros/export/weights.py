@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Loading DISK weights: kornia's pretrained checkpoints, local checkpoints, or seeded random weights."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``disk_node``: subscribes to images, publishes DISK keypoints and descriptors.
 
 Topics (all remappable):

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The node under test as a child process: its output collected, its resources sampled from /proc, its shutdown
 timed."""
 
