@@ -33,6 +33,7 @@ from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
 from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
 from disk_trt_ros.evaluation.run import evaluate_to_directory
 from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, write_sample_bag
+from disk_trt_ros.inference.bench import measure
 from disk_trt_ros.inference.registry import create_backend
 from disk_trt_ros.photos import load_photos
 
@@ -71,17 +72,10 @@ def replay_rate(model: Path) -> tuple[float, float]:
     """
     backend = create_backend(BackendName.ONNXRUNTIME, model, precision="fp32")
     try:
-        image = np.random.default_rng(0).integers(0, 256, (backend.info.height, backend.info.width,
-                                                             backend.info.input_format.channels), dtype=np.uint8)
-        backend.run(image)
-        seconds = []
-        for _ in range(TIMED_RUNS):
-            started = time.perf_counter()
-            backend.run(image)
-            seconds.append(time.perf_counter() - started)
+        image = np.random.default_rng(0).integers(0, 256, backend.info.input_shape[1:], dtype=np.uint8)
+        latency_s = measure(backend.run, [image], iterations=TIMED_RUNS, warmup=1).median_ms / 1e3
     finally:
         backend.close()
-    latency_s = float(np.median(seconds))
     return min(1.0, float(f"{1.0 / (FPS * HEADROOM * latency_s):.2g}")), latency_s
 
 
