@@ -25,7 +25,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 
-def bench_torch(directory: Path, out: Path, iterations: int) -> None:
+def bench_torch(directory: Path, out: Path, iterations: int, images: Path | None) -> None:
     from disk_trt_ros.cli import main as cli
 
     results: dict[str, Any] = {}
@@ -35,6 +35,7 @@ def bench_torch(directory: Path, out: Path, iterations: int) -> None:
             status = cli([
                 "bench", "--backend", "torch", "--precision", "fp16", "--torch-compile", "--model", str(model),
                 "--iters", str(iterations), "--warmup", "30", "--compare", "kornia", "--json", str(figures),
+                *(["--images", str(images)] if images else []),
             ])
             if status == 0:
                 results[model.stem] = json.loads(figures.read_text())
@@ -83,12 +84,13 @@ def main() -> int:
     torch_parser.add_argument("directory", type=Path)
     torch_parser.add_argument("--out", type=Path, required=True)
     torch_parser.add_argument("--iters", type=int, default=200)
+    torch_parser.add_argument("--images", type=Path, help="photographs (default: bench's, ../shared/data/images)")
     render_parser = commands.add_parser("render", help="print the Markdown table")
     render_parser.add_argument("torch_results", type=Path)
     render_parser.add_argument("tensorrt_results", type=Path, nargs="+")
     args = parser.parse_args()
     if args.command == "torch":
-        bench_torch(args.directory, args.out, args.iters)
+        bench_torch(args.directory, args.out, args.iters, args.images)
     else:
         print(render(args.torch_results, args.tensorrt_results))
     return 0
