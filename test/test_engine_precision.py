@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
@@ -29,6 +30,9 @@ def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict
     """Build with the installed double; the sidecar's record and the double's header of the build."""
     record = ensure_engine(model, engine, BuildSettings(precision), progress=Progress(lambda line: None))
     return record, sys.modules["tensorrt"].builds[-1]
+
+
+CAST = f"{DESCRIPTOR_HEAD} to float32"
 
 
 def float_nodes(model: Path) -> tuple[set[str], set[str]]:
@@ -58,7 +62,8 @@ def test_fp16_build_computes_only_the_descriptor_head_in_float16(
     assert "/Gather" not in reading, "a gather of integer indices has no float input"
     assert header["fp32_layers"] == sorted(reading - {DESCRIPTOR_HEAD})
     assert header["fp16_layers"] == [DESCRIPTOR_HEAD]
-    assert header["fp32_outputs"] == sorted(reading_and_writing), "no float16 tensor leaves a layer"
+    # the descriptor head writes float16 into a cast to float32, which its readers read: no float16 tensor goes on
+    assert header["fp32_outputs"] == sorted(reading_and_writing - {DESCRIPTOR_HEAD} | {CAST})
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "FP16 with the constraints obeyed, no TF32"
     assert record.fp32_layers == len(reading)
     assert record.builder_flags == ["FP16"] and record.input_dtype == "uint8"
@@ -90,7 +95,8 @@ def test_each_version_gets_its_precision_constraint_flag(
     trt_double.install(monkeypatch, version)
     _, header = build(exported.path, tmp_path / "disk.engine", "fp16")
     assert header["flags"] == sorted(["FP16", constraint_flag])
-    assert header["fp16_layers"] == [DESCRIPTOR_HEAD] and DESCRIPTOR_HEAD in header["fp32_outputs"]
+    assert header["fp16_layers"] == [DESCRIPTOR_HEAD] and CAST in header["fp32_outputs"]
+    assert DESCRIPTOR_HEAD not in header["fp32_outputs"], "TensorRT 8.5 has no fp16 convolution writing float32"
     assert "/unet/heatmap_head/Conv" in header["fp32_layers"]
     _, header = build(exported.path, tmp_path / "disk.fp32.engine", "fp32")
     assert header["flags"] == []
@@ -129,3 +135,29 @@ def test_the_double_models_layers_as_the_parser_makes_them(monkeypatch: pytest.M
     assert network.layers_with_float32_outputs() == ["square"]
     with pytest.raises(TypeError):
         resize.precision = "float32"
+
+
+def test_a_float16_layer_writing_float32_does_not_build(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    """What the cast avoids: TensorRT 8.5 found no implementation for the fp16 descriptor head with a float32 output
+    type under obeyed constraints (seen on an H200); the double refuses it the same way."""
+    import disk_trt_ros.inference.tensorrt.network_setup as network_setup
+
+    monkeypatch.setattr(network_setup, "_cast_to_float32", lambda trt, network, tensor, name: None)
+    trt_double.install(monkeypatch, "8.5.3.1")
+    original = network_setup.apply_precision_policy
+
+    def policy_with_the_output_type_on_the_layer(trt, network, config, policy):  # noqa: ANN001, ANN202
+        constrained = original(trt, network, config, policy)
+        for index in range(network.num_layers):
+            layer = network.get_layer(index)
+            if layer.name == DESCRIPTOR_HEAD:
+                layer.set_output_type(0, trt.float32)
+        return constrained
+
+    monkeypatch.setattr(
+        "disk_trt_ros.inference.tensorrt.builder.apply_precision_policy", policy_with_the_output_type_on_the_layer
+    )
+    with pytest.raises(EngineCacheError, match="could not build"):
+        build(export_model().path, tmp_path / "disk.engine", "fp16")

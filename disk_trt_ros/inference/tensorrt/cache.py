@@ -38,7 +38,6 @@ from disk_trt_ros.inference.tensorrt.record import (
 )
 from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
 
-
 MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
 
 

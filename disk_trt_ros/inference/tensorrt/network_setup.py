@@ -16,14 +16,16 @@ def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: P
 
     Only layers with a floating-point input are touched (layers of integers and constants are left alone). A layer
     of ``policy.fp32_layers`` (``fp16_layers``) computes in float32 (float16); the float32 layers and those of
-    ``policy.fp32_outputs`` write their floating-point outputs as float32.
+    ``policy.fp32_outputs`` write their floating-point outputs as float32. A float16 layer that must write float32
+    gets a cast after it instead (an identity layer whose output is float32, which its consumers then read):
+    TensorRT 8.5 has no implementation of a float16 convolution writing float32 under obeyed constraints.
     """
     floats = (trt.float32, trt.float16)
     compute = [(re.compile(pattern), trt.float32) for pattern in policy.fp32_layers]
     compute += [(re.compile(pattern), trt.float16) for pattern in policy.fp16_layers]
     write = [re.compile(pattern) for pattern in policy.fp32_outputs]
     constrained = 0
-    for index in range(network.num_layers):
+    for index in range(network.num_layers):  # the casts added below come after these and are not revisited
         layer = network.get_layer(index)
         inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
         if layer.type == trt.LayerType.CONSTANT or not any(t is not None and t.dtype in floats for t in inputs):
@@ -34,15 +36,33 @@ def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: P
             continue
         if precision is not None:
             layer.precision = precision
-        if outputs_float32:
-            for output in range(layer.num_outputs):
-                if layer.get_output(output).dtype in floats:
-                    layer.set_output_type(output, trt.float32)
+        for output in range(layer.num_outputs) if outputs_float32 else ():
+            if layer.get_output(output).dtype not in floats:
+                continue
+            if precision == trt.float16:
+                _cast_to_float32(trt, network, layer.get_output(output), f"{layer.name} to float32")
+            else:
+                layer.set_output_type(output, trt.float32)
         constrained += 1
     if constrained:
         obey = getattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS", None)
         config.set_flag(obey if obey is not None else trt.BuilderFlag.STRICT_TYPES)
     return constrained
+
+
+def _cast_to_float32(trt: ModuleType, network: Any, tensor: Any, name: str) -> None:
+    """Insert an identity layer writing ``tensor`` as float32 and make every other reader of ``tensor`` read it."""
+    cast = network.add_identity(tensor)
+    cast.name = name
+    cast.set_output_type(0, trt.float32)
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        if layer.name == name:
+            continue
+        for position in range(layer.num_inputs):
+            read = layer.get_input(position)
+            if read is not None and read.name == tensor.name:
+                layer.set_input(position, cast.get_output(0))
 
 
 def bind_image_as_uint8(trt: ModuleType, network: Any) -> str:

@@ -30,13 +30,13 @@ from support.trt_double.fake_builder import add_builder
 from support.trt_double.fake_runtime import add_runtime
 from support.trt_double.gpu import FakeGpu
 from support.trt_double.tensorrt_types import (
+    PLUGIN_CREATORS,
     TIMING_CACHE_MAGIC,
     BuilderFlag,
     DataType,
     LayerInformationFormat,
     LayerType,
     MemoryPoolType,
-    PLUGIN_CREATORS,
     NetworkDefinitionCreationFlag,
     ProfilingVerbosity,
     Severity,

@@ -10,6 +10,8 @@ import os
 import time
 from types import ModuleType
 
+from support.trt_double.fake_network import Network
+from support.trt_double.gpu import FakeGpu
 from support.trt_double.tensorrt_types import (
     ENGINE_MAGIC,
     PLUGIN_CREATORS,
@@ -20,8 +22,6 @@ from support.trt_double.tensorrt_types import (
     NetworkDefinitionCreationFlag,
     version_tuple,
 )
-from support.trt_double.fake_network import Network
-from support.trt_double.gpu import FakeGpu
 
 
 def plugin_layers(onnx_bytes: bytes) -> list[str]:
@@ -164,6 +164,10 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
         def build_serialized_network(self, network: Network, config: BuilderConfig) -> HostMemory | None:
             if network.onnx is None:
                 self.logger.log(Logger.ERROR, "network has no layers")
+                return None
+            obeyed = {flag.name for flag in config.flags} & {"OBEY_PRECISION_CONSTRAINTS", "STRICT_TYPES"}
+            for name in network.unbuildable_layers() if obeyed else ():
+                self.logger.log(Logger.ERROR, f"Could not find any implementation for node {name}.")
                 return None
             monitor = getattr(config, "progress_monitor", None)
             if monitor is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from support.trt_double.gpu import FakeGpu
 from support.trt_double.tensorrt_types import (
     ENGINE_MAGIC,
     PLUGIN_CREATORS,
@@ -19,7 +20,6 @@ from support.trt_double.tensorrt_types import (
     TensorIOMode,
     version_tuple,
 )
-from support.trt_double.gpu import FakeGpu
 
 
 def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
