@@ -133,9 +133,12 @@ def test_log_assignment_of_the_static_module_equals_kornias(variants, references
     for case in CASES:
         image0, image1, reference = references[name, case]
         count0, count1 = image0.count, image1.count
-        inputs = [torch.from_numpy(a) for s in (image0, image1) for a in (s.keypoints, s.descriptors, s.num_keypoints)]
+        stacked = [torch.from_numpy(np.concatenate([a, b])) for a, b in zip(
+            (image0.keypoints, image0.descriptors, image0.num_keypoints),
+            (image1.keypoints, image1.descriptors, image1.num_keypoints),
+        )]
         with torch.no_grad():
-            valid, log_assignment = module.assign(*inputs)
+            valid, log_assignment = module.assign(*stacked)
         ours = log_assignment[0].numpy()
         difference = np.abs(ours[:count0, :count1] - reference.log_assignment)
         tolerance = log_assignment_tolerance(reference)

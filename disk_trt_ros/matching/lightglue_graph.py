@@ -135,25 +135,20 @@ class StaticLightGlue(nn.Module):
         num_keypoints1: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         valid, log_assignment = self.assign(
-            keypoints0, descriptors0, num_keypoints0, keypoints1, descriptors1, num_keypoints1
+            torch.cat([keypoints0, keypoints1]), torch.cat([descriptors0, descriptors1]),
+            torch.cat([num_keypoints0, num_keypoints1]),
         )
         return self.filter_matches(log_assignment, valid)
 
     def assign(
-        self,
-        keypoints0: torch.Tensor,
-        descriptors0: torch.Tensor,
-        num_keypoints0: torch.Tensor,
-        keypoints1: torch.Tensor,
-        descriptors1: torch.Tensor,
-        num_keypoints1: torch.Tensor,
+        self, keypoints: torch.Tensor, descriptors: torch.Tensor, num_keypoints: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The valid slots, bool ``[2, K]`` (image, slot), and the log assignment ``[1, K, K]``: kornia's
-        ``log_assignment[:, :-1, :-1]`` on the valid rows and columns, :data:`MASKED_LOGIT` elsewhere."""
-        counts = torch.cat([num_keypoints0, num_keypoints1]).to(torch.float32)
-        valid = self.slot_position[None, :] < counts[:, None]
-        keypoints = torch.where(valid[:, :, None], torch.cat([keypoints0, keypoints1]), 0.0)
-        descriptors = torch.where(valid[:, :, None], torch.cat([descriptors0, descriptors1]), 0.0)
+        """Both images' inputs stacked (``[2, K, 2]``, ``[2, K, 128]``, ``[2]``) to the valid slots, bool ``[2, K]``
+        (image, slot), and the log assignment ``[1, K, K]``: kornia's ``log_assignment[:, :-1, :-1]`` on the valid
+        rows and columns, :data:`MASKED_LOGIT` elsewhere."""
+        valid = self.slot_position[None, :] < num_keypoints.to(torch.float32)[:, None]
+        keypoints = torch.where(valid[:, :, None], keypoints, 0.0)
+        descriptors = torch.where(valid[:, :, None], descriptors, 0.0)
         cosines, sines = self.rotary_encoding((keypoints - self.image_centre) / self.image_half_extent)
         key_valid = valid[:, None, None, :]
         features = self.input_proj(descriptors)  # [2, K, descriptor_dim]
