@@ -40,16 +40,18 @@ import torch
 import torch.nn.functional as F
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.contract import InputFormat, MatcherMethod, ModelInfo, TrtCompat
+from disk_trt_ros.matcher_contract import MatcherInfo
+from disk_trt_ros.export.lightglue_graph import StaticLightGlue
+from disk_trt_ros.export.lightglue_weights import random_lightglue
+from disk_trt_ros.export.onnx_export import export_matcher_onnx
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.export.weights import random_disk
+from disk_trt_ros.inference.base import KeypointSlots, Matcher, Matches
 from disk_trt_ros.inference.bench import LatencyStats
-from disk_trt_ros.matching.backends import Matcher, NumpyMnnMatcher, OnnxRuntimeLightGlue
-from disk_trt_ros.matching.contract import LIGHTGLUE, KeypointSlots, Matches, MatcherInfo
-from disk_trt_ros.matching.lightglue_export import export_matcher_onnx
-from disk_trt_ros.matching.lightglue_graph import StaticLightGlue
-from disk_trt_ros.matching.lightglue_weights import random_lightglue
-from disk_trt_ros.matching.torch_backends import TorchLightGlue, TorchMnnMatcher
+from disk_trt_ros.inference.mnn import NumpyMnnMatcher
+from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeLightGlue
+from disk_trt_ros.inference.torch_matchers import TorchLightGlue, TorchMnnMatcher
 from disk_trt_ros.photos import describe_source, load_photos
 
 HEIGHT, WIDTH = 480, 640
@@ -136,8 +138,8 @@ def interleaved_latency(
 def bench_k(k: int, pair: Pair, device: torch.device, args: argparse.Namespace, directory: str) -> list[Row]:
     """Time every matcher and kornia's LightGlue at K=k on the pair."""
     lightglue, sha256 = random_lightglue(0)
-    info = MatcherInfo(LIGHTGLUE, HEIGHT, WIDTH, k, FILTER_THRESHOLD, TrtCompat.TRT_8_2, "random:0", sha256,
-                       __version__)
+    info = MatcherInfo(MatcherMethod.LIGHTGLUE, HEIGHT, WIDTH, k, FILTER_THRESHOLD, TrtCompat.TRT_8_2, "random:0",
+                       sha256, __version__)
     path = os.path.join(directory, f"lightglue_{k}.onnx")
     export_matcher_onnx(lightglue, info, path)
     onnxruntime = OnnxRuntimeLightGlue(path, threads=args.threads)
@@ -146,8 +148,8 @@ def bench_k(k: int, pair: Pair, device: torch.device, args: argparse.Namespace, 
     lightglue.conf.filter_threshold = FILTER_THRESHOLD
     kornia = kornia_runner(lightglue, device)
     matchers: list[tuple[Matcher, str]] = [
-        (NumpyMnnMatcher(k), "cpu"),
-        (TorchMnnMatcher(k, device=str(device)), str(device)),
+        (NumpyMnnMatcher(), "cpu"),
+        (TorchMnnMatcher(device=str(device)), str(device)),
         (onnxruntime, ort_device),
         (TorchLightGlue(StaticLightGlue(lightglue, info), str(device)), str(device)),
     ]

@@ -14,11 +14,11 @@ import pytest
 import torch
 
 from disk_trt_ros import cli
-from disk_trt_ros.contract import ContractError, TrtCompat
-from disk_trt_ros.errors import WeightsError
-from disk_trt_ros.matching.contract import MATCHER_METADATA_PREFIX, MatcherInfo, read_onnx_matcher_info
-from disk_trt_ros.matching.lightglue_graph import StaticLightGlue
-from disk_trt_ros.matching.lightglue_weights import lightglue_for_disk, load_lightglue, random_lightglue
+from disk_trt_ros.contract import MatcherMethod, TrtCompat
+from disk_trt_ros.matcher_contract import MATCHER_METADATA_PREFIX, MatcherInfo, read_onnx_matcher_info
+from disk_trt_ros.errors import ContractError, WeightsError
+from disk_trt_ros.export.lightglue_graph import StaticLightGlue
+from disk_trt_ros.export.lightglue_weights import lightglue_for_disk, load_lightglue, random_lightglue
 from support.paths import REPO_ROOT
 
 
@@ -109,14 +109,14 @@ def test_bad_checkpoints_name_the_problem(checkpoint, tmp_path, monkeypatch):
 
 
 def test_metadata_round_trips_and_what_is_not_a_matchers_is_refused():
-    info = MatcherInfo("lightglue", 240, 320, 256, 0.1, TrtCompat.TRT_10, "random:0", "0" * 64, "0.1.0")
+    info = MatcherInfo(MatcherMethod.LIGHTGLUE, 240, 320, 256, 0.1, TrtCompat.TRT_10, "random:0", "0" * 64, "0.1.0")
     metadata = info.to_metadata()
     assert json.loads(metadata[MATCHER_METADATA_PREFIX + "trt_compat"]) == "10"
     assert MatcherInfo.from_metadata(metadata) == info
     cases = (
         ({"contract_version": "2"}, "matcher contract version 2"),
-        ({"height": "240.5"}, "'disk_trt_ros.matcher.height' is '240.5', not of type int"),
-        ({"filter_threshold": "true"}, "not of type float"),
+        ({"height": "240.5"}, "'disk_trt_ros.matcher.height' is '240.5', not a JSON integer"),
+        ({"filter_threshold": "true"}, "not a JSON number"),
         ({"weights": "{"}, "not valid JSON"),
         ({"trt_compat": '"9"'}, "invalid value"),
         ({"filter_threshold": "1.0"}, r"filter_threshold=1.0 must be in \[0, 1\)"),
@@ -161,14 +161,14 @@ def test_bad_export_settings_are_refused_in_one_line(arguments, message, export_
     output = tmp_path / "matcher.onnx"
     extractor = str(export_model().path)
     arguments = [extractor if argument == "EXTRACTOR" else argument for argument in arguments]
-    assert cli.main(["export-matcher", *arguments, "--output", str(output)]) == 2
+    assert cli.main(["export-matcher", *arguments, "--output", str(output)]) == 1
     error = capsys.readouterr().err.strip()
-    assert error.startswith("error: ") and "\n" not in error and re.search(message, error), error
+    assert error.startswith("export-matcher: error: ") and "\n" not in error and re.search(message, error), error
     assert not output.exists()
 
 
 
 def test_a_lightglue_for_other_features_is_refused():
-    info = MatcherInfo("lightglue", 48, 64, 16, 0.1, TrtCompat.TRT_8_2, "random:0", "", "0.1.0")
+    info = MatcherInfo(MatcherMethod.LIGHTGLUE, 48, 64, 16, 0.1, TrtCompat.TRT_8_2, "random:0", "", "0.1.0")
     with pytest.raises(ContractError, match="this LightGlue takes 256-d descriptors .* DISK's needs input_dim=128"):
         StaticLightGlue(lightglue_for_disk(input_dim=256), info)

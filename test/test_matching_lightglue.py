@@ -22,15 +22,16 @@ import torch
 from kornia.feature import LightGlue
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import ContractError, TrtCompat
-from disk_trt_ros.matching.backends import OnnxRuntimeLightGlue
-from disk_trt_ros.matching.contract import LIGHTGLUE, KeypointSlots, Matches, MatcherInfo
-from disk_trt_ros.matching.lightglue_export import export_matcher_onnx
-from disk_trt_ros.matching.lightglue_graph import MASKED_LOGIT, StaticLightGlue
-from disk_trt_ros.matching.lightglue_weights import random_lightglue
-from disk_trt_ros.matching.torch_backends import TorchLightGlue
-from support.paths import REPO_ROOT
-from matching_support import (
+from disk_trt_ros.contract import MatcherMethod, TrtCompat
+from disk_trt_ros.matcher_contract import MatcherInfo
+from disk_trt_ros.errors import ContractError, ModelNotFoundError
+from disk_trt_ros.export.lightglue_graph import MASKED_LOGIT, StaticLightGlue
+from disk_trt_ros.export.lightglue_weights import random_lightglue
+from disk_trt_ros.export.onnx_export import export_matcher_onnx
+from disk_trt_ros.inference.base import KeypointSlots, Matches
+from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeLightGlue
+from disk_trt_ros.inference.torch_matchers import TorchLightGlue
+from support.matching import (
     FRAME_HEIGHT,
     FRAME_WIDTH,
     PHOTO_PAIRS,
@@ -44,6 +45,7 @@ from matching_support import (
     with_count,
     with_garbage,
 )
+from support.paths import REPO_ROOT
 
 LOG_ASSIGNMENT_TOLERANCE = 5e-6  # times the largest magnitude of the log assignment
 SCORE_RTOL = 1e-4
@@ -72,7 +74,8 @@ class Variant:
 
 def matcher_info(threshold: float, weights: str = "random:0", sha256: str = "") -> MatcherInfo:
     return MatcherInfo(
-        LIGHTGLUE, FRAME_HEIGHT, FRAME_WIDTH, SLOTS, threshold, TrtCompat.TRT_8_2, weights, sha256, __version__
+        MatcherMethod.LIGHTGLUE, FRAME_HEIGHT, FRAME_WIDTH, SLOTS, threshold, TrtCompat.TRT_8_2, weights, sha256,
+        __version__,
     )
 
 
@@ -196,11 +199,9 @@ def test_the_exported_graph_passes_the_tensorrt_8_2_check(variants):
         value.name: (tuple(d.dim_value for d in value.type.tensor_type.shape.dim), value.type.tensor_type.elem_type)
         for value in list(model.graph.input) + list(model.graph.output)
     }
-    info = variants["sharp"].info
-    expected = {**info.input_shapes(), **info.output_shapes()}
-    dtypes = {**info.input_dtypes(), **info.output_dtypes()}
     assert signature == {
-        name: (shape, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtypes[name]))) for name, shape in expected.items()
+        spec.name: (spec.shape, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(spec.dtype)))
+        for spec in variants["sharp"].info.tensor_specs()
     }
 
 
@@ -221,5 +222,5 @@ def test_onnxruntime_matcher_refuses_a_model_that_is_not_a_matcher(export_model)
     extractor = export_model()
     with pytest.raises(ContractError, match="lacks 'disk_trt_ros.matcher.method'.*export-matcher"):
         OnnxRuntimeLightGlue(str(extractor.path))
-    with pytest.raises(ContractError, match="no such file"):
+    with pytest.raises(ModelNotFoundError, match="no such file; export a model with 'python -m disk_trt_ros export-m"):
         OnnxRuntimeLightGlue(str(extractor.path) + ".missing")

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from disk_trt_ros.contract import ContractError
-from disk_trt_ros.matching.backends import NumpyMnnMatcher
-from disk_trt_ros.matching.contract import KeypointSlots, Matches
-from disk_trt_ros.matching.mnn import MnnSettings, descriptor_distance, mutual_nearest_neighbours
-from disk_trt_ros.matching.mnn_torch import mutual_nearest_neighbours_torch
-from disk_trt_ros.matching.torch_backends import TorchMnnMatcher
-from matching_support import PHOTO_PAIRS, SLOTS, photo_slots, with_count, with_garbage
+from disk_trt_ros.errors import ContractError, OptionsError
+from disk_trt_ros.inference.base import KeypointSlots, Matches, MnnSettings
+from disk_trt_ros.inference.mnn import NumpyMnnMatcher, descriptor_distance, mutual_nearest_neighbours
+from disk_trt_ros.inference.torch_matchers import TorchMnnMatcher, mutual_nearest_neighbours_torch
+from support.matching import PHOTO_PAIRS, SLOTS, photo_slots, with_count, with_garbage
 
 SETTINGS = (
     MnnSettings(),
@@ -140,20 +138,20 @@ def test_what_invalid_slots_hold_does_not_matter():
     image0 = photo_slots(PHOTO_PAIRS[0][0], 150)
     image1 = photo_slots(PHOTO_PAIRS[0][1], 170)
     for settings in SETTINGS:
-        clean = NumpyMnnMatcher(SLOTS, settings).match(image0, image1)
-        assert_same(clean, NumpyMnnMatcher(SLOTS, settings).match(with_garbage(image0, 1), with_garbage(image1, 2)))
-        torch_matcher = TorchMnnMatcher(SLOTS, settings, "cpu")
+        clean = NumpyMnnMatcher(settings).match(image0, image1)
+        assert_same(clean, NumpyMnnMatcher(settings).match(with_garbage(image0, 1), with_garbage(image1, 2)))
+        torch_matcher = TorchMnnMatcher(settings, "cpu")
         assert_same(clean, torch_matcher.match(with_garbage(image0, 3), with_garbage(image1, 4)))
         assert (clean.matches0[0, 150:] == -1).all() and clean.matches0.max() < 170
 
 
 def test_matches_are_mutual_and_pairs_list_them_in_slot_order():
     image0, image1 = photo_slots(PHOTO_PAIRS[1][0]), photo_slots(PHOTO_PAIRS[1][1])
-    matches = NumpyMnnMatcher(SLOTS).match(image0, image1)
+    matches = NumpyMnnMatcher().match(image0, image1)
     pairs, scores = matches.pairs()
     assert pairs.dtype == np.int32 and pairs.shape == (matches.count, 2) and scores.shape == (matches.count,)
     assert len(set(pairs[:, 1])) == len(pairs) and (np.diff(pairs[:, 0]) > 0).all()
-    backwards = NumpyMnnMatcher(SLOTS).match(image1, image0)
+    backwards = NumpyMnnMatcher().match(image1, image0)
     assert sorted(map(tuple, backwards.pairs()[0][:, ::-1])) == sorted(map(tuple, pairs))
     similarity = np.einsum("nd,nd->n", image0.descriptors[0, pairs[:, 0]], image1.descriptors[0, pairs[:, 1]])
     np.testing.assert_allclose(scores, similarity, rtol=0, atol=1e-6)
@@ -161,12 +159,12 @@ def test_matches_are_mutual_and_pairs_list_them_in_slot_order():
 
 def test_inputs_that_break_the_contract_are_refused_by_name():
     image = photo_slots(PHOTO_PAIRS[0][0])
-    matcher = NumpyMnnMatcher(SLOTS)
+    matcher = NumpyMnnMatcher()
     short = KeypointSlots(image.keypoints, image.descriptors[:, :, :64].copy(), image.num_keypoints)
     with pytest.raises(ContractError, match=r"descriptors1 is float32 \(1, 256, 64\), the matcher takes .* 128\)"):
         matcher.match(image, short)
     with pytest.raises(ContractError, match=r"keypoints0 is float32 \(1, 256, 2\).*K=128"):
-        NumpyMnnMatcher(128).match(image, image)
+        image.check(128, 0)  # what a matcher with a fixed K (LightGlue) does first
     too_many = KeypointSlots(image.keypoints, image.descriptors, np.array([300], dtype=np.int32))
     with pytest.raises(ContractError, match="num_keypoints0=300 is outside 0..256"):
         matcher.match(too_many, image)
@@ -175,16 +173,14 @@ def test_inputs_that_break_the_contract_are_refused_by_name():
         matcher.match(image, wrong_type)
     with pytest.raises(ContractError, match="descriptor sizes differ: 128 in image 0, 64 in image 1"):
         mutual_nearest_neighbours(image.descriptors, image.num_keypoints, short.descriptors, short.num_keypoints)
-    for settings, message in ((MnnSettings(0.0), "ratio_threshold=0.0"), (MnnSettings(None, 3.0), "max_distance=3.0")):
-        with pytest.raises(ContractError, match=message):
-            NumpyMnnMatcher(SLOTS, settings)
-        with pytest.raises(ContractError, match=message):
-            TorchMnnMatcher(SLOTS, settings)
+    for arguments, message in (((0.0, None), "ratio_threshold=0.0"), ((None, 3.0), "max_distance=3.0")):
+        with pytest.raises(OptionsError, match=message):
+            MnnSettings(*arguments)
 
 
 def test_an_empty_image_gives_no_match():
     image0, image1 = photo_slots(PHOTO_PAIRS[0][0]), with_count(photo_slots(PHOTO_PAIRS[0][1]), 0)
-    for matcher in (NumpyMnnMatcher(SLOTS), TorchMnnMatcher(SLOTS, device="cpu")):
+    for matcher in (NumpyMnnMatcher(), TorchMnnMatcher(device="cpu")):
         for first, second in ((image0, image1), (image1, image0)):
             matches = matcher.match(first, second)
             assert matches.count == 0 and not matches.scores0.any()

@@ -37,6 +37,7 @@ from disk_trt_ros.inference.tensorrt.record import (
     sidecar_path,
 )
 from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
+from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
 MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
 
@@ -75,7 +76,7 @@ def engine_lock(engine_path: Path, progress: Progress) -> Iterator[None]:
 
 
 def wanted_dependencies(
-    onnx_sha256: str, info: ModelInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
+    onnx_sha256: str, info: ModelInfo | MatcherInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
 ) -> dict[str, Any]:
     """What an engine built now with ``settings`` would record under :attr:`EngineRecord.DEPENDENCIES`, less
     ``workspace_mib`` when ``settings`` leaves it open (any cached value is then accepted)."""
@@ -152,7 +153,7 @@ def ensure_engine(
             f"ONNX model {onnx_path} not found; export one with 'python -m disk_trt_ros export --output {onnx_path}'"
         )
     metadata = read_onnx_metadata(str(onnx_path))
-    info = ModelInfo.from_metadata(metadata)
+    info = info_from_metadata(metadata)
     policy = PrecisionPolicy.from_metadata(metadata)
     trt = import_tensorrt()
     with open_cuda_memory(device) as cuda, cuda.active():

@@ -1,8 +1,9 @@
 """The engine record: the sidecar ``ENGINE.json`` that says what an engine was built from and with.
 
 An engine file carries no ONNX metadata, so the sidecar holds the model's metadata
-(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`) beside what the engine depends on: the ONNX file's sha256,
-the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The engine cache
+(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`, or a matcher's) beside what the engine depends on: the ONNX
+file's sha256, the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The
+engine cache
 (:mod:`~disk_trt_ros.inference.tensorrt.cache`) compares them to decide whether an engine can be reused.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from disk_trt_ros.contract import ModelInfo, Precision
 from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
 SIDECAR_VERSION = 2
 
@@ -63,8 +65,9 @@ class EngineRecord:
     )
 
     @property
-    def model_info(self) -> ModelInfo:
-        return ModelInfo.from_metadata(self.model_metadata)
+    def model_info(self) -> ModelInfo | MatcherInfo:
+        """The extractor's or the matcher's contract, as the engine's model promised it."""
+        return info_from_metadata(self.model_metadata)
 
     def dependencies(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.DEPENDENCIES}
@@ -109,7 +112,7 @@ class EngineRecord:
         if data["precision"] not in Precision.values():
             raise ValueError(f"precision {data['precision']!r} is not one of {', '.join(Precision.values())}")
         record = cls(**{name: data[name] for name in fields})
-        ModelInfo.from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
+        info_from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
         return record
 
 

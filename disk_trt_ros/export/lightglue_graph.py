@@ -33,8 +33,9 @@ import torch.nn.functional as F
 from kornia.feature import LightGlue
 from torch import nn
 
-from disk_trt_ros.contract import DESCRIPTOR_DIM, ContractError
-from disk_trt_ros.matching.contract import NO_MATCH, MatcherInfo
+from disk_trt_ros.contract import DESCRIPTOR_DIM
+from disk_trt_ros.errors import ContractError
+from disk_trt_ros.matcher_contract import NO_MATCH, MatcherInfo
 
 # Logit of a masked attention key or assignment entry: exp() of it underflows to exactly 0 in float32 (below -104).
 MASKED_LOGIT = -1.0e4

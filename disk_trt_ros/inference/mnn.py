@@ -1,5 +1,6 @@
 """Mutual nearest neighbour matching of descriptors, with an optional ratio test and distance threshold: the rule,
-and its numpy implementation (brute force over the valid slots, the reference that the torch one must equal).
+its numpy implementation (brute force over the valid slots, the reference that the torch one must equal) and the
+matcher that runs it on the CPU.
 
 The rule, for image 0's valid slots ``i < num_keypoints0`` and image 1's valid slots ``j < num_keypoints1``:
 
@@ -22,35 +23,13 @@ only turn a decision that a near-tie of a few ulp made (docs/matching.md reports
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Callable
 
 import numpy as np
 
-from disk_trt_ros.contract import ContractError
-from disk_trt_ros.matching.contract import NO_MATCH, Matches
-
-
-@dataclasses.dataclass(frozen=True)
-class MnnSettings:
-    """Optional filters of mutual nearest neighbour matching (None: off).
-
-    Attributes:
-        ratio_threshold: keep a match when nearest / second-nearest distance ``<= ratio_threshold`` both ways,
-            in (0, 1]. The DISK paper matches with a ratio test; kornia's ``match_smnn`` defaults to 0.95.
-        max_distance: keep a match when its descriptor distance ``<= max_distance``, in [0, 2].
-    """
-
-    ratio_threshold: float | None = None
-    max_distance: float | None = None
-
-    def validate(self) -> None:
-        """Raise :class:`ContractError` for settings that cannot filter anything sensibly."""
-        if self.ratio_threshold is not None and not 0.0 < self.ratio_threshold <= 1.0:
-            raise ContractError(f"ratio_threshold={self.ratio_threshold} must be in (0, 1], or None for no ratio test")
-        if self.max_distance is not None and not 0.0 <= self.max_distance <= 2.0:
-            raise ContractError(
-                f"max_distance={self.max_distance} must be in [0, 2] (unit descriptors), or None for no threshold"
-            )
+from disk_trt_ros.errors import ContractError
+from disk_trt_ros.inference.base import KeypointSlots, Matcher, MatcherOptions, Matches, MnnSettings
+from disk_trt_ros.matcher_contract import NO_MATCH
 
 
 def check_descriptor_slots(descriptors: np.ndarray, num_keypoints: np.ndarray, image: int) -> int:
@@ -80,7 +59,6 @@ def mutual_nearest_neighbours(
         :class:`Matches` with ``matches0`` int32 ``[1, K0]`` (slot in image 1 or -1) and ``scores0`` float32
         ``[1, K0]`` (cosine similarity, 0 where unmatched).
     """
-    settings.validate()
     count0 = check_descriptor_slots(descriptors0, num_keypoints0, 0)
     count1 = check_descriptor_slots(descriptors1, num_keypoints1, 1)
     if descriptors0.shape[2] != descriptors1.shape[2]:
@@ -117,3 +95,32 @@ def mutual_nearest_neighbours(
 def descriptor_distance(similarity: np.ndarray) -> np.ndarray:
     """float32 ``sqrt(max(2 - 2 s, 0))``: the distance of unit descriptors from their cosine similarity."""
     return np.sqrt(np.maximum(np.float32(2.0) - np.float32(2.0) * similarity, np.float32(0.0)))
+
+
+def ignored_model_report(name: str, options: MatcherOptions, report: Callable[[str], None]) -> None:
+    """Say that mutual nearest neighbours ignore a model they were given."""
+    if options.model is not None:
+        report(f"{name} matches descriptors and needs no model; {options.model} is ignored")
+
+
+class NumpyMnnMatcher(Matcher):
+    """Mutual nearest neighbours in numpy, on the CPU, for any K."""
+
+    name = "mnn-numpy"
+
+    def __init__(self, settings: MnnSettings = MnnSettings()) -> None:
+        super().__init__(None)
+        self.settings = settings
+
+    @classmethod
+    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> NumpyMnnMatcher:
+        ignored_model_report(cls.name, options, report)
+        return cls(options.mnn)
+
+    def _match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
+        return mutual_nearest_neighbours(
+            image0.descriptors, image0.num_keypoints, image1.descriptors, image1.num_keypoints, self.settings
+        )
+
+    def describe(self) -> str:
+        return f"{super().describe()}, {self.settings}"

@@ -4,13 +4,13 @@ The checkpoint is what kornia downloads for ``LightGlue(features='disk')``: the 
 ``disk_lightglue.pth``, a bare state dict whose layer keys use the release's names (``self_attn.{i}.*``,
 ``cross_attn.{i}.*``). kornia renames them to its own (``transformers.{i}.self_attn.*``, ...), and so does
 :func:`kornia_key_names`; a state dict saved from kornia's module loads as it is. The derived buffer
-``confidence_thresholds`` may be absent (it is computed, and unused without early exit).
+``confidence_thresholds`` may be absent (it is computed, and unused without early exit). What DISK's loader shares
+with this one (random weights, digests, reading and fitting a checkpoint) is :mod:`disk_trt_ros.export.weights`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 from typing import Mapping
 
@@ -19,11 +19,17 @@ from kornia.feature import LightGlue
 
 from disk_trt_ros.contract import DESCRIPTOR_DIM, RANDOM_WEIGHTS_PREFIX
 from disk_trt_ros.errors import WeightsError
-from disk_trt_ros.export.weights import state_dict_sha256
+from disk_trt_ros.export.weights import (
+    download_failure,
+    parse_seed,
+    read_state_dict,
+    seeded,
+    state_dict_misfits,
+    state_dict_sha256,
+)
 
 PRETRAINED = "disk"
 DERIVED_BUFFERS = ("confidence_thresholds",)
-MAX_LISTED = 8
 
 
 def lightglue_for_disk(**conf: object) -> LightGlue:
@@ -47,11 +53,7 @@ def load_lightglue(weights: str) -> tuple[LightGlue, str]:
         The model, and the sha256 of the checkpoint file for a path, else of the loaded state dict.
     """
     if weights.startswith(RANDOM_WEIGHTS_PREFIX):
-        try:
-            seed = int(weights[len(RANDOM_WEIGHTS_PREFIX):])
-        except ValueError as error:
-            raise WeightsError(f"weights {weights!r}: the seed after 'random:' must be an integer") from error
-        return random_lightglue(seed)
+        return random_lightglue(parse_seed(weights))
     if weights == PRETRAINED:
         return _pretrained_lightglue()
     path = Path(weights)
@@ -61,18 +63,14 @@ def load_lightglue(weights: str) -> tuple[LightGlue, str]:
             "of disk_lightglue.pth"
         )
     data = path.read_bytes()
-    return lightglue_from_state_dict(_read_state_dict(data, str(path))), hashlib.sha256(data).hexdigest()
+    layout = "is not a state dict (name to tensor), as disk_lightglue.pth is"
+    state_dict = read_state_dict(data, str(path), nested=None, layout=layout)
+    return lightglue_from_state_dict(state_dict), hashlib.sha256(data).hexdigest()
 
 
 def random_lightglue(seed: int) -> tuple[LightGlue, str]:
     """LightGlue for DISK with weights drawn after ``torch.manual_seed(seed)``, and the sha256 of its state dict."""
-    generator_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        lightglue = lightglue_for_disk().eval()
-    finally:
-        torch.random.set_rng_state(generator_state)
-    return lightglue, state_dict_sha256(lightglue.state_dict())
+    return seeded(lightglue_for_disk, seed)
 
 
 def kornia_key_names(state_dict: Mapping[str, torch.Tensor], n_layers: int) -> dict[str, torch.Tensor]:
@@ -90,51 +88,21 @@ def lightglue_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> LightGl
     """LightGlue for DISK with ``state_dict`` loaded; :class:`WeightsError` lists every key that does not fit."""
     lightglue = lightglue_for_disk()
     state = kornia_key_names(state_dict, lightglue.conf.n_layers)
-    expected = lightglue.state_dict()
-    missing = sorted(set(expected) - set(state) - set(DERIVED_BUFFERS))
-    unexpected = sorted(set(state) - set(expected))
-    mismatched = [
-        f"{name}: checkpoint {tuple(state[name].shape)} vs LightGlue {tuple(expected[name].shape)}"
-        for name in sorted(set(expected) & set(state))
-        if tuple(state[name].shape) != tuple(expected[name].shape)
-    ]
-    if missing or unexpected or mismatched:
-        parts = []
-        for what, names in (("missing keys", missing), ("unexpected keys", unexpected)):
-            if names:
-                parts.append(f"{what} ({len(names)}): {', '.join(names[:MAX_LISTED])}")
-        if mismatched:
-            parts.append(f"shape mismatches ({len(mismatched)}): {'; '.join(mismatched[:MAX_LISTED])}")
+    misfits = state_dict_misfits(lightglue.state_dict(), state, "LightGlue", optional=DERIVED_BUFFERS)
+    if misfits:
         raise WeightsError(
             f"checkpoint does not fit kornia's LightGlue for DISK ({DESCRIPTOR_DIM}-d descriptors; a SuperPoint or "
-            "ALIKED checkpoint does not): " + " | ".join(parts)
+            "ALIKED checkpoint does not): " + " | ".join(misfits)
         )
     lightglue.load_state_dict(state, strict=False)
     return lightglue.eval()
-
-
-def _read_state_dict(data: bytes, name: str) -> Mapping[str, torch.Tensor]:
-    try:
-        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several unrelated types for a file that is not a checkpoint
-        raise WeightsError(f"{name} is not a readable PyTorch checkpoint: {_first_line(error)}") from error
-    if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise WeightsError(f"{name} is not a state dict (name to tensor), as disk_lightglue.pth is")
-    return checkpoint
 
 
 def _pretrained_lightglue() -> tuple[LightGlue, str]:
     try:
         lightglue = LightGlue(features=PRETRAINED, depth_confidence=-1, width_confidence=-1)
     except Exception as error:  # network and hub failures surface as many types
-        raise WeightsError(
-            f"could not download kornia's LightGlue weights for DISK ({_first_line(error)}); on a machine without "
-            "network access, pass the path of disk_lightglue.pth from the LightGlue release instead"
+        raise download_failure(
+            "kornia's LightGlue weights for DISK", error, "disk_lightglue.pth from the LightGlue release"
         ) from error
     return lightglue.eval(), state_dict_sha256(lightglue.state_dict())
-
-
-def _first_line(error: BaseException) -> str:
-    """The first line of an exception's message (torch's and the hub's run over several)."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
-import sys
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import ContractError, TrtCompat
-from disk_trt_ros.matching.contract import LIGHTGLUE, MatcherInfo
+from disk_trt_ros.contract import MatcherMethod, TrtCompat, read_onnx_model_info
+from disk_trt_ros.errors import ModelNotFoundError, OptionsError
+from disk_trt_ros.matcher_contract import MatcherInfo
 
 DEFAULT_FILTER_THRESHOLD = 0.1  # kornia's LightGlue default
 
@@ -44,68 +42,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def frame_and_slots(args: argparse.Namespace) -> tuple[int, int, int]:
-    """(height, width, K) from the arguments, or from the extractor's metadata; :class:`ContractError` otherwise."""
+    """(height, width, K) from the arguments, or from the extractor's metadata; :class:`OptionsError` otherwise."""
     given = {"height": args.height, "width": args.width, "max_keypoints": args.max_keypoints}
     if args.extractor:
-        from disk_trt_ros.contract import read_onnx_model_info
-
         try:
             extractor = read_onnx_model_info(args.extractor)
-        except FileNotFoundError as error:
-            raise ContractError(f"--extractor {args.extractor}: no such file") from error
+        except ModelNotFoundError as error:
+            raise ModelNotFoundError(f"--extractor {args.extractor}: no such file") from error
         for name, value in given.items():
             if value is not None and value != getattr(extractor, name):
-                raise ContractError(
+                raise OptionsError(
                     f"--{name.replace('_', '-')} {value} differs from the extractor's {getattr(extractor, name)}; "
                     "give one or the other"
                 )
         return extractor.height, extractor.width, extractor.max_keypoints
     missing = [f"--{name.replace('_', '-')}" for name, value in given.items() if value is None]
     if missing:
-        raise ContractError(f"give {', '.join(missing)}, or --extractor MODEL to take them from an exported extractor")
+        raise OptionsError(f"give {', '.join(missing)}, or --extractor MODEL to take them from an exported extractor")
     return args.height, args.width, args.max_keypoints
 
 
 def main(args: argparse.Namespace) -> int:
-    from disk_trt_ros.export.trt_check import check_model
-    from disk_trt_ros.errors import WeightsError
-    from disk_trt_ros.matching.lightglue_export import export_matcher_onnx
-    from disk_trt_ros.matching.lightglue_weights import load_lightglue
+    from disk_trt_ros.export.cli import export_checked
+    from disk_trt_ros.export.lightglue_weights import load_lightglue
+    from disk_trt_ros.export.onnx_export import export_matcher_onnx
 
     compat = TrtCompat(args.trt_compat)
-    try:
-        height, width, max_keypoints = frame_and_slots(args)
-        info = MatcherInfo(
-            method=LIGHTGLUE,
-            height=height,
-            width=width,
-            max_keypoints=max_keypoints,
-            filter_threshold=args.filter_threshold,
-            trt_compat=compat,
-            weights=args.weights,
-            weights_sha256="",
-            package_version=__version__,
-        )
-        info.validate()
-        lightglue, sha256 = load_lightglue(args.weights)
-    except (ContractError, WeightsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"weights: {args.weights} sha256 {sha256}")
-    info = dataclasses.replace(info, weights_sha256=sha256)
-    if os.path.exists(args.output):
-        print(f"replacing the existing {args.output}")
-    model = export_matcher_onnx(lightglue, info, args.output)
-    violations = check_model(model, compat.value)
-    print(
-        f"wrote {args.output}: LightGlue for DISK, K={info.max_keypoints} per image, keypoints in a "
-        f"{info.width}x{info.height} frame, filter threshold {info.filter_threshold}, opset {compat.max_opset}, "
-        f"{len(model.graph.node)} nodes"
+    height, width, max_keypoints = frame_and_slots(args)
+    info = MatcherInfo(
+        method=MatcherMethod.LIGHTGLUE,
+        height=height,
+        width=width,
+        max_keypoints=max_keypoints,
+        filter_threshold=args.filter_threshold,
+        trt_compat=compat,
+        weights=args.weights,
+        weights_sha256="",
+        package_version=__version__,
     )
-    for violation in violations:
-        print(f"  TensorRT {compat.value} check: {violation}", file=sys.stderr)
-    if violations:
-        print("error: the exported graph breaks the TensorRT support rules above; please report this", file=sys.stderr)
-        return 1
-    print(f"TensorRT {compat.value} support check: ok")
-    return 0
+    summary = (
+        f"LightGlue for DISK, K={info.max_keypoints} per image, keypoints in a {info.width}x{info.height} frame, "
+        f"filter threshold {info.filter_threshold}, opset {compat.max_opset}"
+    )
+    return export_checked(info, load_lightglue, export_matcher_onnx, args.output, summary)

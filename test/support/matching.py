@@ -1,5 +1,5 @@
-"""Helpers for the matching tests: keypoint slots from the real photos, kornia's LightGlue as the reference, and the
-check that every match that differs from kornia's is a float near-tie."""
+"""The matchers' tests: keypoint slots from the real photos, kornia's LightGlue as the reference, and the check that
+every match that differs from kornia's is a float near-tie (imports PyTorch and kornia)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from kornia.feature import LightGlue
 from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.export.weights import random_disk
-from disk_trt_ros.matching.contract import KeypointSlots
+from disk_trt_ros.inference.base import KeypointSlots
 from support.images import load_photo
 from support.paths import PHOTO_DIR
 
