@@ -95,7 +95,7 @@ def test_package_is_installed_as_colcon_installs_it() -> None:
         assert installed == (MSG_DIR / f"{name}.msg").read_text(), "stale install: run `make setup`"
     for name in ("launch/disk.launch.py", "config/disk.yaml", "package.xml"):
         assert (share / name).read_bytes() == (REPO_ROOT / name).read_bytes(), f"{name}: stale install, run `make setup`"
-    for executable in ("disk_node", "build_engine"):
+    for executable in ("disk_node", "matcher_node", "build_engine"):
         path = prefix / "lib" / "disk_trt_ros" / executable
         assert os.access(path, os.X_OK), f"`ros2 run disk_trt_ros {executable}` needs {path}"
     index = prefix / "share" / "ament_index" / "resource_index"

@@ -1,4 +1,5 @@
-"""Frame statistics of the node and their ``diagnostic_msgs/DiagnosticArray`` report."""
+"""Frame statistics of a node (the detector's frames, the matcher's pairs) and their ``diagnostic_msgs/DiagnosticArray``
+report."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-LATENCY_WINDOW = 256  # latency percentiles are over the last this many published frames
+LOG_THROTTLE_S = 5.0  # a repeated warning or error is logged at most once per this many seconds
+LATENCY_WINDOW = 256  # latency percentiles (and mean sizes) are over the last this many published messages
+STANDARD_EVENTS = ("received", "published", "dropped", "lost", "rejected", "failed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +25,9 @@ class StatisticsReport:
     Latency is from the image's arrival in the node to the publication of its keypoints, in seconds; NaN before
     the first frame. ``new_rejected`` and ``new_failed`` count the frames since the previous report. ``lost`` counts
     frames that never reached the node (a full DDS queue, the network), seen as gaps in the publication sequence
-    numbers while the topic has a single publisher.
+    numbers while the topic has a single publisher. ``size_mean`` is the mean size of the published messages over
+    the window (keypoints or matches each; NaN when none was given), ``others`` the counts of other events (the
+    matcher's ``out_of_order``, ``unpaired``, ``empty``).
     """
 
     received: int
@@ -36,6 +41,8 @@ class StatisticsReport:
     latency_p99_s: float
     new_rejected: int
     new_failed: int
+    size_mean: float = float("nan")
+    others: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class FrameStatistics:
@@ -50,18 +57,23 @@ class FrameStatistics:
         self._lock = threading.Lock()
         self._counts = collections.Counter[str]()
         self._latencies: collections.deque[float] = collections.deque(maxlen=LATENCY_WINDOW)
+        self._sizes: collections.deque[int] = collections.deque(maxlen=LATENCY_WINDOW)
         self._previous_counts = collections.Counter[str]()
         self._previous_time = clock()
 
     def count(self, event: str, frames: int = 1) -> None:
-        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected`` or ``failed``."""
+        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected``, ``failed``, or another
+        event (reported under its name)."""
         with self._lock:
             self._counts[event] += frames
 
-    def count_published(self, latency_s: float) -> None:
+    def count_published(self, latency_s: float, size: int | None = None) -> None:
+        """Count a published message, its latency and, when given, its size (keypoints or matches)."""
         with self._lock:
             self._counts["published"] += 1
             self._latencies.append(latency_s)
+            if size is not None:
+                self._sizes.append(size)
 
     def report(self) -> StatisticsReport:
         """The statistics now; starts the next rate period."""
@@ -69,6 +81,7 @@ class FrameStatistics:
             now = self._clock()
             counts, previous = self._counts.copy(), self._previous_counts
             latencies = np.array(self._latencies, dtype=np.float64)
+            size_mean = float(np.mean(self._sizes)) if self._sizes else float("nan")
             elapsed = now - self._previous_time
             self._previous_counts, self._previous_time = counts, now
         p50, p99 = np.percentile(latencies, [50, 99]) if latencies.size else (float("nan"), float("nan"))
@@ -84,24 +97,35 @@ class FrameStatistics:
             latency_p99_s=float(p99),
             new_rejected=counts["rejected"] - previous["rejected"],
             new_failed=counts["failed"] - previous["failed"],
+            size_mean=size_mean,
+            others={event: count for event, count in sorted(counts.items()) if event not in STANDARD_EVENTS},
         )
 
 
 def diagnostic_array(
-    report: StatisticsReport, stamp: Time, name: str, hardware_id: str, settings: dict[str, str]
+    report: StatisticsReport,
+    stamp: Time,
+    name: str,
+    hardware_id: str,
+    settings: dict[str, str],
+    output: str = "keypoints",
+    source: str = "image",
+    waiting_for: str = "images",
 ) -> DiagnosticArray:
-    """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values.
+    """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values; ``output``,
+    ``source`` and ``waiting_for`` word what the node publishes and receives (the matcher: ``matches``, ``keypoints``,
+    ``keypoints``).
 
-    Level: ERROR when inference failed since the previous report, WARN when images were rejected, else OK.
+    Level: ERROR when inference failed since the previous report, WARN when messages were rejected, else OK.
     """
     if report.new_failed:
         level, message = DiagnosticStatus.ERROR, f"inference failed on {report.new_failed} frames"
     elif report.new_rejected:
-        level, message = DiagnosticStatus.WARN, f"rejected {report.new_rejected} bad image messages"
+        level, message = DiagnosticStatus.WARN, f"rejected {report.new_rejected} bad {source} messages"
     elif report.received == 0:
-        level, message = DiagnosticStatus.OK, "waiting for images"
+        level, message = DiagnosticStatus.OK, f"waiting for {waiting_for}"
     else:
-        level, message = DiagnosticStatus.OK, f"publishing keypoints at {report.rate_hz:.1f} Hz"
+        level, message = DiagnosticStatus.OK, f"publishing {output} at {report.rate_hz:.1f} Hz"
     values = {
         **settings,
         "rate_hz": f"{report.rate_hz:.2f}",
@@ -113,7 +137,10 @@ def diagnostic_array(
         "lost_before_node": str(report.lost),
         "rejected": str(report.rejected),
         "inference_errors": str(report.failed),
+        **{event: str(count) for event, count in report.others.items()},
     }
+    if not np.isnan(report.size_mean):
+        values[f"{output}_per_message_mean"] = f"{report.size_mean:.1f}"
     status = DiagnosticStatus(
         level=level,
         name=name,
