@@ -3,7 +3,7 @@
 (onnxruntime, torch), side by side with kornia's LightGlue, in one run.
 
 Usage: python scripts/bench_matcher.py [--keypoints 2048 512] [--iters 10] [--warmup 2] [--device cpu|cuda]
-                                       [--images DIR] [--json FILE]
+                                       [--tensorrt auto|none|fp32|fp16] [--images DIR] [--json FILE]
 
 - Keypoints: random-weight DISK (seed 0) on the first two photographs of ``--images`` (default: ../shared/data/images
   beside this checkout when present, else scikit-image's samples), resized to 480x640; K slots per image, all valid
@@ -18,6 +18,9 @@ Usage: python scripts/bench_matcher.py [--keypoints 2048 512] [--iters 10] [--wa
   Each round runs every matcher once in turn, so that other work on the machine slows them alike.
   Torch runs on ``--device`` (default: CUDA when available); onnxruntime on its CUDA provider when it has one, else
   the CPU.
+- TensorRT (``--tensorrt``; ``auto``: fp16 where ``tensorrt`` imports, else none): the exported LightGlue's engine,
+  built through the engine cache into the temporary directory (its build time is not timed), as the matcher node runs
+  it (``create_matcher``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import dataclasses
 import datetime
 import functools
+import importlib.util
 import json
 import os
 import platform
@@ -40,17 +44,18 @@ import torch
 import torch.nn.functional as F
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import InputFormat, MatcherMethod, ModelInfo, TrtCompat
+from disk_trt_ros.contract import BackendName, InputFormat, MatcherMethod, ModelInfo, Precision, TrtCompat
 from disk_trt_ros.matcher_contract import MatcherInfo
 from disk_trt_ros.export.lightglue_graph import StaticLightGlue
 from disk_trt_ros.export.lightglue_weights import random_lightglue
 from disk_trt_ros.export.onnx_export import export_matcher_onnx
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.export.weights import random_disk
-from disk_trt_ros.inference.base import KeypointSlots, Matcher, Matches
+from disk_trt_ros.inference.base import BackendOptions, KeypointSlots, Matcher, Matches, MatcherOptions
 from disk_trt_ros.inference.bench import LatencyStats
 from disk_trt_ros.inference.mnn import NumpyMnnMatcher
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeLightGlue
+from disk_trt_ros.inference.registry import create_matcher
 from disk_trt_ros.inference.torch_matchers import TorchLightGlue, TorchMnnMatcher
 from disk_trt_ros.photos import describe_source, load_photos
 
@@ -153,6 +158,9 @@ def bench_k(k: int, pair: Pair, device: torch.device, args: argparse.Namespace, 
         (onnxruntime, ort_device),
         (TorchLightGlue(StaticLightGlue(lightglue, info), str(device)), str(device)),
     ]
+    if args.tensorrt != "none":
+        options = MatcherOptions(model=Path(path), backend=BackendOptions(precision=Precision(args.tensorrt)))
+        matchers.append((create_matcher(MatcherMethod.LIGHTGLUE, BackendName.TENSORRT, options, print), "cuda"))
     runners: dict[str, Callable[[], object]] = {"kornia LightGlue": lambda: kornia(pair)}
     runners.update({matcher.name: functools.partial(matcher.match, *pair) for matcher, _ in matchers})
     repeats = {matcher.name: MNN_REPEATS for matcher, _ in matchers if "mnn" in matcher.name}
@@ -189,9 +197,13 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first (default 2)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--threads", type=int, help="onnxruntime CPU threads (default: one per core)")
+    parser.add_argument("--tensorrt", choices=("auto", "none", "fp32", "fp16"), default="auto",
+                        help="LightGlue's TensorRT engine at this precision (auto: fp16 where tensorrt imports)")
     parser.add_argument("--images", type=Path, help="directory of photographs (default ../shared/data/images)")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args()
+    if args.tensorrt == "auto":
+        args.tensorrt = "fp16" if importlib.util.find_spec("tensorrt") is not None else "none"
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     directory = args.images or (SHARED_PHOTOS if SHARED_PHOTOS.is_dir() else None)
     started = datetime.datetime.now(datetime.timezone.utc)
