@@ -1,8 +1,9 @@
-"""The engine contract and the package's vocabulary, in one place.
+"""The engine contract and the package's vocabulary, in one place; the matcher's contract builds on it in
+:mod:`disk_trt_ros.matcher_contract`.
 
-Every exported model, every backend, the ROS node and the tools rely on this module and on nothing else for these
-conventions: tensor names, shapes and dtypes; model metadata; the names of input formats, precisions and backends;
-the node's name.
+Every exported model, every backend and matcher, the ROS nodes and the tools rely on these two modules and on nothing
+else for these conventions: tensor names, shapes and dtypes; model metadata; the names of input formats, precisions,
+backends and matching methods; the nodes' names.
 
 Pixel coordinates: ``(x, y)`` with ``(0, 0)`` the centre of the top-left pixel, ``x`` along the width (columns),
 ``y`` along the height (rows); keypoints are integer pixel positions stored as float32.
@@ -11,7 +12,7 @@ Tensors (batch of one; :meth:`ModelInfo.tensor_specs` gives them for one model):
     ``image``: ``[1, H, W, C]`` 8-bit pixel values 0..255; uint8, or float32 for TensorRT 8.2 (no uint8 bindings).
         ``C`` is 3 for ``rgb``/``bgr`` (channel order as named) and 1 for ``mono``.
     ``keypoints``: float32 ``[1, K, 2]`` (x, y) pixel positions in the input frame.
-    ``scores``: float32 ``[1, K]``, descending; ties in raster order.
+    ``scores``: float32 ``[1, K]``, descending; equal scores in a fixed order (the exporter's NMS blocks).
     ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
     ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
 
@@ -24,9 +25,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol
 
 from disk_trt_ros.errors import ContractError, ModelNotFoundError
+from disk_trt_ros.metadata import from_metadata, to_metadata
 
 if TYPE_CHECKING:
     import onnx
@@ -37,12 +39,16 @@ DESCRIPTOR_DIM = 128
 SIZE_MULTIPLE = 16
 # Largest TopK K both parsers accept: TensorRT 8.2 allows K <= 3840, TensorRT 10's parser documents K < 3840.
 TRT_TOPK_MAX = 3839
+# K of each TopK round in an exported graph: TensorRT 8.5's TopK takes 7x longer at K=3839 than at K=2048 over the
+# same input (docs/tensorrt.md), so larger K are taken in rounds of 2048.
+TRT_TOPK_ROUND = 2048
 
 METADATA_PREFIX = "disk_trt_ros."
 RANDOM_WEIGHTS_PREFIX = "random:"  # weights "random:SEED": seeded random weights, for tests and demos
 CONTRACT_VERSION = 1
 
 NODE_NAME = "disk_node"
+MATCHER_NODE_NAME = "matcher_node"
 # File names that hold a serialized TensorRT engine rather than an ONNX model.
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
@@ -104,8 +110,9 @@ class TrtCompat(Vocabulary):
 
 
 class Precision(Vocabulary):
-    """Arithmetic precision of inference: ``fp16`` (TensorRT's FP16 and TF32 kernels, PyTorch's half U-Net) or
-    ``fp32`` (strict float32). ONNX Runtime runs a model as exported."""
+    """Arithmetic precision of inference. ``fp32``: strict float32 (TF32 off). ``fp16``: TensorRT computes what the
+    model's :class:`PrecisionPolicy` allows in float16 (for DISK, the descriptor head) and keeps the rest in float32;
+    PyTorch runs its U-Net in half precision. ONNX Runtime runs a model as exported."""
 
     FP16 = "fp16"
     FP32 = "fp32"
@@ -119,6 +126,14 @@ class BackendName(Vocabulary):
     TENSORRT = "tensorrt"
     ONNXRUNTIME = "onnxruntime"
     TORCH = "torch"
+
+
+class MatcherMethod(Vocabulary):
+    """How the matcher node and ``eval`` match two images' keypoints: mutual nearest neighbours of the descriptors
+    (no weights), or LightGlue for DISK (an exported model)."""
+
+    MNN = "mnn"
+    LIGHTGLUE = "lightglue"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,10 +153,25 @@ class TensorSpec:
     is_input: bool
 
 
-def contract_violations(found: Iterable[TensorSpec], info: ModelInfo) -> list[str]:
+class TensorContract(Protocol):
+    """What promises tensors: :class:`ModelInfo`, and the matcher's
+    :class:`~disk_trt_ros.matcher_contract.MatcherInfo`."""
+
+    def tensor_specs(self) -> tuple[TensorSpec, ...]: ...
+
+
+def tensor_specs_of(info: TensorContract, input_dtype: str | None = None) -> tuple[TensorSpec, ...]:
+    """``info``'s tensors, the extractor's ``image`` input in ``input_dtype`` when given (a matcher has no image)."""
+    return info.tensor_specs(input_dtype) if isinstance(info, ModelInfo) else info.tensor_specs()
+
+
+def contract_violations(
+    found: Iterable[TensorSpec], info: TensorContract, input_dtype: str | None = None
+) -> list[str]:
     """What breaks ``info``'s contract in the tensors a model or engine has: one sentence per problem (a missing or
-    extra tensor, a wrong direction, shape or dtype); empty when they follow it."""
-    expected = {spec.name: spec for spec in info.tensor_specs()}
+    extra tensor, a wrong direction, shape or dtype); empty when they follow it. ``input_dtype`` overrides the
+    extractor's image dtype (a TensorRT engine may bind a float32 image input as uint8; a matcher has no image)."""
+    expected = {spec.name: spec for spec in tensor_specs_of(info, input_dtype)}
     tensors = {tensor.name: tensor for tensor in found}
     problems = [f"tensor '{name}' is missing" for name in expected if name not in tensors]
     problems += [f"tensor '{name}' is not in the contract" for name in tensors if name not in expected]
@@ -156,11 +186,6 @@ def contract_violations(found: Iterable[TensorSpec], info: ModelInfo) -> list[st
         if tensor.dtype != wanted.dtype:
             problems.append(f"tensor '{name}' has dtype {tensor.dtype}, the contract says {wanted.dtype}")
     return problems
-
-
-# JSON types of ModelInfo's fields in the metadata, by annotation; the other fields (texts, enums) are strings.
-_JSON_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float)}
-_JSON_TYPE_NAMES = {(int,): "integer", (int, float): "number", (str,): "string"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,68 +236,22 @@ class ModelInfo:
     def output_dtypes() -> dict[str, str]:
         return {"keypoints": "float32", "scores": "float32", "descriptors": "float32", "num_keypoints": "int32"}
 
-    def tensor_specs(self) -> tuple[TensorSpec, ...]:
-        """The input, then the outputs in :data:`OUTPUT_NAMES` order, as this model must have them."""
+    def tensor_specs(self, input_dtype: str | None = None) -> tuple[TensorSpec, ...]:
+        """The input, then the outputs in :data:`OUTPUT_NAMES` order, as this model must have them (the input in
+        ``input_dtype`` when given)."""
         shapes, dtypes = self.output_shapes(), self.output_dtypes()
-        return (TensorSpec(INPUT_NAME, self.input_shape, self.input_dtype, True),) + tuple(
+        return (TensorSpec(INPUT_NAME, self.input_shape, input_dtype or self.input_dtype, True),) + tuple(
             TensorSpec(name, shapes[name], dtypes[name], False) for name in OUTPUT_NAMES
         )
 
     def to_metadata(self) -> dict[str, str]:
         """Flat string key/values for ONNX ``metadata_props`` (and engine sidecars)."""
-        values = dataclasses.asdict(self)
-        values["input_format"] = self.input_format.value
-        values["trt_compat"] = self.trt_compat.value
-        return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
+        return to_metadata(self, METADATA_PREFIX)
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> "ModelInfo":
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values: dict[str, object] = {}
-        for name in fields:
-            key = METADATA_PREFIX + name
-            if key not in metadata:
-                raise ContractError(
-                    f"model metadata lacks '{key}': the model was not exported by disk_trt_ros "
-                    "(or by an older version); export it again with 'python -m disk_trt_ros export'"
-                )
-            try:
-                values[name] = json.loads(metadata[key])
-            except json.JSONDecodeError as error:
-                raise ContractError(f"model metadata '{key}' is not valid JSON: {metadata[key]!r}") from error
-        for field in dataclasses.fields(cls):  # no silent conversion: 128.5 is not a height, "None" not a weight
-            expected = _JSON_TYPES.get(str(field.type), (str,))
-            if isinstance(values[field.name], bool) or not isinstance(values[field.name], expected):
-                key = METADATA_PREFIX + field.name
-                raise ContractError(
-                    f"model metadata '{key}' is {metadata[key]!r}, not a JSON {_JSON_TYPE_NAMES[expected]}; "
-                    "export the model again with 'python -m disk_trt_ros export'"
-                )
-        if values["contract_version"] != CONTRACT_VERSION:
-            raise ContractError(
-                f"model was exported for engine contract version {values['contract_version']}, this disk_trt_ros "
-                f"reads version {CONTRACT_VERSION}; export the model again with this version"
-            )
-        try:
-            info = cls(
-                height=int(values["height"]),  # type: ignore[arg-type]
-                width=int(values["width"]),  # type: ignore[arg-type]
-                max_keypoints=int(values["max_keypoints"]),  # type: ignore[arg-type]
-                input_format=InputFormat(values["input_format"]),
-                input_dtype=str(values["input_dtype"]),
-                nms_window=int(values["nms_window"]),  # type: ignore[arg-type]
-                score_threshold=float(values["score_threshold"]),  # type: ignore[arg-type]
-                trt_compat=TrtCompat(values["trt_compat"]),
-                weights=str(values["weights"]),
-                weights_sha256=str(values["weights_sha256"]),
-                package_version=str(values["package_version"]),
-                contract_version=int(values["contract_version"]),  # type: ignore[arg-type]
-            )
-        except (TypeError, ValueError) as error:
-            raise ContractError(f"model metadata holds an invalid value: {error}") from error
-        info.validate()
-        return info
+        return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
     def validate(self) -> None:
         """Raise :class:`ContractError` if the settings cannot describe a valid model."""
@@ -298,22 +277,64 @@ class ModelInfo:
             raise ContractError("invalid model settings: " + "; ".join(problems))
 
 
-def load_onnx_model(path: str, load_external_data: bool = True) -> "onnx.ModelProto":
-    """Load an ONNX file; :class:`ModelNotFoundError` when it does not exist, :class:`ContractError` when it is not
-    an ONNX model."""
+
+PRECISION_POLICY_KEY = METADATA_PREFIX + "precision_policy"
+
+
+@dataclasses.dataclass(frozen=True)
+class PrecisionPolicy:
+    """Which layers of a reduced-precision (fp16) engine must keep float32, as the exporter knows and the builder
+    applies. Patterns are regular expressions searched in layer names; TensorRT's ONNX parser names each layer after
+    the ONNX node it comes from.
+
+    Attributes:
+        fp32_layers: layers that compute in float32 (inputs, weights and outputs).
+        fp16_layers: layers that compute in float16 even where a float32 neighbour would draw them to float32.
+        fp32_outputs: layers whose outputs are float32, whatever precision they compute in.
+    """
+
+    fp32_layers: tuple[str, ...] = ()
+    fp16_layers: tuple[str, ...] = ()
+    fp32_outputs: tuple[str, ...] = ()
+
+    def to_metadata(self) -> dict[str, str]:
+        return {PRECISION_POLICY_KEY: json.dumps(dataclasses.asdict(self))}
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> "PrecisionPolicy":
+        """The policy a model's metadata holds; the empty policy for a model without one (older exports)."""
+        if PRECISION_POLICY_KEY not in metadata:
+            return cls()
+        try:
+            values = json.loads(metadata[PRECISION_POLICY_KEY])
+            policy = cls(**{field.name: tuple(values[field.name]) for field in dataclasses.fields(cls)})
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' is malformed: {error}") from error
+        if not all(isinstance(pattern, str) for pattern in policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs):
+            raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' must list patterns as strings")
+        return policy
+
+
+def load_onnx_model(path: str, load_external_data: bool = True, command: str = "export") -> "onnx.ModelProto":
+    """Load an ONNX file; :class:`ModelNotFoundError` when it does not exist (saying to make one with ``command``),
+    :class:`ContractError` when it is not an ONNX model."""
     import onnx
 
     try:
         return onnx.load(path, load_external_data=load_external_data)
     except FileNotFoundError as error:
         raise ModelNotFoundError(
-            f"{path}: no such file; export a model with 'python -m disk_trt_ros export --output {path}'"
+            f"{path}: no such file; export a model with 'python -m disk_trt_ros {command} --output {path}'"
         ) from error
     except Exception as error:  # onnx raises DecodeError and others for a file that is not a model
         raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
 
 
+def read_onnx_metadata(path: str, command: str = "export") -> dict[str, str]:
+    """An ONNX file's ``metadata_props`` (weights are not loaded); errors as :func:`load_onnx_model`'s."""
+    return {prop.key: prop.value for prop in load_onnx_model(path, False, command).metadata_props}
+
+
 def read_onnx_model_info(path: str) -> ModelInfo:
     """Read :class:`ModelInfo` from an exported ONNX file's ``metadata_props`` (weights are not loaded)."""
-    model = load_onnx_model(path, load_external_data=False)
-    return ModelInfo.from_metadata({prop.key: prop.value for prop in model.metadata_props})
+    return ModelInfo.from_metadata(read_onnx_metadata(path))

@@ -55,6 +55,11 @@ class UnsupportedEncodingError(ImageConversionError):
         self.encoding = encoding
 
 
+class KeypointsMessageError(DiskTrtRosError, ValueError):
+    """A Keypoints message the matcher cannot take: arrays that disagree with its count, or other descriptors than
+    DISK's."""
+
+
 class BagError(DiskTrtRosError, ValueError):
     """A bag, topic or message that cannot be used, or a node that does not answer a replay."""
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 # Build the ROS 2 package with CMake against the ROS 2 Jazzy wheels in .venv, as colcon would in a workspace:
-# the Keypoints interface (C, C++, Python), the Python package, the executables, launch/ and config/, into
+# the Keypoints and Matches interfaces (C, C++, Python), the Python package, the executables, launch/ and config/, into
 # build/ and install/. Then write install/setup.sh, which a shell sources for the venv and the built package.
-# Called by `make setup`, which re-runs it when the message, CMakeLists.txt, package.xml, the executables, the
+# Called by `make setup`, which re-runs it when the messages, CMakeLists.txt, package.xml, the executables, the
 # launch file or the config change (see the Makefile).
 set -euo pipefail
 
@@ -18,49 +20,14 @@ if [[ ! -x "$python" ]]; then
 fi
 prefix="$("$python" -c 'import sys; print(sys.prefix)')"
 
-# The wheels' exported CMake targets name the include directories of the machine that built them
-# (/opt/python/cp3XX-cp3XX/...); CMake's generate step rejects directories that do not exist. Point them at
-# this Python's headers and numpy's. Only files that still name the build machine are rewritten.
-"$python" - "$prefix" <<'PY'
-import pathlib
-import re
-import sys
-import sysconfig
-
-import numpy
-
-python_include = sysconfig.get_paths()["include"]
-numpy_include = numpy.get_include()
-build_machine = re.compile(
-    r"/opt/python/cp3\d+-cp3\d+/(?:include/python3\.\d+|lib/python3\.\d+/site-packages/numpy/_?core/include)"
-)
-
-
-def local_directory(match: re.Match) -> str:
-    return numpy_include if "numpy" in match.group(0) else python_include
-
-
-for path in sorted(pathlib.Path(sys.argv[1], "share").glob("*/cmake/*.cmake")):
-    text = path.read_text()
-    fixed = build_machine.sub(local_directory, text)
-    if fixed != text:
-        path.write_text(fixed)
-        print(f"build_interface.sh: include directories of {path.relative_to(sys.argv[1])} now point here")
-PY
-
-# rosidl exports the numpy include directory with its Python library, and CMake refuses to export directories
-# of the source tree (policy CMP0052), where .venv lies. A link in the install prefix, where exported include
-# directories belong, names the same headers.
-numpy_include="$install/include/numpy_of_venv"
-mkdir -p "$install/include"
-ln -sfn "$("$python" -c 'import numpy; print(numpy.get_include())')" "$numpy_include"
+# The wheels' exported CMake targets name include directories of the machine that built them.
+"$python" "$repo/scripts/relocate_ros_wheels.py"
 
 export AMENT_PREFIX_PATH="$prefix" CMAKE_PREFIX_PATH="$prefix"
 cmake -S "$repo" -B "$build" -Wno-dev \
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$install" \
     -DPython3_EXECUTABLE="$python" \
-    -DPython3_NumPy_INCLUDE_DIR="$numpy_include" \
     -DBUILD_TESTING=OFF
 cmake --build "$build" --parallel "$(nproc)"
 cmake --install "$build" > "$build/install.log"

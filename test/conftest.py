@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures shared by the test modules: exported random-weight models (cached for the session), an rclpy context,
 and the TensorRT/CUDA doubles with a tiny contract model.
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 ROS_DOMAIN_ID = 1 + os.getpid() % 100  # one DDS domain per test process, apart from other ROS processes here
 TORCH_THREADS = 2  # the CI machines' cores
+DOUBLE_NEEDS_ONNXRUNTIME = "onnxruntime is not installed: the TensorRT double runs its engines with it"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,7 +88,9 @@ def export_model(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
 @pytest.fixture(scope="module")
 def rclpy_context() -> Iterator[Any]:
     """An initialised rclpy context on :data:`ROS_DOMAIN_ID`, shut down after the module; skips without rclpy."""
-    rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed: run `make setup` and `source install/setup.sh`")
+    rclpy = pytest.importorskip(
+        "rclpy", reason="rclpy is not installed: run `make setup` and `source install/setup.sh`"
+    )
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=ROS_DOMAIN_ID)
     yield context
@@ -95,7 +100,8 @@ def rclpy_context() -> Iterator[Any]:
 @pytest.fixture
 def tiny_model(tmp_path: Path) -> Path:
     """A tiny ONNX model that follows the engine contract, 32x32 rgb, K=8 (the TensorRT double's engines run it with
-    onnxruntime)."""
+    onnxruntime). Skips where onnxruntime is not installed."""
+    pytest.importorskip("onnxruntime", reason=DOUBLE_NEEDS_ONNXRUNTIME)
     path = tmp_path / "model.onnx"
     trt_double.make_contract_onnx(path, trt_double.tiny_model_info())
     return path
@@ -103,5 +109,7 @@ def tiny_model(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> trt_double.FakeGpu:
-    """The double installed as ``tensorrt`` 10.0.1, with a fake GPU behind cuda-python's runtime."""
+    """The double installed as ``tensorrt`` 10.0.1, with a fake GPU behind cuda-python's runtime; skips where
+    onnxruntime is not installed."""
+    pytest.importorskip("onnxruntime", reason=DOUBLE_NEEDS_ONNXRUNTIME)
     return trt_double.install(monkeypatch, "10.0.1")

@@ -1,9 +1,16 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The ONNX Runtime and PyTorch backends against each other and against kornia on real photos (CPU)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
+import numpy as np
 import torch
 
 from disk_trt_ros.contract import InputFormat
@@ -44,7 +51,10 @@ def test_mono_and_bgr_models_in_both_backends(export_model):
 @pytest.mark.parametrize("backend_class", [OnnxRuntimeBackend, TorchBackend])
 def test_images_that_break_the_contract_are_refused_by_name(export_model, backend_class):
     backend = backend_class(str(export_model().path))
-    for bad in (np.zeros((128, 160, 3), np.float32), np.zeros((160, 128, 3), np.uint8), np.zeros((128, 160, 1), np.uint8)):
+    wrong_dtype, wrong_size, wrong_channels = (
+        np.zeros((128, 160, 3), np.float32), np.zeros((160, 128, 3), np.uint8), np.zeros((128, 160, 1), np.uint8)
+    )
+    for bad in (wrong_dtype, wrong_size, wrong_channels):
         with pytest.raises(ContractError, match=r"image must be uint8 with shape \(128, 160, 3\) \(rgb\)"):
             backend.run(bad)
 

@@ -78,3 +78,21 @@ def test_bench_tensorrt_without_tensorrt_fails_clearly(export_model, monkeypatch
     status = main(["bench", "--backend", "tensorrt", "--model", str(export_model().path), "--iters", "1"])
     assert status == 1
     assert "TensorRT is not installed" in capsys.readouterr().err
+
+
+def test_bench_tensorrt_reports_the_engine_alone_and_the_overhead(
+    fake_gpu, tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the TensorRT double: the engine's own time (CUDA events) and the per-frame overhead beyond it."""
+    shared_photo_paths()
+    output = tmp_path / "bench.json"
+    status = main([
+        "bench", "--backend", "tensorrt", "--model", str(tiny_model), "--iters", "5", "--warmup", "1",
+        "--images", str(PHOTO_DIR), "--json", str(output),
+    ])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "engine alone (CUDA events)" in printed and "overhead beyond the engine" in printed
+    results = json.loads(output.read_text())
+    assert results["engine"]["runs"] == 5 and results["engine"]["median_ms"] > 0
+    assert results["overhead_ms"] == pytest.approx(results["latency"]["median_ms"] - results["engine"]["median_ms"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -122,6 +123,15 @@ def test_sizes_and_addresses_are_checked(memory: CudaMemory) -> None:
 
 
 @needs_gpu
+def test_elapsed_ms_times_the_queued_work(memory: CudaMemory) -> None:
+    small, large = memory.pinned_array((1024,), "uint8"), memory.pinned_array((64 << 20,), "uint8")
+    small_address, large_address = memory.device_buffer(small.nbytes), memory.device_buffer(large.nbytes)
+    quick = memory.elapsed_ms(lambda: memory.copy_to_device(small_address, small))
+    slow = memory.elapsed_ms(lambda: memory.copy_to_device(large_address, large))
+    assert 0.0 <= quick < slow, (quick, slow)  # 64 MiB over PCIe takes milliseconds, 1 KiB microseconds
+
+
+@needs_gpu
 def test_gpu_count_sees_the_gpu() -> None:
     count, how = gpu_count()
     assert count >= 1, how
@@ -148,6 +158,19 @@ def test_double_round_trip_and_bookkeeping(fake_gpu: trt_double.FakeGpu) -> None
     assert not fake_gpu.device and not fake_gpu.pinned and not fake_gpu.streams
 
 
+def test_double_elapsed_ms_waits_for_the_work_between_the_events(fake_gpu: trt_double.FakeGpu) -> None:
+    memory = open_cuda_memory()
+    ran: list[str] = []
+    stream = memory.stream_handle
+
+    def work() -> None:
+        fake_gpu.enqueue(stream, lambda: (time.sleep(0.02), ran.append("work")))
+
+    milliseconds = memory.elapsed_ms(work)
+    assert ran == ["work"] and 15.0 < milliseconds < 2000.0
+    memory.close()
+
+
 @pytest.mark.parametrize(
     "call, action",
     [
@@ -169,6 +192,20 @@ def test_double_no_device_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(CudaUnavailableError, match="device 0 does not exist .cudaGetDeviceCount: cudaErrorNoDevice"):
         open_cuda_memory()
     assert gpu_count()[0] == 0
+
+
+def test_double_no_driver_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cuda-python 11.x raises RuntimeError where libcuda.so.1 is missing, instead of returning an error code."""
+    gpu = trt_double.install(monkeypatch)
+    runtime = sys.modules["cuda.bindings.runtime"]
+
+    def no_driver() -> tuple[object, ...]:
+        raise RuntimeError("Failed to dlopen libcuda.so.1")
+
+    monkeypatch.setattr(runtime, "cudaGetDeviceCount", no_driver)
+    with pytest.raises(CudaUnavailableError, match="Failed to dlopen libcuda.so.1"):
+        open_cuda_memory()
+    assert gpu_count()[0] == 0 and gpu.device_count == 1
 
 
 def test_neither_binding_installed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -38,6 +39,7 @@ FRAMES = 100  # per publisher
 FRAMES_WITHOUT_PROFILE = 30  # Fast DDS's defaults lose most of them
 MIN_RECEIVED = 0.99
 START_TIMEOUT_S = 60.0
+MATCHER_NODE = [sys.executable, "-m", "disk_trt_ros.node.matcher_node"]
 
 
 @pytest.fixture
@@ -113,8 +115,22 @@ def test_with_the_profile_turned_off_the_node_counts_the_frames_fast_dds_loses_a
     assert f"unset {OPT_OUT_VARIABLE}" in probe.last_warning and "frames before the node" in probe.last_warning
 
 
-def test_the_node_refuses_an_unclear_opt_out_value(export_model: Callable[..., Any], middleware_unset: None) -> None:
-    node = NodeProcess(export_model().path, "/unclear", DOMAIN_ID, environment={OPT_OUT_VARIABLE: "maybe"})
+def test_the_matcher_node_is_given_the_profile_too(export_model: Callable[..., Any], middleware_unset: None) -> None:
+    """Both nodes start through node.process.run_node (their main, which ros2 run and ros2 launch run), and it
+    configures the middleware before rclpy.init: the matcher receives Keypoints messages from other processes."""
+    matcher = NodeProcess(export_model().path, "/matcher", DOMAIN_ID, command=MATCHER_NODE, harness_parameters=False)
+    try:
+        matcher.wait_for_line("Fast DDS with the node's profile", START_TIMEOUT_S)
+    finally:
+        matcher.stop()
+
+
+@pytest.mark.parametrize("command", [None, MATCHER_NODE], ids=["disk_node", "matcher_node"])
+def test_the_nodes_refuse_an_unclear_opt_out_value(
+    command: list[str] | None, export_model: Callable[..., Any], middleware_unset: None
+) -> None:
+    node = NodeProcess(export_model().path, "/unclear", DOMAIN_ID, environment={OPT_OUT_VARIABLE: "maybe"},
+                       command=command)
     node.process.wait(timeout=START_TIMEOUT_S)
     status, _ = node.stop()
     assert status == 2, node.output

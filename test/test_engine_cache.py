@@ -23,7 +23,7 @@ from disk_trt_ros.errors import ContractError, CudaUnavailableError, EngineCache
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.inference.tensorrt.record import EngineRecord, read_sidecar, sidecar_path
+from disk_trt_ros.inference.tensorrt.record import SIDECAR_VERSION, EngineRecord, read_sidecar, sidecar_path
 from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
 from support import trt_double
 from support.paths import REPO_ROOT, subprocess_environment
@@ -56,10 +56,11 @@ def test_build_writes_engine_and_sidecar(fake_gpu: trt_double.FakeGpu, tiny_mode
     assert sidecar["engine_sha256"] == hashlib.sha256(engine.read_bytes()).hexdigest()
     assert sidecar["tensorrt_version"] == "10.0.1"
     assert (sidecar["gpu_name"], sidecar["compute_capability"]) == ("Fake GPU", "8.7")
-    assert (sidecar["precision"], sidecar["builder_flags"], sidecar["workspace_mib"]) == ("fp16", ["FP16", "TF32"], 256)
+    assert (sidecar["precision"], sidecar["builder_flags"], sidecar["workspace_mib"]) == ("fp16", ["FP16"], 256)
     assert sidecar["model_metadata"] == trt_double.tiny_model_info().to_metadata()
     assert read_sidecar(engine) == record and record.model_info == trt_double.tiny_model_info()
-    assert builds()[-1]["fp16"] is builds()[-1]["tf32"] is True and builds()[-1]["workspace"] == 256 << 20
+    assert builds()[-1]["flags"] == ["FP16"], "TF32 would loosen the policy's fp32 layers"
+    assert builds()[-1]["workspace"] == 256 << 20
     assert any("Building engine (2 steps)" in line for line in lines), lines  # TensorRT 10's progress monitor
     assert no_partial_files(tmp_path)
 
@@ -73,7 +74,10 @@ def test_builder_settings_on_each_api(
     trt_double.install(monkeypatch, version)
     record, _ = build(tiny_model, tmp_path / "model.engine", BuildSettings("fp32", 64))
     assert builds() == [
-        {"tensorrt_version": version, "gpu_name": "Fake GPU", "fp16": False, "tf32": False, "workspace": 64 << 20}
+        {
+            "tensorrt_version": version, "gpu_name": "Fake GPU", "flags": [], "workspace": 64 << 20,
+            "tactic_sources": None, "plugins": [], "fp32_layers": [], "fp16_layers": [], "fp32_outputs": [],
+        }
     ]
     assert (record.tensorrt_version, record.builder_flags) == (version, [])
 
@@ -163,7 +167,7 @@ def test_damaged_cache_is_rebuilt(
     elif damage == "sidecar wrong types":
         sidecar.write_text(json.dumps({**data, "workspace_mib": "lots", "builder_flags": "FP16"}))
     elif damage == "sidecar missing keys":
-        sidecar.write_text(json.dumps({"sidecar_version": 1, "onnx_sha256": data["onnx_sha256"]}))
+        sidecar.write_text(json.dumps({"sidecar_version": SIDECAR_VERSION, "onnx_sha256": data["onnx_sha256"]}))
     elif damage == "sidecar other version":
         sidecar.write_text(json.dumps({**data, "sidecar_version": 99}))
     elif damage == "sidecar metadata invalid":
@@ -377,3 +381,19 @@ def test_a_build_ended_half_way_leaves_nothing_behind(tiny_model: Path, tmp_path
     output, _ = again.communicate(timeout=120)
     assert again.returncode == 0, output
     assert read_sidecar(engine).engine_sha256 == hashlib.sha256(engine.read_bytes()).hexdigest()
+
+
+def test_tactic_sources_are_set_recorded_and_checked(
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
+) -> None:
+    """--tactic-sources enables exactly the named sources (a machine without cuBLAS leaves CUBLAS out); the sidecar
+    records them, a change rebuilds, and an unknown name is refused with the ones TensorRT has."""
+    engine = tmp_path / "model.engine"
+    record, _ = build(tiny_model, engine, BuildSettings(tactic_sources=("CUDNN", "EDGE_MASK_CONVOLUTIONS")))
+    assert builds()[-1]["tactic_sources"] == (1 << 2) | (1 << 3)
+    assert record.tactic_sources == ["CUDNN", "EDGE_MASK_CONVOLUTIONS"]
+    _, lines = build(tiny_model, engine)
+    assert len(builds()) == 2 and any("tactic_sources" in line for line in lines), lines
+    assert builds()[-1]["tactic_sources"] is None, "no --tactic-sources: TensorRT's default"
+    with pytest.raises(EngineCacheError, match="unknown tactic source.*CUBLASS.*CUBLAS, CUBLAS_LT"):
+        build(tiny_model, engine, BuildSettings(tactic_sources=("CUBLASS",)))

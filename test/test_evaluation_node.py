@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval --node`` and ``make demo`` against the real disk_node over rclpy and Fast DDS."""
 
 from __future__ import annotations
@@ -146,12 +148,34 @@ def test_without_a_node_eval_says_how_to_start_one(
 def test_the_demo_runs_the_node_over_a_sample_bag_and_reports(
     tmp_path: Path, domain: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    pytest.importorskip("torch", reason="the demo exports its model with PyTorch, which is not installed")
+    pytest.importorskip("onnxruntime", reason="the demo's node runs onnxruntime, which is not installed")
     assert demo.main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "evaluating OFFLINE" not in printed
     assert f"report: {tmp_path / 'report' / 'report.md'}" in printed
     assert "the node published" in printed and "disk_trt_ros/msg/Keypoints" in printed
+    assert "a frame in ONNX Runtime here: replaying at" in printed
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["mode"] == "node" and report["node"]["published"] == demo.FRAMES
     assert report["node"]["delivered"] >= 1
     assert report["model"]["weights"] == demo.DEMO_WEIGHTS
+    matching = report["summary"]["matching"]  # mutual nearest neighbours on each pair the node delivered
+    assert matching["pairs"] == matching["ground_truth_pairs"] == report["node"]["delivered"] - 1
+    plots = report["plots"]
+    drawn = {name.removeprefix("matcher_") for name in plots if name.startswith("matcher_")}
+    assert drawn == {name.removeprefix("matches_") for name in plots if name.startswith("matches_")}
+    assert all((tmp_path / "report" / f"matcher_{name}").is_file() for name in drawn)
+    assert "## Matching" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_the_demo_says_why_frames_were_dropped() -> None:
+    answered = {"published": 20, "delivered": 20, "unanswered": 0, "lost_in_transport": 0, "dropped": 0}
+    assert demo.explain_drops({"node": answered}) is None
+    explanation = demo.explain_drops({"node": answered | {"delivered": 14, "unanswered": 6, "lost_in_transport": 2,
+                                                          "dropped": 4}})
+    assert explanation is not None and explanation.startswith("6 of 20 frames got no keypoints")
+    assert "2 lost in transport" in explanation and "4 dropped by the node" in explanation and "busy" in explanation
+    unknown = demo.explain_drops({"node": answered | {"delivered": 14, "unanswered": 6, "lost_in_transport": None,
+                                                      "dropped": None}})
+    assert unknown is not None and unknown.startswith("6 of 20") and "unknown" in unknown

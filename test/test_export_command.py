@@ -1,15 +1,24 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros export``: weights loading, settings errors, metadata, atomic output."""
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+
 import hashlib
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import onnx
-import pytest
 import torch
 
+from disk_trt_ros.cli import main
 from disk_trt_ros.contract import METADATA_PREFIX, ModelInfo, read_onnx_model_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.weights import load_disk, random_disk
@@ -37,7 +46,8 @@ def test_checkpoint_formats_load_and_report_the_file_sha256(checkpoint, tmp_path
         assert torch.equal(loaded.state_dict()[name], tensor)
     bare = tmp_path / "bare.pth"
     torch.save(disk.state_dict(), bare)
-    assert torch.equal(load_disk(str(bare))[0].state_dict()["unet.path_up.0.conv.3.weight"], disk.state_dict()["unet.path_up.0.conv.3.weight"])
+    name = "unet.path_up.0.conv.3.weight"
+    assert torch.equal(load_disk(str(bare))[0].state_dict()[name], disk.state_dict()[name])
 
 
 def test_bad_checkpoints_name_the_problem(checkpoint, tmp_path):
@@ -124,3 +134,23 @@ def test_atomic_writes_are_readable_by_others_and_keep_a_replaced_files_mode(tmp
     kept.chmod(0o640)
     atomic_write_bytes(kept, b"new")
     assert kept.read_bytes() == b"new" and kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_pretrained_weights_without_network_fail_at_once_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    def no_network(address: tuple[str, int], timeout: float) -> socket.socket:
+        raise OSError(f"[Errno -2] Name or service not known: {address[0]}")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # nothing downloaded yet
+    output = tmp_path / "m.onnx"
+    status = main(["export", "--weights", "depth", "--height", "64", "--width", "96", "--output", str(output)])
+    stderr = capsys.readouterr().err
+    assert status == 1
+    assert stderr.count("\n") == 1 and stderr.startswith("export: error: "), stderr
+    assert "cannot be reached" in stderr and "depth-save.pth" in stderr
+    assert [str(warning.message) for warning in recwarn] == []  # none of the downloader's retry warnings
+    assert not output.exists()
+

@@ -1,6 +1,14 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The graph in float16 (every layer converted, run by ONNX Runtime) keeps fp32's keypoints on real photos."""
 
 from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
 
 import numpy as np
 import onnx
@@ -26,7 +34,8 @@ def test_float16_model_keeps_the_fp32_keypoints(export_model):
         full, half = (Features.from_outputs(*o) for o in outputs)
         result = agreement(half, full)
         overlap = 1.0 - len(result.only_b) / max(full.count, 1)
-        print(f"{path.name}: fp16 keeps {overlap:.2%} of {full.count} fp32 keypoints, cosine >= {result.min_descriptor_cosine:.4f}")
+        print(f"{path.name}: fp16 keeps {overlap:.2%} of {full.count} fp32 keypoints, "
+              f"cosine >= {result.min_descriptor_cosine:.4f}")
         assert overlap >= 0.97
         assert result.min_descriptor_cosine >= 0.999
         assert np.allclose(np.linalg.norm(half.descriptors, axis=1), 1.0, atol=1e-3)

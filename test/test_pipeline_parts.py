@@ -1,16 +1,29 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The pipeline's building blocks, each against an independent reference."""
 
 from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
 
 import io
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 import torch
 from kornia.geometry.subpix import nms2d
 
-from disk_trt_ros.export.pipeline import candidate_scores, count_true, normalise_rows, top_k_raster_ties
+from disk_trt_ros.export.pipeline import (
+    block_maxima,
+    candidate_scores,
+    count_true,
+    normalise_rows,
+    top_k_in_rounds,
+)
 
 
 class TopKModule(torch.nn.Module):
@@ -19,7 +32,7 @@ class TopKModule(torch.nn.Module):
         self.k, self.round_size = k, round_size
 
     def forward(self, scores: torch.Tensor):
-        return top_k_raster_ties(scores, self.k, floor_value=-1.0, round_size=self.round_size)
+        return top_k_in_rounds(scores, self.k, floor_value=-1.0, round_size=self.round_size)
 
 
 def run_in_onnxruntime(module: torch.nn.Module, example: torch.Tensor) -> list[np.ndarray]:
@@ -71,3 +84,18 @@ def test_normalise_rows_stays_in_float16_range():
 def test_count_true(length):
     flags = torch.from_numpy(np.random.default_rng(length).random(length) < 0.7)
     assert count_true(flags).tolist() == [int(flags.sum())]
+
+
+@pytest.mark.parametrize("window,size", [(3, (37, 45)), (5, (37, 45)), (5, (48, 64)), (7, (30, 41))])
+def test_block_maxima_keep_every_candidate_and_its_index(window, size):
+    """Every strict maximum survives the block reduction with its raster index; blocks without one hold the floor."""
+    height, width = size
+    heatmap = torch.from_numpy(np.random.default_rng(window).normal(size=(1, 1, height, width)).astype(np.float32))
+    candidates = candidate_scores(heatmap, window, -0.5)
+    scores, index = block_maxima(candidates, height, width, window, -0.5)
+    flat = candidates.reshape(-1)
+    kept = scores.reshape(-1) > -0.5
+    expected = torch.nonzero(flat > -0.5).reshape(-1)
+    assert torch.equal(torch.sort(index[kept]).values, expected)
+    assert torch.equal(flat[index[kept]], scores.reshape(-1)[kept])
+    assert int(index.min()) >= 0 and int(index.max()) < height * width

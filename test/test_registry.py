@@ -1,13 +1,19 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Backend selection (``auto`` and explicit names) and construction through the registry."""
 
 from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
 
 import logging
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name

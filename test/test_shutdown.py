@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Shutdown: SIGINT and SIGTERM end the node within 2 s, during inference and during an engine build, and leave no
 partial files behind.
 
@@ -20,17 +22,17 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-import rclpy  # noqa: E402
+import rclpy
 
-from disk_trt_ros.contract import read_onnx_model_info  # noqa: E402
-from support import trt_double  # noqa: E402
-from support.reliability.camera import Camera  # noqa: E402
-from support.reliability.frames import ScenarioFrames, source_picture  # noqa: E402
-from support.reliability.node_process import NodeProcess  # noqa: E402
-from support.reliability.results import SHUTDOWN_LIMIT_S  # noqa: E402
-from support.paths import subprocess_environment  # noqa: E402
-from support.ros import spinning  # noqa: E402
-from support.waiting import wait_until  # noqa: E402
+from disk_trt_ros.contract import read_onnx_model_info
+from support import trt_double
+from support.paths import subprocess_environment
+from support.reliability.camera import Camera
+from support.reliability.frames import ScenarioFrames, source_picture
+from support.reliability.node_process import NodeProcess
+from support.reliability.results import SHUTDOWN_LIMIT_S
+from support.ros import spinning
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.ros
 
@@ -105,6 +107,22 @@ def test_a_signal_during_a_stream_ends_the_node_cleanly_within_2_s(
     assert (returncode, seconds < SHUTDOWN_LIMIT_S) == (0, True), (seconds, node.output)
     assert "Traceback" not in node.output, node.output
     assert files_in(model.parent) == before
+
+
+@pytest.mark.parametrize("again_after_s", [0.0, 0.05, 0.3], ids=lambda seconds: f"again after {seconds:g} s")
+def test_a_second_sigint_during_the_clean_up_is_ignored(
+    probe: Any, rclpy_context: Any, export_model: Any, again_after_s: float
+) -> None:
+    """Ctrl-C under ``ros2 launch`` reaches the node twice: from the terminal and passed on by launch."""
+    model = export_model(height=64, width=96).path
+    node, _, stream = start_streaming_node(probe, rclpy_context, model)
+    try:
+        returncode, seconds = node.stop(signal.SIGINT, again_after_s=again_after_s)
+    finally:
+        stream.stop()
+        node.kill()
+    assert (returncode, seconds < SHUTDOWN_LIMIT_S) == (0, True), (returncode, seconds, node.output)
+    assert "Traceback" not in node.output and "KeyboardInterrupt" not in node.output, node.output
 
 
 @pytest.mark.parametrize("number", SIGNALS, ids=lambda number: signal.Signals(number).name)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The package's structure (docs/architecture.md): no import cycle, the layering, the runtime side's imports, sizes.
 
 Imports are read from the source with ``ast``, not executed. Every import statement counts, also one deferred into
@@ -13,34 +15,22 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / "disk_trt_ros"
-PACKAGE = PACKAGE_DIR.name
+from support.runtime_side import HEAVY_LIBRARIES, PACKAGE_DIR, module_name, runtime_modules
 
-# The runtime side: what a Jetson runs next to TensorRT. It imports without PyTorch, OpenCV, kornia or rclpy, and
-# parses as Python 3.9.
-RUNTIME_MODULES = (
-    "disk_trt_ros.errors",
-    "disk_trt_ros.contract",
-    "disk_trt_ros.atomic",
-    "disk_trt_ros.cli",
-    "disk_trt_ros.inference.base",
-    "disk_trt_ros.inference.registry",
-    "disk_trt_ros.inference.comparison",
-    "disk_trt_ros.inference.onnxruntime_backend",
-    "disk_trt_ros.inference.bench",
-)
-RUNTIME_PACKAGES = ("disk_trt_ros.inference.tensorrt",)
-HEAVY_LIBRARIES = ("torch", "cv2", "kornia", "rclpy")
+PACKAGE = PACKAGE_DIR.name
 
 # (importer prefix, imported prefix): the layering rule says the first never imports the second.
 FORBIDDEN = (
     ("disk_trt_ros.errors", "disk_trt_ros."),
+    ("disk_trt_ros.metadata", "disk_trt_ros.contract"),
+    ("disk_trt_ros.contract", "disk_trt_ros.matcher_contract"),
     ("disk_trt_ros.contract", "disk_trt_ros.inference"),
     ("disk_trt_ros.contract", "disk_trt_ros.export"),
+    ("disk_trt_ros.matcher_contract", "disk_trt_ros.inference"),
+    ("disk_trt_ros.matcher_contract", "disk_trt_ros.export"),
     ("disk_trt_ros.image_conversion", "disk_trt_ros.inference"),
     ("disk_trt_ros.photos", "disk_trt_ros.inference"),
     ("disk_trt_ros.middleware", "disk_trt_ros.inference"),
@@ -54,11 +44,6 @@ FORBIDDEN = (
 )
 MAX_LINES = 400
 MAX_LINES_TENSORRT = 250
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 MODULES = {module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
@@ -157,14 +142,8 @@ def test_the_layers_import_only_downwards() -> None:
     assert violations == []
 
 
-def runtime_modules() -> list[str]:
-    return list(RUNTIME_MODULES) + [
-        name for name in MODULES for package in RUNTIME_PACKAGES if name == package or name.startswith(package + ".")
-    ]
-
-
 def test_the_runtime_side_imports_without_torch_opencv_kornia_or_rclpy() -> None:
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime", reason="the runtime side includes the onnxruntime backend: it is not installed")
     blocked = "; ".join(f"sys.modules[{library!r}] = None" for library in HEAVY_LIBRARIES)
     imports = "; ".join(f"import {name}" for name in runtime_modules())
     result = subprocess.run([sys.executable, "-c", f"import sys; {blocked}; {imports}"], capture_output=True,

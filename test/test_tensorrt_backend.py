@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The TensorRT backend's data flow against the TensorRT and cuda-python doubles (``trt_double``).
 
 The doubles implement the documented API of TensorRT 8.2-8.6 (binding indices) or 10.x (named tensors), chosen by
@@ -9,23 +11,21 @@ is installed).
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import json
 import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-from disk_trt_ros.inference.tensorrt.backend import (
-    BindingIndexIO,
-    NamedTensorIO,
-    TensorRTBackend,
-    check_engine_tensors,
-    engine_io,
-)
+from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend, check_engine_tensors
+from disk_trt_ros.inference.tensorrt.engine_io import BindingIndexIO, NamedTensorIO, engine_io
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
@@ -64,7 +64,10 @@ def test_runs_the_engine_with_each_api(monkeypatch: pytest.MonkeyPatch, tmp_path
     trt_double.install(monkeypatch, version)
     backend = TensorRTBackend(build_engine(tmp_path))
     try:
-        assert isinstance(backend._io, NamedTensorIO if version.startswith("10") else BindingIndexIO)
+        assert isinstance(backend.engine._io, NamedTensorIO if version.startswith("10") else BindingIndexIO)
+        # the model's float32 image is bound as uint8 where TensorRT has uint8 I/O (8.5 on)
+        assert backend.input_dtype == ("float32" if version.startswith("8.2") else "uint8")
+        assert backend.engine.host["image"].dtype == np.dtype(backend.input_dtype)
         for count, seed in ((5, 0), (8, 1), (0, 2), (200, 3)):
             image = image_with_count(count, seed)
             features = backend.run(image)
@@ -73,6 +76,31 @@ def test_runs_the_engine_with_each_api(monkeypatch: pytest.MonkeyPatch, tmp_path
             np.testing.assert_array_equal(features.keypoints, keypoints)
             np.testing.assert_array_equal(features.scores, scores)
             np.testing.assert_array_equal(features.descriptors, descriptors)
+    finally:
+        backend.close()
+
+
+def test_engine_milliseconds_times_the_enqueue_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    gpu = trt_double.install(monkeypatch, "8.6.1.6")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    try:
+        milliseconds = backend.engine_milliseconds(image_with_count(3))
+        assert milliseconds > 0.0 and not any(gpu.streams.values()), "the engine ran before the second event"
+        assert backend.run(image_with_count(3)).count == 3
+    finally:
+        backend.close()
+
+
+def test_timed_run_gives_the_same_features_and_each_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    trt_double.install(monkeypatch, "10.0.1")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    try:
+        image = image_with_count(6)
+        features, milliseconds = backend.timed_run(image)
+        expected = backend.run(image)
+        np.testing.assert_array_equal(features.descriptors, expected.descriptors)
+        assert list(milliseconds) == ["copy in", "upload", "engine", "download", "results"]
+        assert all(value >= 0.0 for value in milliseconds.values())
     finally:
         backend.close()
 
@@ -160,13 +188,13 @@ def test_sidecar_that_disagrees_with_the_engine_names_the_tensor(
 def test_contract_check_names_each_problem(tensors: list[TensorSpec], message: str) -> None:
     info = trt_double.tiny_model_info()
     valid = {spec.name: spec for spec in info.tensor_specs()}
-    check_engine_tensors(list(valid.values()), info)
+    check_engine_tensors(list(valid.values()), info, info.input_dtype)
     if tensors:
         valid.update({tensor.name: tensor for tensor in tensors})
     else:
         del valid["image"]
     with pytest.raises(ContractError, match=message):
-        check_engine_tensors(list(valid.values()), info)
+        check_engine_tensors(list(valid.values()), info, info.input_dtype)
 
 
 def test_engine_from_another_tensorrt_or_replaced_or_without_sidecar(
@@ -216,3 +244,19 @@ def test_exported_disk_model_matches_onnxruntime(
         np.testing.assert_array_equal(ours.scores, expected.scores)
         np.testing.assert_array_equal(ours.descriptors, expected.descriptors)
     backend.close()
+
+
+def test_layers_name_the_plugin_layers_of_a_tensorrt_8_engine(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    """TensorRT 8.2-8.5 import InstanceNormalization as plugins; the inspector's view says so (the double's)."""
+    trt_double.install(monkeypatch, "8.5.3.1")
+    engine = tmp_path / "disk.engine"
+    ensure_engine(export_model().path, engine, BuildSettings("fp32"), progress=Progress(lambda line: None))
+    backend = TensorRTBackend(engine)
+    try:
+        layers = backend.layers()
+        plugins = [layer["name"] for layer in layers if layer["type"] == "PluginV2"]
+        assert len(plugins) == 8 and all("InstanceNormalization" in name for name in plugins), plugins
+    finally:
+        backend.close()

@@ -1,9 +1,14 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``make demo``: a sample bag from scikit-image's photographs, the node on the CPU over it, and the report.
 
 Steps: write a 240x320 sample bag (20 frames at 3 fps) with ground truth; export a random-weight model
-(240x320, K=512) unless ``--model`` is given; start ``disk_node`` (ONNX Runtime) in a subprocess; replay the bag
-into it over DDS (``eval --node``); write the report and print where it is and what the node published. Where
-the node cannot run (no rclpy or no built interface), the extractor runs offline instead, and the demo says so.
+(240x320, K=512) unless ``--model`` is given; time the model in ONNX Runtime here, to replay no faster than the node
+keeps up with on this machine; start ``disk_node`` (ONNX Runtime) in a subprocess; replay the bag into it over DDS
+(``eval --node``), matching each pair of consecutive frames with mutual nearest neighbours as the matcher node does
+(``eval --matcher mnn``); write the report (with the matches drawn between frames, ``matcher_*.png``) and print where
+it is, what the node published and why frames were dropped, if any were. Where the node cannot run (no rclpy or no
+built interface), the extractor runs offline instead, and the demo says so.
 
 Run as ``python -m disk_trt_ros.evaluation.demo [--model M] [--out DIR]``.
 """
@@ -12,20 +17,25 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
+
+import numpy as np
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import BackendName, InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.contract import BackendName, InputFormat, MatcherMethod, ModelInfo, TrtCompat
 from disk_trt_ros.errors import DiskTrtRosError
 from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
-from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
+from disk_trt_ros.evaluation.options import EvalOptions, MatchingOptions, ReplayOptions
 from disk_trt_ros.evaluation.run import evaluate_to_directory
 from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, write_sample_bag
+from disk_trt_ros.inference.bench import measure
+from disk_trt_ros.inference.registry import create_backend
 from disk_trt_ros.photos import load_photos
 
 HEIGHT, WIDTH, MAX_KEYPOINTS = 240, 320, 512
@@ -33,6 +43,8 @@ FRAMES, FPS = 20, 3.0
 DEMO_WEIGHTS = "random:0"
 NAMESPACE = "/disk_demo"
 NODE_STOP_TIMEOUT_S = 5.0
+TIMED_RUNS = 3  # after one warm-up run
+HEADROOM = 1.5  # replay one frame per HEADROOM x the measured inference time at most
 
 
 def export_demo_model(path: Path) -> Path:
@@ -49,6 +61,39 @@ def export_demo_model(path: Path) -> Path:
     )
     export_onnx(disk, info, path)
     return path
+
+
+def replay_rate(model: Path) -> tuple[float, float]:
+    """The replay rate, as a multiple of the bag's, at which the node keeps up here, and the latency it rests on.
+
+    The model runs in ONNX Runtime in this process with the node's settings (the library's threads), once to warm
+    up and then :data:`TIMED_RUNS` times; the replay gives the node :data:`HEADROOM` times the median of those,
+    and never runs faster than the bag (rate 1). On a busy machine the node is slower than on an idle one, and a
+    replay at the bag's rate would have it drop most frames while it is busy.
+    """
+    backend = create_backend(BackendName.ONNXRUNTIME, model, precision="fp32")
+    try:
+        image = np.random.default_rng(0).integers(0, 256, backend.info.input_shape[1:], dtype=np.uint8)
+        latency_s = measure(backend.run, [image], iterations=TIMED_RUNS, warmup=1).median_ms / 1e3
+    finally:
+        backend.close()
+    return min(1.0, float(f"{1.0 / (FPS * HEADROOM * latency_s):.2g}")), latency_s
+
+
+def explain_drops(report: dict[str, Any]) -> str | None:
+    """One line on frames the node did not answer and where they went (the report's ``node`` block, whose counts come
+    from the node's /diagnostics); None when every frame came back."""
+    node = report["node"]
+    if not node["unanswered"]:
+        return None
+    if node["lost_in_transport"] is None:
+        why = ("lost in transport or dropped by the node while busy, which is unknown: the node's /diagnostics did not "
+               "come")
+    else:
+        why = (f"{node['lost_in_transport']} lost in transport (never reached the node, see docs/dds.md), "
+               f"{node['dropped']} dropped by the node, which drops a waiting frame when a newer one arrives while it "
+               "is still busy with an earlier one (machine busier than when it was timed)")
+    return f"{node['unanswered']} of {node['published']} frames got no keypoints: {why}"
 
 
 def node_available() -> str | None:
@@ -85,14 +130,16 @@ def stop_node(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def eval_options(bag: Path, model: Path, out: Path, node: bool) -> EvalOptions:
-    """The evaluation of the demo: through the node in the demo's namespace, or offline with ONNX Runtime."""
+def eval_options(bag: Path, model: Path, out: Path, node: bool, rate: float = 1.0) -> EvalOptions:
+    """The evaluation of the demo: through the node in the demo's namespace at ``rate`` times the bag's, or offline
+    with ONNX Runtime; mutual nearest neighbours match each pair of frames."""
     replay = ReplayOptions(
-        image_topic=f"{NAMESPACE}/image", keypoints_topic=f"{NAMESPACE}/keypoints", wait_for_node_s=60.0
+        image_topic=f"{NAMESPACE}/image", keypoints_topic=f"{NAMESPACE}/keypoints", rate=rate, wait_for_node_s=60.0
     )
     return EvalOptions(
         bag=bag, topic=DEFAULT_TOPIC, model=str(model), out=out,
         backend=BackendName.AUTO if node else BackendName.ONNXRUNTIME, replay=replay if node else None,
+        matching=MatchingOptions(MatcherMethod.MNN),
     )
 
 
@@ -118,6 +165,7 @@ def describe_published(recorded: Path) -> str:
 
 
 def run(model: Path | None, out: Path) -> None:
+    """The demo's steps (see the module docstring), writing everything into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     bag = out / "sample_bag"
     write_sample_bag(
@@ -137,16 +185,23 @@ def run(model: Path | None, out: Path) -> None:
         print(f"NOTE: the node cannot run here ({unavailable}); evaluating OFFLINE instead, no DDS involved")
         evaluate_to_directory(eval_options(bag, model, report_dir, node=False))
         return
+    rate, latency_s = replay_rate(model)
+    print(f"the model takes {latency_s * 1000:.0f} ms a frame in ONNX Runtime here: replaying at {rate:.2g}x the "
+          f"bag's {FPS:g} fps ({FPS * rate:.2g} frames a second), which the node keeps up with")
     print("starting disk_node (ONNX Runtime on the CPU) and replaying the bag into it over DDS")
     node = start_node(model)
     try:
-        evaluate_to_directory(eval_options(bag, model, report_dir, node=True))
+        written = evaluate_to_directory(eval_options(bag, model, report_dir, node=True, rate=rate))
     finally:
         stop_node(node)
     print(describe_published(report_dir / "keypoints_bag"))
+    drops = explain_drops(json.loads(written[0].read_text()))
+    if drops:
+        print(drops)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m disk_trt_ros.evaluation.demo``: returns 0, or 1 after an expected failure (said on stderr)."""
     parser = argparse.ArgumentParser(prog="python -m disk_trt_ros.evaluation.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="exported ONNX model (default: export a random-weight one)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="working directory (default out/demo)")

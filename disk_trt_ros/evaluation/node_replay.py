@@ -41,6 +41,7 @@ from disk_trt_ros.evaluation.node_counters import NodeCounters, frame_accounting
 from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, ReplayOptions
 from disk_trt_ros.evaluation.report import base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator
+from disk_trt_ros.inference.base import Matcher
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.keypoints_message import features_from_message
 
@@ -248,10 +249,12 @@ def replay(
     settings: EvaluationSettings,
     record_to: Path,
     max_frames: int | None = None,
+    matcher: Matcher | None = None,
 ) -> tuple[SequenceEvaluator, ReplayCounts]:
-    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``."""
+    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``; ``matcher``
+    runs on each pair of delivered frames."""
     total = bag.frame_count if max_frames is None else min(max_frames, bag.frame_count)
-    evaluator = SequenceEvaluator(settings, total)
+    evaluator = SequenceEvaluator(settings, total, matcher)
     with BagWriter(record_to, options.record_format, with_keypoints=True, overwrite=True) as recorder:
         session = NodeReplay(context, options, bag.compressed, recorder)
         frames = bag.frames(max_frames)
@@ -269,8 +272,11 @@ def replay(
     return evaluator, session.counts
 
 
-def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[DrawnPair]]:
-    """``eval --node``: the report dictionary and the drawn pairs (the domain comes from ``ROS_DOMAIN_ID``)."""
+def replay_into_node(
+    evaluation: EvalOptions, matcher: Matcher | None = None
+) -> tuple[dict[str, Any], list[DrawnPair]]:
+    """``eval --node``: the report dictionary and the drawn pairs (the domain comes from ``ROS_DOMAIN_ID``);
+    ``matcher`` runs on each pair of delivered frames."""
     options = evaluation.replay
     assert options is not None, "replay_into_node needs EvalOptions with replay options"
     record_to = evaluation.output_directory / RECORDED_BAG
@@ -280,7 +286,7 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
         with ImageBag(evaluation.bag, evaluation.topic, evaluation.ground_truth_topic) as bag:
             report = base_report(evaluation, bag, "node")
             evaluator, counts = replay(
-                context, bag, options, evaluation.settings, record_to, evaluation.max_frames
+                context, bag, options, evaluation.settings, record_to, evaluation.max_frames, matcher
             )
     finally:
         rclpy.try_shutdown(context=context)

@@ -19,14 +19,17 @@ from disk_trt_ros.evaluation.options import EvalOptions
 from disk_trt_ros.evaluation.report import base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator, convert
 from disk_trt_ros.image_conversion import ImageConverter, ModelInput
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import Backend, Features, Matcher
 from disk_trt_ros.inference.registry import create_backend
 
 MAX_LISTED_REJECTIONS = 10
 
 
-def evaluate_offline(options: EvalOptions) -> tuple[dict[str, Any], list[DrawnPair]]:
-    """Run the backend (and the reference) on every frame; returns the report dictionary and the drawn pairs."""
+def evaluate_offline(
+    options: EvalOptions, matcher: Matcher | None = None
+) -> tuple[dict[str, Any], list[DrawnPair]]:
+    """Run the backend (and the reference) on every frame, and ``matcher`` on every pair; returns the report
+    dictionary and the drawn pairs."""
     assert options.model is not None, "EvalOptions refuses offline options without a model"
     reference_model = options.reference_model or options.model
     with contextlib.ExitStack() as resources:
@@ -44,7 +47,7 @@ def evaluate_offline(options: EvalOptions) -> tuple[dict[str, Any], list[DrawnPa
         if reference is not None:
             report["reference"] = model_block(reference.info, reference_model, reference.describe())
         total = bag.frame_count if options.max_frames is None else min(options.max_frames, bag.frame_count)
-        evaluator = SequenceEvaluator(options.settings, total)
+        evaluator = SequenceEvaluator(options.settings, total, matcher)
         rejected = run_frames(bag, total, backend, reference, evaluator, options.max_frames)
     report.update(rejected)
     report["summary"] = evaluator.summary()

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The evaluation report: ``report.json`` (every number), ``report.md`` (summary table first) and PNG plots.
 
 ``report.md`` is made from the same dictionary that is written to ``report.json``; each row of its summary
@@ -67,6 +69,20 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Reference agreement: descriptor cosine, min", "summary.agreement_descriptor_cosine_min"),
     ("Reference agreement: largest score difference", "summary.agreement_score_max_abs_diff"),
 )
+# The matching section (eval --matcher), in the same form.
+MATCHING_ROWS: tuple[tuple[str, str], ...] = (
+    ("Frame pairs matched", "summary.matching.pairs"),
+    ("Matches per pair, mean", "summary.matching.matches.mean"),
+    ("Matches per pair, min", "summary.matching.matches.min"),
+    ("RANSAC inliers per pair, mean", "summary.matching.inliers.mean"),
+    ("Inlier ratio, mean", "summary.matching.inlier_ratio.mean"),
+    ("Ground-truth pairs", "summary.matching.ground_truth_pairs"),
+    ("Precision @ 1 px", "summary.matching.precision_1px"),
+    ("Precision @ 3 px", "summary.matching.precision_3px"),
+    ("Precision @ 5 px", "summary.matching.precision_5px"),
+    ("Matching latency p50 (ms)", "summary.latency_matching_ms.p50"),
+    ("Matching latency p99 (ms)", "summary.latency_matching_ms.p99"),
+)
 
 
 def lookup(report: dict[str, Any], path: str) -> Any:
@@ -88,10 +104,12 @@ def format_value(value: int | float) -> str:
     return f"{value:.3f}"
 
 
-def summary_table(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(label, shown value, JSON key) of each summary row that has a value."""
+def summary_table(
+    report: dict[str, Any], rows_wanted: Sequence[tuple[str, str]] = SUMMARY_ROWS
+) -> list[tuple[str, str, str]]:
+    """(label, shown value, JSON key) of each row of ``rows_wanted`` that has a value."""
     rows = []
-    for label, path in SUMMARY_ROWS:
+    for label, path in rows_wanted:
         value = lookup(report, path)
         if value is not None:
             rows.append((label, format_value(value), path))
@@ -114,8 +132,7 @@ def markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
     """report.md: the weights, the summary table, what was evaluated and how, the notes, then the plots."""
     bag, model, settings = report["bag"], report["model"], report["settings"]
     lines = [f"# DISK evaluation: {bag['path']} ({bag['topic']})", "", weights_statement(model), ""]
-    lines += ["| Metric | Value | report.json key |", "| --- | --- | --- |"]
-    lines += [f"| {label} | {value} | `{path}` |" for label, value, path in summary_table(report)]
+    lines += table_lines(summary_table(report))
     lines += ["", "## What was evaluated", ""]
     lines.append(f"- Mode: {report['mode']}" + (f", {report['node']['rate']}" if "node" in report else ""))
     lines.append(f"- Model: {model.get('path')}: {model['description']}")
@@ -129,11 +146,26 @@ def markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
     )
     has_truth = bool(report["summary"].get("ground_truth_pairs"))
     lines.append(f"- Ground truth: {bag['ground_truth_topic'] if has_truth else 'none in the bag'}")
+    matching = report["summary"].get("matching")
+    if matching:
+        lines += ["", "## Matching", "", (
+            f"Matcher: {matching['matcher']}, on each pair of consecutive frames (as the matcher node pairs them). "
+            "Precision: the fraction of its matches within 1, 3 and 5 px of where the ground-truth homography puts "
+            "them; inliers: the matches RANSAC keeps."
+        ), ""]
+        lines += table_lines(summary_table(report, MATCHING_ROWS))
     if report.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
     if plots:
         lines += ["", "## Plots", ""] + [f"![{Path(plot).stem}]({plot})" for plot in plots]
     return "\n".join(lines) + "\n"
+
+
+def table_lines(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    """A markdown table of (label, value, JSON key) rows."""
+    return ["| Metric | Value | report.json key |", "| --- | --- | --- |"] + [
+        f"| {label} | {value} | `{path}` |" for label, value, path in rows
+    ]
 
 
 def json_ready(value: Any) -> Any:
@@ -213,6 +245,13 @@ def summary_lines(report: dict[str, Any], out: Path) -> str:
         lines.append(
             f"  matches {summary['matches']['mean']:.0f}, inliers {summary['inliers']['mean']:.0f} per pair (mean)"
         )
+    matching = summary.get("matching")
+    if matching and matching["matches"]["count"]:
+        precision = matching["precision_3px"]
+        lines.append(
+            f"  matcher: {matching['matches']['mean']:.0f} matches per pair (mean)"
+            + ("" if precision is None else f", precision @ 3 px {precision:.3f}")
+        )
     if report.get("model", {}).get("random_weights"):
         lines.append("  the model has random weights: its keypoints are meaningless for quality")
     return "\n".join(lines)
@@ -229,12 +268,32 @@ def frames_to_the_node(node: dict[str, Any]) -> str:
     return line + (f", {rejected_or_failed} rejected or failed" if rejected_or_failed else "")
 
 
+def plot_caption(report: dict[str, Any]) -> str:
+    """The heading of every plot: the model, its size and K, what ran it, and a warning when its weights are random."""
+    model = report["model"]
+    name = Path(model["path"]).name if model.get("path") else "model not given"
+    ran_by = model["description"]
+    if report["mode"] == "node":
+        ran_by += ", run by disk_node (its backend is in its /diagnostics)"
+    caption = f"{name}: {ran_by}"
+    if model.get("random_weights"):
+        caption += f"\nRANDOM WEIGHTS ({model['weights']}): keypoints, matches and inliers are meaningless"
+    return caption
+
+
 def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnPair]) -> list[Path]:
     """Write the plots, report.json and report.md into ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     records = report["frames"]
-    plots = [plot_latency(out / "latency.png", records), plot_counts(out / "keypoints_inliers.png", records)]
-    plots += [plot_pair(out / f"matches_{pair.index_a:05d}_{pair.index_b:05d}.png", pair) for pair in drawn_pairs]
+    caption = plot_caption(report)
+    plots = [plot_latency(out / "latency.png", records, caption),
+             plot_counts(out / "keypoints_inliers.png", records, caption)]
+    plots += [plot_pair(out / f"matches_{pair.index_a:05d}_{pair.index_b:05d}.png", pair, caption)
+              for pair in drawn_pairs]
+    plots += [
+        plot_matcher_pair(out / f"matcher_{pair.index_a:05d}_{pair.index_b:05d}.png", pair, caption)
+        for pair in drawn_pairs if pair.matcher is not None
+    ]
     plot_names = [plot.name for plot in plots if plot is not None]
     report = json_ready({**report, "plots": plot_names})
     atomic_write_bytes(out / "report.json", (json.dumps(report, indent=2) + "\n").encode())
@@ -242,13 +301,15 @@ def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnP
     return [out / "report.json", out / "report.md"] + [out / name for name in plot_names]
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path, caption: str) -> Path:
+    """Head ``figure`` with ``caption`` (:func:`plot_caption`, red for random weights); write it, atomically."""
+    figure.suptitle(caption, fontsize=9, color="firebrick" if "RANDOM WEIGHTS" in caption else "black")
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
     return path
 
 
-def plot_latency(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
+def plot_latency(path: Path, records: Sequence[dict[str, Any]], caption: str) -> Path | None:
     """Latency of each frame over the sequence, and its histogram, for every timing the records hold."""
     keys = sorted({key for record in records for key in record if key.endswith("_ms")})
     if not keys:
@@ -265,10 +326,10 @@ def plot_latency(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
     histogram.set(xlabel="latency (ms)", ylabel="frames", title="Latency histogram")
     over_time.legend()
     histogram.legend()
-    return _save(figure, path)
+    return _save(figure, path, caption)
 
 
-def plot_counts(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
+def plot_counts(path: Path, records: Sequence[dict[str, Any]], caption: str) -> Path | None:
     """Keypoints per frame, and matches and RANSAC inliers with the previous frame."""
     if not records:
         return None
@@ -280,11 +341,38 @@ def plot_counts(path: Path, records: Sequence[dict[str, Any]]) -> Path | None:
             axes.plot(*zip(*points), marker=".", linewidth=1, label=label)
     axes.set(xlabel="frame", ylabel="count", title="Keypoints and inliers per frame")
     axes.legend()
-    return _save(figure, path)
+    return _save(figure, path, caption)
 
 
-def plot_pair(path: Path, pair: DrawnPair) -> Path:
+def plot_pair(path: Path, pair: DrawnPair, caption: str) -> Path:
     """Two frames side by side with their keypoints (dots) and inlier matches (lines)."""
+    title = (
+        f"frames {pair.index_a} and {pair.index_b}: {len(pair.keypoints_a)} / {len(pair.keypoints_b)} keypoints, "
+        f"{len(pair.inlier_matches)} inlier matches"
+    )
+    return draw_matches(path, pair, pair.inlier_matches, ["lime"] * len(pair.inlier_matches), title, caption)
+
+
+def plot_matcher_pair(path: Path, pair: DrawnPair, caption: str) -> Path:
+    """Two frames with the matcher's matches: green where the ground truth says correct (within 3 px), red where
+    not; without ground truth, green for RANSAC inliers and orange for the rest."""
+    matched = pair.matcher
+    assert matched is not None, "plot_matcher_pair needs a pair the matcher ran on"
+    good = matched.correct if matched.correct is not None else matched.inliers
+    colors = ["lime" if flag else ("red" if matched.correct is not None else "orange") for flag in good]
+    verdict = "correct (ground truth, 3 px)" if matched.correct is not None else "RANSAC inliers"
+    title = (
+        f"frames {pair.index_a} and {pair.index_b}: {len(matched.matches)} matcher matches, {int(good.sum())} "
+        f"{verdict}"
+    )
+    return draw_matches(path, pair, matched.matches, colors, title, caption)
+
+
+def draw_matches(
+    path: Path, pair: DrawnPair, matches: np.ndarray, colors: Sequence[str], title: str, caption: str
+) -> Path:
+    """Two frames side by side with their keypoints (dots) and ``matches`` (int ``[M, 2]``) as lines of
+    ``colors``, headed by ``caption``."""
     height = max(pair.image_a.shape[0], pair.image_b.shape[0])
     canvas = np.zeros((height, pair.image_a.shape[1] + pair.image_b.shape[1], 3), dtype=np.uint8)
     canvas[: pair.image_a.shape[0], : pair.image_a.shape[1]] = pair.image_a
@@ -295,13 +383,10 @@ def plot_pair(path: Path, pair: DrawnPair) -> Path:
     axes.imshow(canvas)
     axes.scatter(pair.keypoints_a[:, 0], pair.keypoints_a[:, 1], s=2, c="yellow", linewidths=0)
     axes.scatter(pair.keypoints_b[:, 0] + offset, pair.keypoints_b[:, 1], s=2, c="yellow", linewidths=0)
-    a = pair.keypoints_a[pair.inlier_matches[:, 0]]
-    b = pair.keypoints_b[pair.inlier_matches[:, 1]]
+    a = pair.keypoints_a[matches[:, 0]]
+    b = pair.keypoints_b[matches[:, 1]]
     segments = np.stack([a, b + np.array([offset, 0], dtype=b.dtype)], axis=1)
-    axes.add_collection(LineCollection(segments, colors="lime", linewidths=0.5))
-    axes.set_title(
-        f"frames {pair.index_a} and {pair.index_b}: {len(pair.keypoints_a)} / {len(pair.keypoints_b)} keypoints, "
-        f"{len(pair.inlier_matches)} inlier matches"
-    )
+    axes.add_collection(LineCollection(segments, colors=list(colors), linewidths=0.5))
+    axes.set_title(title)
     axes.set_axis_off()
-    return _save(figure, path)
+    return _save(figure, path, caption)

@@ -7,11 +7,15 @@ import onnx
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 
 def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     """Replace every node whose inputs are all constant by initializers holding its outputs.
 
-    ``Constant`` nodes become initializers too. Graph outputs are never folded away. Returns a new model.
+    ``Constant`` nodes become initializers too. Graph outputs are never folded away. ``Slice`` bounds past int32
+    (PyTorch writes INT64_MAX for "to the end") become int32's largest value, which slices the same, so that
+    TensorRT, which holds indices in int32, has nothing to clamp. Returns a new model.
     """
     folded = onnx.ModelProto()
     folded.CopyFrom(model)
@@ -27,6 +31,11 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
                 values[name] = value
         else:
             kept.append(node)
+    for node in kept:
+        if node.op_type == "Slice":
+            for name in node.input[1:3]:
+                if name in values:
+                    values[name] = np.clip(values[name], INT32_MIN, INT32_MAX).astype(values[name].dtype)
     used = {name for node in kept for name in node.input} | graph_outputs
     del graph.node[:]
     graph.node.extend(kept)

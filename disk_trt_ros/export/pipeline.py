@@ -1,13 +1,17 @@
 """DISK from pixels to fixed-size keypoint slots, as one module with static shapes that exports to ONNX.
 
-The module computes exactly what ``kornia.feature.DISK`` computes for ``n=K``: strict local maxima over the full
-NMS window, no maximum in the border strip whose window runs off the image, scores strictly above the threshold,
-at most ``K`` of them with ties at the cut taken in raster order. The results are ordered by descending score
-(ties in raster order) instead of kornia's raster order, and padded to ``K`` slots.
+The module computes what ``kornia.feature.DISK`` computes for ``n=K``: strict local maxima over the full NMS
+window, no maximum in the border strip whose window runs off the image, scores strictly above the threshold, the
+``K`` best of them. The results are ordered by descending score instead of kornia's raster order, and padded to
+``K`` slots. Equal scores (exact float ties, which only a flat heatmap makes) are ordered by NMS block, then by
+position inside the block (:func:`block_maxima`).
 
 Graph rules it keeps (TensorRT 8.2's ONNX parser): no ``Mod``, ``NonZero`` or data-dependent shapes; each TopK
-takes at most :data:`~disk_trt_ros.contract.TRT_TOPK_MAX` elements with a constant K; no constants outside
+takes at most :data:`~disk_trt_ros.contract.TRT_TOPK_ROUND` elements with a constant K; no constants outside
 float16's range; pixel coordinates and indices stay integer until the output's final cast.
+
+Node names are the module path (``/unet/...`` for the network, top level for pre- and post-processing), so that
+:data:`FP16_POLICY` can name the layers that an fp16 TensorRT engine must keep in float32.
 """
 
 from __future__ import annotations
@@ -17,9 +21,21 @@ import torch.nn.functional as F
 from kornia.feature import DISK
 from torch import nn
 
-from disk_trt_ros.contract import DESCRIPTOR_DIM, TRT_TOPK_MAX, InputFormat, ModelInfo
+from disk_trt_ros.contract import DESCRIPTOR_DIM, TRT_TOPK_ROUND, InputFormat, ModelInfo, PrecisionPolicy
 
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+# What an fp16 TensorRT engine computes in fp16: the descriptor head alone, four fifths of the network's arithmetic.
+# Everything that decides which keypoints exist and their scores (the whole U-Net up to the heatmap head, NMS and
+# top-K) stays in float32, so that an fp16 engine finds the fp32 engine's keypoints. Measured on TensorRT 8.5
+# (docs/tensorrt.md): fp16 throughout lost up to 6% of the keypoints; its fp16 convolutions accumulate in fp16, and
+# even the layers after the U-Net, which TensorRT fuses into one region, ran in fp16. The descriptor head writes
+# float32, so that no fp16 tensor enters that region.
+FP16_POLICY = PrecisionPolicy(
+    fp32_layers=(r"^(?!/unet/descriptor_head/)",),
+    fp16_layers=(r"^/unet/descriptor_head/",),
+    fp32_outputs=(r"^/unet/descriptor_head/",),
+)
 
 
 def image_to_rgb(image: torch.Tensor, input_format: InputFormat) -> torch.Tensor:
@@ -80,15 +96,53 @@ def candidate_scores(heatmap: torch.Tensor, window: int, score_threshold: float)
     return padded.reshape(1, height * width)
 
 
-def top_k_raster_ties(
-    scores: torch.Tensor, k: int, floor_value: float, round_size: int = TRT_TOPK_MAX
+def block_maxima(
+    candidates: torch.Tensor, height: int, width: int, window: int, floor_value: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reduce the candidate map to one entry per ``b x b`` block, ``b = (window + 1) // 2``, losing no candidate.
+
+    Two strict maxima are more than ``(window - 1) / 2`` pixels apart along some axis (each would otherwise lie in
+    the other's window and exceed it), and any two pixels of a ``b x b`` block are closer than that: a block holds at
+    most one candidate. For window 5 that is a 3x3 block, nine times fewer elements for the top-K.
+
+    Args:
+        candidates: ``[1, H * W]`` candidate scores in raster order, ``floor_value`` where there is no candidate.
+
+    Returns:
+        ``[1, B]`` block scores (the block's candidate, else ``floor_value``), blocks in raster order, and int64
+        ``[B]`` the raster index of that candidate (where there is none, an index inside the image).
+    """
+    side = (window + 1) // 2
+    rows, columns = -(-height // side), -(-width // side)
+    grid = F.pad(
+        candidates.reshape(1, 1, height, width),
+        (0, columns * side - width, 0, rows * side - height),
+        value=floor_value,
+    )
+    scores = F.max_pool2d(grid, side, stride=side).reshape(1, rows * columns)
+    # The candidate's place inside its block, 0 .. side*side-1: at most one term of each sum is non-zero, and the
+    # sums are small integers, exact in float16.
+    place_in_block = torch.arange(side * side, dtype=torch.float32).reshape(side, side).repeat(rows, columns)
+    is_candidate = (grid > floor_value).to(torch.float32)
+    place = F.avg_pool2d(is_candidate * place_in_block, side, stride=side).mul(side * side).round().to(torch.int64)
+    # Blocks of the padding hold no candidate; their origin is 0 so that every index stays inside the image.
+    block_row = torch.arange(rows, dtype=torch.int64).reshape(rows, 1) * side
+    block_column = torch.arange(columns, dtype=torch.int64).reshape(1, columns) * side
+    inside = (block_row < height) & (block_column < width)
+    block_origin = torch.where(inside, block_row * width + block_column, 0).reshape(rows * columns)
+    offset_in_image = torch.arange(side, dtype=torch.int64).reshape(side, 1) * width + torch.arange(side)
+    return scores, block_origin + offset_in_image.reshape(-1).index_select(0, place.reshape(rows * columns))
+
+
+def top_k_in_rounds(
+    scores: torch.Tensor, k: int, floor_value: float, round_size: int = TRT_TOPK_ROUND
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` largest of ``scores [1, N]``, descending, ties in index order, with no TopK above ``round_size``.
 
     One TopK returns the first block of the global order; each next round runs TopK again over what is left, where
     "left" is everything after the previous round's last element in that order: a smaller score, or an equal score
     at a larger index. ``floor_value`` (the threshold) marks taken elements; it is below every candidate. Relies on
-    ONNX TopK returning equal values in index order.
+    ONNX TopK returning equal values in index order (TensorRT 8.5 does: docs/tensorrt.md).
 
     Returns:
         values ``[1, k]`` and int64 indices ``[1, k]``.
@@ -124,7 +178,51 @@ def normalise_rows(descriptors: torch.Tensor) -> torch.Tensor:
     largest = descriptors.abs().amax(dim=1, keepdim=True)
     scaled = descriptors / torch.where(largest > 0, largest, 1.0)
     norm = scaled.mul(scaled).sum(dim=1, keepdim=True).sqrt()
-    return scaled / torch.clamp(norm, min=1.0)
+    return scaled / torch.maximum(norm, torch.ones(1))  # not clamp: its open upper bound is a float32 max
+
+
+class DiskUNet(nn.Module):
+    """kornia's DISK U-Net with its last convolution split into a descriptor head and a heatmap head.
+
+    The split computes what the single 129-channel convolution computes, without a concatenation that would make
+    the heatmap share the descriptors' (fp16) buffer in an engine, and with a 128-channel convolution that suits
+    fp16 matrix units.
+
+    Forward:
+        rgb: float32 ``[1, 3, H, W]`` in [0, 1].
+        Returns descriptors ``[1, 128, H, W]`` (not normalised) and the heatmap ``[1, 1, H, W]`` (logits).
+    """
+
+    def __init__(self, unet: nn.Module) -> None:
+        super().__init__()
+        self.path_down = unet.path_down
+        self.path_up = unet.path_up
+        last_conv = unet.path_up[-1].conv[-1]
+        self.descriptor_head = _head_from(last_conv, slice(0, DESCRIPTOR_DIM))
+        self.heatmap_head = _head_from(last_conv, slice(DESCRIPTOR_DIM, DESCRIPTOR_DIM + 1))
+
+    def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = [rgb]
+        for layer in self.path_down:
+            features.append(layer(features[-1]))
+        skips = features[-2::-1]
+        bottom = features[-1]
+        for layer, skip in zip(self.path_up[:-1], skips):
+            bottom = layer(bottom, skip)
+        last = self.path_up[-1]
+        combined = torch.cat([last.upsample(bottom), skips[len(self.path_up) - 1]], dim=1)
+        for layer in list(last.conv)[:-1]:  # kornia's Conv block: norm, activation, dropout; the convolution is split
+            combined = layer(combined)
+        return self.descriptor_head(combined), self.heatmap_head(combined)
+
+
+def _head_from(conv: nn.Conv2d, channels: slice) -> nn.Conv2d:
+    """A convolution computing ``channels`` of ``conv``'s output with ``conv``'s weights."""
+    head = nn.Conv2d(conv.in_channels, channels.stop - channels.start, conv.kernel_size, padding=conv.padding)
+    with torch.no_grad():
+        head.weight.copy_(conv.weight[channels])
+        head.bias.copy_(conv.bias[channels])
+    return head
 
 
 class DiskPipeline(nn.Module):
@@ -144,7 +242,7 @@ class DiskPipeline(nn.Module):
     def __init__(self, disk: DISK, info: ModelInfo) -> None:
         super().__init__()
         info.validate()
-        self.unet = disk.unet
+        self.unet = DiskUNet(disk.unet)
         self.info = info
         pixel_index = torch.arange(info.height * info.width, dtype=torch.int32)
         self.register_buffer("pixel_x", pixel_index % info.width, persistent=False)
@@ -152,13 +250,15 @@ class DiskPipeline(nn.Module):
 
     def forward(self, image: torch.Tensor) -> Outputs:
         info = self.info
-        unet_output = self.unet(image_to_rgb(image, info.input_format))
-        dense_descriptors = unet_output[:, :DESCRIPTOR_DIM].reshape(DESCRIPTOR_DIM, info.height * info.width)
-        heatmap = unet_output[:, DESCRIPTOR_DIM:]
+        dense_descriptors, heatmap = self.unet(image_to_rgb(image, info.input_format))
+        dense_descriptors = dense_descriptors.reshape(DESCRIPTOR_DIM, info.height * info.width)
 
         candidates = candidate_scores(heatmap, info.nms_window, info.score_threshold)
-        scores, indices = top_k_raster_ties(candidates, info.max_keypoints, info.score_threshold)
-        flat_indices = indices.reshape(info.max_keypoints)
+        block_scores, block_index = block_maxima(
+            candidates, info.height, info.width, info.nms_window, info.score_threshold
+        )
+        scores, blocks = top_k_in_rounds(block_scores, info.max_keypoints, info.score_threshold)
+        flat_indices = block_index.index_select(0, blocks.reshape(info.max_keypoints))
         is_valid = scores.reshape(info.max_keypoints) > info.score_threshold
         valid_int = is_valid.to(torch.int32)
 

@@ -2,7 +2,7 @@
 
 ``bench --backend X --model M [--iters N] [--compare kornia]`` prints the median, p90 and p99 latency and the
 frames per second of ``Backend.run`` (a uint8 image in, numpy features out: copies and synchronisation included),
-after warm-up runs. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this
+after warm-up runs; for TensorRT also the engine's GPU time alone (CUDA events) and the per-frame overhead beyond it. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this
 checkout when present, else scikit-image's sample photos), resized to the model's size.
 
 ``--compare kornia`` also times ``kornia.feature.DISK`` with the same weights (rebuilt from the model's metadata:
@@ -29,7 +29,7 @@ import numpy as np
 
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision
 from disk_trt_ros.errors import OptionsError
-from disk_trt_ros.inference.base import Features
+from disk_trt_ros.inference.base import Backend, Features
 from disk_trt_ros.inference.comparison import agreement
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.photos import describe_source, load_photos, shared_photo_directory
@@ -71,6 +71,17 @@ def measure(run: Runner, images: Sequence[np.ndarray], iterations: int, warmup: 
         run(images[index % len(images)])
         seconds.append(time.perf_counter() - started)
     return LatencyStats.from_seconds(seconds)
+
+
+def engine_latency(backend: Backend, images: Sequence[np.ndarray], iterations: int) -> LatencyStats | None:
+    """The model's GPU time alone over ``images`` in turn, where the backend measures it (else None)."""
+    milliseconds = []
+    for index in range(iterations):
+        measured = backend.engine_milliseconds(images[index % len(images)])
+        if measured is None:
+            return None
+        milliseconds.append(measured / 1e3)
+    return LatencyStats.from_seconds(milliseconds)
 
 
 def bench_images(info: ModelInfo, directory: Path | None) -> tuple[list[np.ndarray], str]:
@@ -192,6 +203,11 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         }
         print(f"{'':<28} {'median ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'fps':>9}")
         print(stats.row(f"{backend.name} ({backend.precision})"))
+        engine = engine_latency(backend, images, args.iters)
+        if engine is not None:
+            print(engine.row("  engine alone (CUDA events)"))
+            print(f"  per-frame overhead beyond the engine: {stats.median_ms - engine.median_ms:.3f} ms (median)")
+            results.update(engine=dataclasses.asdict(engine), overhead_ms=stats.median_ms - engine.median_ms)
         if args.compare == "kornia":
             device = backend.compute_device
             weights = args.weights or info.weights

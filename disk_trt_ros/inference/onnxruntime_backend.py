@@ -1,4 +1,5 @@
-"""ONNX Runtime backend: the exported model on the CUDA provider where present, else on the CPU."""
+"""ONNX Runtime: the exported extractor (:class:`OnnxRuntimeBackend`) and the exported LightGlue
+(:class:`OnnxRuntimeLightGlue`), on the CUDA provider where present, else on the CPU."""
 
 from __future__ import annotations
 
@@ -12,15 +13,71 @@ from disk_trt_ros.contract import (
     INPUT_NAME,
     OUTPUT_NAMES,
     BackendName,
+    ModelInfo,
     Precision,
     TensorSpec,
     contract_violations,
     read_onnx_model_info,
 )
 from disk_trt_ros.errors import ContractError
-from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
+from disk_trt_ros.inference.base import (
+    Backend,
+    BackendOptions,
+    Features,
+    KeypointSlots,
+    Matcher,
+    MatcherOptions,
+    Matches,
+    matcher_inputs,
+    require_matcher_model,
+    require_onnx_model,
+)
+from disk_trt_ros.matcher_contract import MATCHER_OUTPUT_NAMES, MatcherInfo, read_onnx_matcher_info
 
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
+
+
+def open_session(
+    model_path: str, info: ModelInfo | MatcherInfo, command: str, threads: int | None, providers: list[str] | None
+) -> ort.InferenceSession:
+    """An ONNX Runtime session for an exported model whose tensors are checked against ``info``'s contract.
+
+    Args:
+        model_path: the ONNX file.
+        info: what its metadata promises.
+        command: the command that exports such models (``export``, ``export-matcher``), for the message.
+        threads: intra-op threads (None: ONNX Runtime's default, one per core).
+        providers: execution providers; default CUDA when available, then CPU.
+
+    Raises:
+        ContractError: the graph's tensors are not those its metadata promises.
+    """
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    # Idle intra-op threads sleep instead of spinning: spinning after each run held the cores that DDS and a node's
+    # other threads needed (publish -> keypoints 0.2-5 ms p50 faster on 2 cores, inference not slower; docs/dds.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    available = ort.get_available_providers()
+    chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    session = ort.InferenceSession(model_path, sess_options=options, providers=chosen)
+    found = [
+        TensorSpec(tensor.name, tuple(tensor.shape), ONNX_TYPES.get(tensor.type, tensor.type), is_input)
+        for tensors, is_input in ((session.get_inputs(), True), (session.get_outputs(), False))
+        for tensor in tensors
+    ]
+    problems = contract_violations(found, info)
+    if problems:
+        raise ContractError(
+            f"{model_path} does not match the contract its metadata describes: " + "; ".join(problems) + "; "
+            f"export the model again with 'python -m disk_trt_ros {command}'"
+        )
+    return session
+
+
+def session_device(session: ort.InferenceSession) -> str:
+    """Where a session computes, as a PyTorch device name."""
+    return "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
 
 
 class OnnxRuntimeBackend(Backend):
@@ -36,18 +93,8 @@ class OnnxRuntimeBackend(Backend):
 
     def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
         super().__init__(read_onnx_model_info(model_path), precision="fp32")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # Idle intra-op threads sleep instead of spinning: spinning after each run held the cores that DDS and the
-        # node's other threads needed (publish -> keypoints 0.2-5 ms p50 faster on 2 cores, inference not slower;
-        # docs/dds.md).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        available = ort.get_available_providers()
-        chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        self.session = ort.InferenceSession(model_path, sess_options=options, providers=chosen)
+        self.session = open_session(model_path, self.info, "export", threads, providers)
         self.providers = self.session.get_providers()
-        self._check_signature(model_path)
         self._input = np.zeros(self.info.input_shape, dtype=self.info.input_dtype)
         shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
         self._outputs = [np.zeros(shapes[name], dtype=dtypes[name]) for name in OUTPUT_NAMES]
@@ -65,27 +112,50 @@ class OnnxRuntimeBackend(Backend):
 
     @property
     def compute_device(self) -> str:
-        return "cuda" if "CUDAExecutionProvider" in self.providers else "cpu"
-
-    def _check_signature(self, model_path: str) -> None:
-        """Raise :class:`ContractError` unless the graph's tensors are those its metadata promises."""
-        found = [
-            TensorSpec(tensor.name, tuple(tensor.shape), ONNX_TYPES.get(tensor.type, tensor.type), is_input)
-            for tensors, is_input in ((self.session.get_inputs(), True), (self.session.get_outputs(), False))
-            for tensor in tensors
-        ]
-        problems = contract_violations(found, self.info)
-        if problems:
-            raise ContractError(
-                f"{model_path} does not match the contract its metadata describes: " + "; ".join(problems) + "; "
-                "export the model again with 'python -m disk_trt_ros export'"
-            )
+        return session_device(self.session)
 
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)
         np.copyto(self._input[0], image, casting="unsafe")
         self.session.run_with_iobinding(self._binding)
         return Features.from_outputs(*self._outputs)
+
+    def describe(self) -> str:
+        return f"{super().describe()}, providers {','.join(self.providers)}"
+
+
+class OnnxRuntimeLightGlue(Matcher):
+    """An exported LightGlue (``python -m disk_trt_ros export-matcher``) run by ONNX Runtime.
+
+    Args:
+        model_path: the ONNX file.
+        threads: intra-op threads (None: ONNX Runtime's default, one per core).
+        providers: execution providers; default CUDA when available, then CPU.
+    """
+
+    name = "lightglue-onnxruntime"
+
+    def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
+        info = read_onnx_matcher_info(model_path)
+        super().__init__(info)
+        self.session = open_session(model_path, info, "export-matcher", threads, providers)
+        self.providers = self.session.get_providers()
+
+    @classmethod
+    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> OnnxRuntimeLightGlue:
+        model = require_matcher_model(options, cls.name)
+        require_onnx_model(model, BackendName.ONNXRUNTIME)
+        if options.backend.precision is not Precision.FP32:
+            report(f"{cls.name} runs {model} as exported; precision {options.backend.precision} is ignored")
+        return cls(str(model), threads=options.backend.threads)
+
+    @property
+    def compute_device(self) -> str:
+        return session_device(self.session)
+
+    def _match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
+        matches0, scores0 = self.session.run(list(MATCHER_OUTPUT_NAMES), matcher_inputs(image0, image1))
+        return Matches(np.asarray(matches0), np.asarray(scores0))
 
     def describe(self) -> str:
         return f"{super().describe()}, providers {','.join(self.providers)}"

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision, read_onnx_model_info
-from disk_trt_ros.errors import ContractError, WeightsError
+from disk_trt_ros.errors import ContractError
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
 
@@ -29,9 +29,9 @@ class HalfPrecisionUnet(torch.nn.Module):
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.unet = unet.half().to(memory_format=self.memory_format)
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        features = self.unet(rgb.half().contiguous(memory_format=self.memory_format))
-        return features.float().contiguous()
+    def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        heads = self.unet(rgb.half().contiguous(memory_format=self.memory_format))
+        return tuple(head.float().contiguous() for head in heads)
 
 
 def pipeline_for_model(model_path: str) -> DiskPipeline:
@@ -39,14 +39,10 @@ def pipeline_for_model(model_path: str) -> DiskPipeline:
 
     Raises :class:`ContractError` when those weights cannot be loaded here or their sha256 differs from the model's.
     """
-    from disk_trt_ros.export.weights import load_exported_disk
+    from disk_trt_ros.export.weights import load_disk, weights_of_model
 
     info = read_onnx_model_info(model_path)
-    try:
-        remedy = "give the torch backend the checkpoint the model was exported from"
-        disk = load_exported_disk(info.weights, info.weights_sha256, model_path, remedy)
-    except WeightsError as error:
-        raise ContractError(f"the torch backend needs the weights of {model_path}: {error}") from error
+    disk = weights_of_model(load_disk, info.weights, info.weights_sha256, model_path, "torch backend")
     return DiskPipeline(disk, info)
 
 

@@ -1,4 +1,5 @@
-"""Frame statistics of the node and their ``diagnostic_msgs/DiagnosticArray`` report."""
+"""Frame statistics of a node (the detector's frames, the matcher's pairs) and their ``diagnostic_msgs/DiagnosticArray``
+report."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-LATENCY_WINDOW = 256  # latency percentiles are over the last this many published frames
+LOG_THROTTLE_S = 5.0  # a repeated warning or error is logged at most once per this many seconds
+LATENCY_WINDOW = 256  # latency percentiles (and mean sizes) are over the last this many published messages
+STANDARD_EVENTS = ("received", "published", "dropped", "lost_in_transport", "sequence_gaps", "rejected", "failed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +28,10 @@ class StatisticsReport:
     reported lost (``lost_in_transport``: the subscription's message_lost event, frames that did not arrive whole,
     from any number of publishers) and the gaps in the publication sequence numbers while the topic has a single
     publisher (these also count frames that arrived but were overwritten in the subscription's queue before the
-    executor took them). ``new_lost_in_transport`` counts the middleware's reports since the previous report.
+    executor took them); ``new_lost_in_transport`` counts the middleware's reports since the previous report. Only
+    the detector counts them. ``size_mean`` is the mean size of the published messages over the window (keypoints or
+    matches each; NaN when none was given), ``others`` the counts of other events (the matcher's ``out_of_order``,
+    ``unpaired``, ``empty``).
     """
 
     received: int
@@ -41,6 +47,8 @@ class StatisticsReport:
     new_failed: int
     new_lost: int
     new_lost_in_transport: int
+    size_mean: float = float("nan")
+    others: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class FrameStatistics:
@@ -56,19 +64,24 @@ class FrameStatistics:
         self._lock = threading.Lock()
         self._counts = collections.Counter[str]()
         self._latencies: collections.deque[float] = collections.deque(maxlen=LATENCY_WINDOW)
+        self._sizes: collections.deque[int] = collections.deque(maxlen=LATENCY_WINDOW)
         self._previous_counts = collections.Counter[str]()
         self._previous_time = clock()
 
     def count(self, event: str, frames: int = 1) -> None:
         """Count ``frames`` (default one) ``received``, ``dropped``, ``rejected``, ``failed``, ``lost_in_transport``
-        (reported by the middleware) or ``sequence_gaps`` (missing from a single publisher's sequence numbers)."""
+        (reported by the middleware), ``sequence_gaps`` (missing from a single publisher's sequence numbers), or another
+        event (reported under its name)."""
         with self._lock:
             self._counts[event] += frames
 
-    def count_published(self, latency_s: float) -> None:
+    def count_published(self, latency_s: float, size: int | None = None) -> None:
+        """Count a published message, its latency and, when given, its size (keypoints or matches)."""
         with self._lock:
             self._counts["published"] += 1
             self._latencies.append(latency_s)
+            if size is not None:
+                self._sizes.append(size)
 
     def report(self) -> StatisticsReport:
         """The statistics now; starts the next rate period."""
@@ -76,6 +89,7 @@ class FrameStatistics:
             now = self._clock()
             counts, previous = self._counts.copy(), self._previous_counts
             latencies = np.array(self._latencies, dtype=np.float64)
+            size_mean = float(np.mean(self._sizes)) if self._sizes else float("nan")
             elapsed = now - self._previous_time
             self._previous_counts, self._previous_time = counts, now
         p50, p99 = np.percentile(latencies, [50, 99]) if latencies.size else (float("nan"), float("nan"))
@@ -94,6 +108,8 @@ class FrameStatistics:
             new_failed=counts["failed"] - previous["failed"],
             new_lost=lost - previous_lost,
             new_lost_in_transport=counts["lost_in_transport"] - previous["lost_in_transport"],
+            size_mean=size_mean,
+            others={event: count for event, count in sorted(counts.items()) if event not in STANDARD_EVENTS},
         )
 
 
@@ -103,16 +119,26 @@ def _lost(counts: collections.Counter[str]) -> int:
 
 
 def diagnostic_array(
-    report: StatisticsReport, stamp: Time, name: str, hardware_id: str, settings: dict[str, str], loss_cause: str = ""
+    report: StatisticsReport,
+    stamp: Time,
+    name: str,
+    hardware_id: str,
+    settings: dict[str, str],
+    output: str = "keypoints",
+    source: str = "image",
+    waiting_for: str = "images",
+    loss_cause: str = "",
 ) -> DiagnosticArray:
-    """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values.
+    """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values; ``output``,
+    ``source`` and ``waiting_for`` word what the node publishes and receives (the matcher: ``matches``, ``keypoints``,
+    ``keypoints``).
 
-    Level: ERROR when inference failed since the previous report, WARN when images were rejected or frames lost
+    Level: ERROR when inference failed since the previous report, WARN when messages were rejected or frames lost
     before the node (the message then says so, with ``loss_cause``: the likely cause and the fix), else OK.
     """
     warnings = []
     if report.new_rejected:
-        warnings.append(f"rejected {report.new_rejected} bad image messages")
+        warnings.append(f"rejected {report.new_rejected} bad {source} messages")
     if report.new_lost:
         warnings.append(f"lost {report.new_lost} frames before the node" + (f": {loss_cause}" if loss_cause else ""))
     if report.new_failed:
@@ -120,9 +146,9 @@ def diagnostic_array(
     elif warnings:
         level, message = DiagnosticStatus.WARN, "; ".join(warnings)
     elif report.received == 0:
-        level, message = DiagnosticStatus.OK, "waiting for images"
+        level, message = DiagnosticStatus.OK, f"waiting for {waiting_for}"
     else:
-        level, message = DiagnosticStatus.OK, f"publishing keypoints at {report.rate_hz:.1f} Hz"
+        level, message = DiagnosticStatus.OK, f"publishing {output} at {report.rate_hz:.1f} Hz"
     values = {
         **settings,
         "rate_hz": f"{report.rate_hz:.2f}",
@@ -134,7 +160,10 @@ def diagnostic_array(
         "lost_before_node": str(report.lost),
         "rejected": str(report.rejected),
         "inference_errors": str(report.failed),
+        **{event: str(count) for event, count in report.others.items()},
     }
+    if not np.isnan(report.size_mean):
+        values[f"{output}_per_message_mean"] = f"{report.size_mean:.1f}"
     status = DiagnosticStatus(
         level=level,
         name=name,

@@ -1,7 +1,12 @@
 """Building a serialized engine from an exported ONNX model with TensorRT's builder (TensorRT 8.2 to 10.x).
 
-:func:`compile_engine` is the only call into the builder: parse, configure (workspace, FP16/TF32 flags, timing
-cache), build, with progress lines throughout.
+:func:`compile_engine` is the only call into the builder: parse, configure (workspace, precision, the model's
+precision policy, timing cache), build, with progress lines throughout and TensorRT's warnings kept.
+
+An fp16 build enables FP16 and keeps the layers the model's :class:`~disk_trt_ros.contract.PrecisionPolicy` names in
+strict float32 (TF32 is off in every build). Where TensorRT takes uint8 network inputs (8.5 on), a float32 image
+input is bound as uint8: the model's first operation casts it to float anyway, and a frame then crosses to the GPU
+as a quarter of the bytes with no conversion on the CPU.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from types import ModuleType
 from typing import Any
 
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import Precision
+from disk_trt_ros.contract import Precision, PrecisionPolicy
 from disk_trt_ros.errors import EngineCacheError, OptionsError
+from disk_trt_ros.inference.tensorrt.network_setup import apply_precision_policy, bind_image_as_uint8
 from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt, tensorrt_major
+from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt, recording_logger, register_plugins, tensorrt_major
 from disk_trt_ros.inference.tensorrt.signals import signals_end_process
 
 DEFAULT_WORKSPACE_MIB = 1024
@@ -28,12 +34,15 @@ class BuildSettings:
 
     ``workspace_mib=None`` builds with :data:`DEFAULT_WORKSPACE_MIB` and accepts a cached engine built with any
     workspace limit (the limit bounds the builder's scratch memory; it does not change what the engine computes).
-    A precision given as a string is converted to :class:`~disk_trt_ros.contract.Precision`.
+    A precision given as a string is converted to :class:`~disk_trt_ros.contract.Precision`. ``tactic_sources``
+    names the ``trt.TacticSource`` members to enable (empty: TensorRT's default), for a machine that lacks one of
+    the libraries behind them (cuBLAS, say).
     """
 
     precision: Precision = Precision.FP16
     workspace_mib: int | None = None
     timing_cache: Path | None = None
+    tactic_sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.precision not in Precision.values():
@@ -48,20 +57,41 @@ class BuildSettings:
 
     @property
     def builder_flags(self) -> list[str]:
-        """The reduced-precision ``BuilderFlag``s the build enables: FP16 and TF32 for fp16; none for fp32 (TF32,
-        on by default from Ampere on, is cleared so that fp32 means fp32)."""
-        return ["FP16", "TF32"] if self.precision is Precision.FP16 else []
+        """The reduced-precision ``BuilderFlag``s the build enables: FP16 for fp16, none for fp32. TF32 (on by
+        default from Ampere on) is cleared in both: it changes keypoints where fp32 is asked for."""
+        return ["FP16"] if self.precision is Precision.FP16 else []
 
 
-def compile_engine(onnx_path: Path, settings: BuildSettings, progress: Progress) -> bytes:
+@dataclasses.dataclass(frozen=True)
+class CompiledEngine:
+    """A serialized engine and what its build said.
+
+    Attributes:
+        data: the serialized engine.
+        input_dtype: numpy dtype name of the engine's ``image`` binding (``uint8`` where TensorRT takes it).
+        fp32_layers: how many layers the precision policy kept in float32 (0 for fp32 builds).
+        warnings: TensorRT's warnings and errors during parsing and building.
+    """
+
+    data: bytes
+    input_dtype: str
+    fp32_layers: int
+    warnings: list[str]
+
+
+def compile_engine(
+    onnx_path: Path, settings: BuildSettings, progress: Progress, policy: PrecisionPolicy = PrecisionPolicy()
+) -> CompiledEngine:
     """Parse ``onnx_path`` with TensorRT's ONNX parser and build a serialized engine: the one call into the builder.
 
     Works with TensorRT 8.2 to 10.x: explicit-batch network flag before 10 (the only mode from 10 on), workspace
-    limit through ``set_memory_pool_limit`` (8.4+) or ``max_workspace_size`` (8.2/8.3), and TensorRT's progress
-    monitor where it exists (10.x). Loads and saves ``settings.timing_cache`` when given.
+    limit through ``set_memory_pool_limit`` (8.4+) or ``max_workspace_size`` (8.2/8.3), precision constraints through
+    ``OBEY_PRECISION_CONSTRAINTS`` (8.4+) or ``STRICT_TYPES``, and TensorRT's progress monitor where it exists (10.x).
+    Loads and saves ``settings.timing_cache`` when given.
     """
     trt = import_tensorrt()
-    logger = trt.Logger(trt.Logger.WARNING)
+    logger = recording_logger(trt, emit=lambda line: progress(f"TensorRT {line}"))
+    register_plugins(trt, logger)
     builder = trt.Builder(logger)
     network_flags = 0 if tensorrt_major(trt) >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     network = builder.create_network(network_flags)
@@ -88,6 +118,14 @@ def compile_engine(onnx_path: Path, settings: BuildSettings, progress: Progress)
             config.set_flag(getattr(trt.BuilderFlag, name))
         else:
             config.clear_flag(getattr(trt.BuilderFlag, name))
+    fp32_layers = apply_precision_policy(trt, network, config, policy) if settings.precision is Precision.FP16 else 0
+    if fp32_layers:
+        progress(f"keeping {fp32_layers} layers in float32 (the model's precision policy)")
+    input_dtype = bind_image_as_uint8(trt, network)
+    if hasattr(trt, "ProfilingVerbosity"):  # layer names, types and precisions for the engine inspector
+        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    if settings.tactic_sources:
+        config.set_tactic_sources(_tactic_source_mask(trt, settings.tactic_sources))
     config.set_timing_cache(_load_timing_cache(config, settings.timing_cache, progress), False)
     monitor = _progress_monitor(trt, progress) if hasattr(trt, "IProgressMonitor") else None
     if monitor is not None:
@@ -102,7 +140,17 @@ def compile_engine(onnx_path: Path, settings: BuildSettings, progress: Progress)
         raise EngineCacheError(f"TensorRT could not build an engine from {onnx_path}; its messages above say why")
     if settings.timing_cache is not None:
         _save_timing_cache(config.get_timing_cache(), settings.timing_cache, progress)
-    return bytes(serialized)
+    return CompiledEngine(bytes(serialized), input_dtype, fp32_layers, list(logger.messages))
+
+
+def _tactic_source_mask(trt: ModuleType, names: tuple[str, ...]) -> int:
+    known = [name for name in dir(trt.TacticSource) if name.isupper()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise EngineCacheError(
+            f"unknown tactic source(s) {', '.join(unknown)}; TensorRT {trt.__version__} has {', '.join(known)}"
+        )
+    return sum(1 << int(getattr(trt.TacticSource, name)) for name in names)
 
 
 def _parser_error_text(error: Any) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import ModelInfo, PrecisionPolicy, read_onnx_metadata
 from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings, compile_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
@@ -36,7 +36,10 @@ from disk_trt_ros.inference.tensorrt.record import (
     read_sidecar,
     sidecar_path,
 )
-from disk_trt_ros.inference.tensorrt.runtime import engine_deserializes, import_tensorrt
+from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
+from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
+
+MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
 
 
 def lock_path(engine_path: str | os.PathLike[str]) -> Path:
@@ -73,7 +76,7 @@ def engine_lock(engine_path: Path, progress: Progress) -> Iterator[None]:
 
 
 def wanted_dependencies(
-    onnx_sha256: str, info: ModelInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
+    onnx_sha256: str, info: ModelInfo | MatcherInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
 ) -> dict[str, Any]:
     """What an engine built now with ``settings`` would record under :attr:`EngineRecord.DEPENDENCIES`, less
     ``workspace_mib`` when ``settings`` leaves it open (any cached value is then accepted)."""
@@ -85,6 +88,7 @@ def wanted_dependencies(
         "compute_capability": device.compute_capability_text,
         "precision": settings.precision.value,
         "builder_flags": settings.builder_flags,
+        "tactic_sources": list(settings.tactic_sources),
         "workspace_mib": settings.workspace_mib,
         "model_metadata": info.to_metadata(),
     }
@@ -94,7 +98,7 @@ def wanted_dependencies(
 
 
 def stale_reason(
-    engine_path: Path, wanted: dict[str, Any], deserializes: Callable[[bytes], bool]
+    engine_path: Path, wanted: dict[str, Any], deserialization_failure: Callable[[bytes], str | None]
 ) -> tuple[EngineRecord | None, str | None]:
     """``(record, None)`` when the engine at ``engine_path`` can be reused, else ``(None, why it cannot)``."""
     if not engine_path.exists():
@@ -119,8 +123,9 @@ def stale_reason(
         return None, f"engine file unreadable ({error.strerror})"
     if hashlib.sha256(data).hexdigest() != record.engine_sha256:
         return None, "engine file does not match the sha256 in its sidecar (truncated or replaced)"
-    if not deserializes(data):
-        return None, f"TensorRT {wanted['tensorrt_version']} cannot deserialize the engine"
+    failure = deserialization_failure(data)
+    if failure is not None:
+        return None, f"TensorRT {wanted['tensorrt_version']} cannot deserialize the engine ({failure})"
     return record, None
 
 
@@ -147,24 +152,26 @@ def ensure_engine(
         raise EngineCacheError(
             f"ONNX model {onnx_path} not found; export one with 'python -m disk_trt_ros export --output {onnx_path}'"
         )
-    info = read_onnx_model_info(str(onnx_path))
+    metadata = read_onnx_metadata(str(onnx_path))
+    info = info_from_metadata(metadata)
+    policy = PrecisionPolicy.from_metadata(metadata)
     trt = import_tensorrt()
     with open_cuda_memory(device) as cuda, cuda.active():
         wanted = wanted_dependencies(file_sha256(onnx_path), info, str(trt.__version__), cuda.device_info(), settings)
         if if_needed:
-            record, reason = stale_reason(engine_path, wanted, engine_deserializes)
+            record, reason = stale_reason(engine_path, wanted, deserialization_failure)
             if record is not None:
                 progress(f"engine {engine_path} is up to date")
                 return record
             progress(f"building {engine_path}: {reason}")
         with engine_lock(engine_path, progress):
             if if_needed:  # another process may have built it while this one waited for the lock
-                record, _ = stale_reason(engine_path, wanted, engine_deserializes)
+                record, _ = stale_reason(engine_path, wanted, deserialization_failure)
                 if record is not None:
                     progress(f"engine {engine_path} was built meanwhile and is up to date")
                     return record
             _remove_partial_files(engine_path)
-            return _build(onnx_path, engine_path, settings, info, wanted, progress)
+            return _build(onnx_path, engine_path, settings, policy, wanted, progress)
 
 
 def _remove_partial_files(engine_path: Path) -> None:
@@ -177,14 +184,18 @@ def _build(
     onnx_path: Path,
     engine_path: Path,
     settings: BuildSettings,
-    info: ModelInfo,
+    policy: PrecisionPolicy,
     wanted: dict[str, Any],
     progress: Progress,
 ) -> EngineRecord:
     started = time.monotonic()
-    data = compile_engine(onnx_path, settings, progress)
+    compiled = compile_engine(onnx_path, settings, progress, policy)
+    data = compiled.data
     record = EngineRecord(
         engine_sha256=hashlib.sha256(data).hexdigest(),
+        input_dtype=compiled.input_dtype,
+        fp32_layers=compiled.fp32_layers,
+        build_warnings=compiled.warnings[:MAX_RECORDED_WARNINGS],
         onnx_path=str(onnx_path.resolve()),
         package_version=__version__,
         built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

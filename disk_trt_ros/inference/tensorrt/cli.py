@@ -1,5 +1,6 @@
 """``python -m disk_trt_ros build-engine --onnx M --engine E [--fp16|--fp32] [--workspace-mib N]
-[--timing-cache F] [--if-needed] [--device D]``: build (or reuse) the engine ``E`` and its sidecar ``E.json``.
+[--timing-cache F] [--tactic-sources A,B] [--if-needed] [--device D]``: build (or reuse) the engine ``E`` and its
+sidecar ``E.json``.
 
 ``--if-needed`` rebuilds only when the sidecar no longer matches (see :mod:`~disk_trt_ros.inference.tensorrt.cache`).
 """
@@ -29,12 +30,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--timing-cache", type=Path, help="TensorRT timing cache to load and update (speeds rebuilds)")
     parser.add_argument(
+        "--tactic-sources",
+        type=lambda text: tuple(name.strip().upper() for name in text.split(",") if name.strip()),
+        default=(),
+        help="TensorRT tactic sources to enable, comma-separated (e.g. CUDNN,EDGE_MASK_CONVOLUTIONS; default: "
+        "TensorRT's own choice); leave CUBLAS out where cuBLAS is not installed",
+    )
+    parser.add_argument(
         "--if-needed", action="store_true", help="reuse the engine when its sidecar matches and it deserializes"
     )
     parser.add_argument("--device", type=int, default=0, help="CUDA device index (default %(default)s)")
 
 
 def main(args: argparse.Namespace) -> int:
-    settings = BuildSettings(args.precision, args.workspace_mib, args.timing_cache)
+    settings = BuildSettings(args.precision, args.workspace_mib, args.timing_cache, args.tactic_sources)
     ensure_engine(args.onnx, args.engine, settings, if_needed=args.if_needed, device=args.device)
     return 0

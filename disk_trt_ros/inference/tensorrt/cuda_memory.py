@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -71,6 +71,11 @@ class CudaMemory(abc.ABC):
     @abc.abstractmethod
     def synchronize(self) -> None:
         """Wait until everything queued on the stream has finished."""
+
+    @abc.abstractmethod
+    def elapsed_ms(self, work: Callable[[], None]) -> float:
+        """Run ``work`` (which queues GPU work on the stream) between two CUDA events; wait for the second and
+        return the GPU time between them in milliseconds."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import ctypes
 import importlib
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class CudaPythonMemory(CudaMemory):
         self._device = device
         self._pinned: list[int] = []
         self._stream: Any = None
+        self._events: tuple[Any, Any] | None = None
         count, problem = cuda_python_device_count(runtime)
         if not 0 <= device < count:
             raise CudaUnavailableError(f"CUDA device {device} does not exist ({problem or f'{count} visible'})")
@@ -78,6 +79,17 @@ class CudaPythonMemory(CudaMemory):
     def synchronize(self) -> None:
         self._call("cudaStreamSynchronize", self._stream)
 
+    def elapsed_ms(self, work: Callable[[], None]) -> float:
+        if self._events is None:
+            self._events = (self._call("cudaEventCreate")[0], self._call("cudaEventCreate")[0])
+        start, end = self._events
+        self._call("cudaEventRecord", start, self._stream)
+        work()
+        self._call("cudaEventRecord", end, self._stream)
+        self._call("cudaEventSynchronize", end)
+        (milliseconds,) = self._call("cudaEventElapsedTime", start, end)
+        return float(milliseconds)
+
     def close(self) -> None:
         if self._stream is None:
             return
@@ -86,7 +98,10 @@ class CudaPythonMemory(CudaMemory):
             self._call("cudaFree", address)
         for address in self._pinned:
             self._call("cudaFreeHost", address)
+        for event in self._events or ():
+            self._call("cudaEventDestroy", event)
         self._call("cudaStreamDestroy", self._stream)
+        self._events = None
         self._device_sizes.clear()
         self._pinned.clear()
         self._stream = None
@@ -104,7 +119,10 @@ def check_cuda_python(runtime: ModuleType, call: str, result: Any) -> tuple[Any,
 
 def cuda_python_device_count(runtime: ModuleType) -> tuple[int, str | None]:
     """Visible devices, and CUDA's error when it reports none (no GPU, no driver) instead of a count."""
-    status, *values = runtime.cudaGetDeviceCount()
+    try:
+        status, *values = runtime.cudaGetDeviceCount()
+    except RuntimeError as error:  # cuda-python 11.x raises where there is no driver ("Failed to dlopen libcuda.so.1")
+        return 0, f"cudaGetDeviceCount: {error}"
     if status != runtime.cudaError_t.cudaSuccess:
         return 0, f"cudaGetDeviceCount: {_text(runtime.cudaGetErrorName(status)[1])}"
     return int(values[0]), None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -86,6 +86,15 @@ class PyCudaMemory(CudaMemory):
     def synchronize(self) -> None:
         with self.active(), self._errors("cuStreamSynchronize"):
             self._stream.synchronize()
+
+    def elapsed_ms(self, work: Callable[[], None]) -> float:
+        with self._errors("timing with events"):
+            start, end = self._driver.Event(), self._driver.Event()
+            start.record(self._stream)
+            work()
+            end.record(self._stream)
+            end.synchronize()
+            return float(end.time_since(start))
 
     def close(self) -> None:
         if self._stream is None:

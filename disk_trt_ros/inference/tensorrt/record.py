@@ -1,8 +1,9 @@
 """The engine record: the sidecar ``ENGINE.json`` that says what an engine was built from and with.
 
 An engine file carries no ONNX metadata, so the sidecar holds the model's metadata
-(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`) beside what the engine depends on: the ONNX file's sha256,
-the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The engine cache
+(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`, or a matcher's) beside what the engine depends on: the ONNX
+file's sha256, the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The
+engine cache
 (:mod:`~disk_trt_ros.inference.tensorrt.cache`) compares them to decide whether an engine can be reused.
 """
 
@@ -17,15 +18,24 @@ from typing import Any
 
 from disk_trt_ros.contract import ModelInfo, Precision
 from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
 class EngineRecord:
-    """The sidecar: what an engine was built from and with, and the model's metadata."""
+    """The sidecar: what an engine was built from and with, and the model's metadata.
+
+    Besides what the cache compares (:attr:`DEPENDENCIES`), it records the engine's ``image`` binding dtype
+    (``uint8`` where TensorRT took the float32 input as uint8), how many layers the precision policy kept in float32,
+    and TensorRT's warnings during the build.
+    """
 
     engine_sha256: str
+    input_dtype: str
+    fp32_layers: int
+    build_warnings: list[str]
     onnx_sha256: str
     onnx_path: str
     tensorrt_version: str
@@ -33,6 +43,7 @@ class EngineRecord:
     compute_capability: str
     precision: str
     builder_flags: list[str]
+    tactic_sources: list[str]
     workspace_mib: int
     model_metadata: dict[str, str]
     package_version: str
@@ -48,13 +59,15 @@ class EngineRecord:
         "compute_capability",
         "precision",
         "builder_flags",
+        "tactic_sources",
         "workspace_mib",
         "model_metadata",
     )
 
     @property
-    def model_info(self) -> ModelInfo:
-        return ModelInfo.from_metadata(self.model_metadata)
+    def model_info(self) -> ModelInfo | MatcherInfo:
+        """The extractor's or the matcher's contract, as the engine's model promised it."""
+        return info_from_metadata(self.model_metadata)
 
     def dependencies(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.DEPENDENCIES}
@@ -78,6 +91,9 @@ class EngineRecord:
             raise ValueError(f"missing keys: {', '.join(missing)}")
         expected_types = {
             "builder_flags": list,
+            "tactic_sources": list,
+            "build_warnings": list,
+            "fp32_layers": int,
             "model_metadata": dict,
             "workspace_mib": int,
             "build_seconds": (int, float),
@@ -86,14 +102,17 @@ class EngineRecord:
             expected = expected_types.get(name, int if name == "sidecar_version" else str)
             if not isinstance(data[name], expected) or isinstance(data[name], bool):
                 raise ValueError(f"{name} has the wrong type ({type(data[name]).__name__})")
-        if not all(isinstance(flag, str) for flag in data["builder_flags"]):
-            raise ValueError("builder_flags must be a list of names")
+        lists = ("builder_flags", "tactic_sources", "build_warnings")
+        if not all(isinstance(text, str) for name in lists for text in data[name]):
+            raise ValueError("builder_flags, tactic_sources and build_warnings must be lists of strings")
+        if data["input_dtype"] not in ("uint8", "float32"):
+            raise ValueError(f"input_dtype {data['input_dtype']!r} is not uint8 or float32")
         if not all(isinstance(value, str) for value in data["model_metadata"].values()):
             raise ValueError("model_metadata values must be strings")
         if data["precision"] not in Precision.values():
             raise ValueError(f"precision {data['precision']!r} is not one of {', '.join(Precision.values())}")
         record = cls(**{name: data[name] for name in fields})
-        ModelInfo.from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
+        info_from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
         return record
 
 

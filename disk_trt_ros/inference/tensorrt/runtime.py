@@ -11,7 +11,7 @@ import importlib
 import platform
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 from disk_trt_ros.errors import TensorRTUnavailableError
 
@@ -45,20 +45,55 @@ def tensorrt_major(trt: ModuleType) -> int:
         raise TensorRTUnavailableError(f"cannot read TensorRT's version from {trt.__version__!r}") from error
 
 
+def recording_logger(trt: ModuleType, emit: Callable[[str], None] | None = None) -> Any:
+    """A ``trt.ILogger`` that keeps TensorRT's warnings and errors in ``.messages`` (``"WARNING: text"``) and passes
+    each to ``emit`` as it comes; below warnings, nothing is kept."""
 
-def deserialize_engine(trt: ModuleType, data: bytes, logger: Any) -> tuple[Any, Any]:
-    """``(runtime, engine)``; ``engine`` is None when TensorRT cannot deserialize ``data``. Keep ``runtime`` alive
-    as long as the engine."""
+    class RecordingLogger(trt.ILogger):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+            self.messages: list[str] = []
+
+        def log(self, severity: Any, msg: str) -> None:
+            if severity > trt.ILogger.Severity.WARNING:
+                return
+            line = f"{getattr(severity, 'name', severity)}: {msg}"
+            self.messages.append(line)
+            if emit is not None:
+                emit(line)
+
+    return RecordingLogger()
+
+
+def register_plugins(trt: ModuleType, logger: Any) -> None:
+    """Register TensorRT's own plugins (libnvinfer_plugin) with this process's plugin registry.
+
+    TensorRT 8.2 to 8.5 import ONNX ``InstanceNormalization`` as a plugin layer; an engine holding one deserializes
+    only in a process where the plugin's creator is registered. TensorRT registers each creator once, so calling this
+    before every build and deserialization is cheap and safe.
+    """
+    if not trt.init_libnvinfer_plugins(logger, ""):
+        raise TensorRTUnavailableError("TensorRT could not register its plugins (libnvinfer_plugin)")
+
+
+def deserialize_engine(trt: ModuleType, data: bytes) -> tuple[Any, Any, list[str]]:
+    """``(runtime, engine, messages)``: ``engine`` is None when TensorRT cannot deserialize ``data``, and
+    ``messages`` are TensorRT's own warnings and errors. Keep ``runtime`` alive as long as the engine."""
+    logger = recording_logger(trt)
+    register_plugins(trt, logger)
     runtime = trt.Runtime(logger)
     try:
         engine = runtime.deserialize_cuda_engine(data)
-    except RuntimeError:  # some versions raise instead of returning None
+    except RuntimeError as error:  # some versions raise instead of returning None
+        logger.messages.append(f"ERROR: {error}")
         engine = None
-    return runtime, engine
+    return runtime, engine, logger.messages
 
 
-def engine_deserializes(data: bytes) -> bool:
+def deserialization_failure(data: bytes) -> str | None:
+    """None when the installed TensorRT deserializes ``data``, else what TensorRT said."""
     trt = import_tensorrt()
-    _, engine = deserialize_engine(trt, data, trt.Logger(trt.Logger.ERROR))
-    return engine is not None
-
+    _, engine, messages = deserialize_engine(trt, data)
+    if engine is not None:
+        return None
+    return "; ".join(message for message in messages if not message.startswith("WARNING")) or "no message"

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The node under test as a child process: its output collected, its resources sampled from /proc, its shutdown
 timed."""
 
@@ -103,12 +105,18 @@ class NodeProcess:
             threads=len(os.listdir(proc / "task")),
         )
 
-    def stop(self, number: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int | None, float]:
-        """Send ``number``; returns the exit status (None if it had to be killed after ``timeout``) and the seconds
-        it took to end."""
+    def stop(self, number: int = signal.SIGINT, timeout: float = 10.0,
+             again_after_s: float | None = None) -> tuple[int | None, float]:
+        """Send ``number`` (and, ``again_after_s`` seconds later, once more if the node still runs, as ``ros2 launch``
+        passing Ctrl-C on does); returns the exit status (None if it had to be killed after ``timeout``) and the
+        seconds it took to end after the first signal."""
         sent = time.monotonic()
         if self.process.poll() is None:
             self.process.send_signal(number)
+        if again_after_s is not None:
+            time.sleep(again_after_s)
+            if self.process.poll() is None:
+                self.process.send_signal(number)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

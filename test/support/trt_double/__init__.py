@@ -4,20 +4,22 @@ They implement only documented signatures:
     TensorRT 8.2-8.6 (``__version__`` "8.x"): ``ICudaEngine.num_bindings``, ``get_binding_name/index``,
         ``binding_is_input``, ``get_binding_shape/dtype``, ``IExecutionContext.execute_async_v2(bindings,
         stream_handle)``; 8.5+ adds the named-tensor calls; ``IBuilderConfig.max_workspace_size`` (removed in 10),
-        ``set_memory_pool_limit`` (8.4+).
+        ``set_memory_pool_limit`` (8.4+); ``BuilderFlag.STRICT_TYPES``, ``OBEY_PRECISION_CONSTRAINTS`` (8.4+);
+        networks whose layers take ``precision`` and ``set_output_type``.
     TensorRT 10.x: ``num_io_tensors``, ``get_tensor_name/mode/shape/dtype``, ``set_tensor_address``,
-        ``execute_async_v3(stream_handle)``, ``IProgressMonitor``; no binding-index calls.
+        ``execute_async_v3(stream_handle)``, ``IProgressMonitor``; no binding-index calls, no ``STRICT_TYPES``.
     cuda-python (``cuda.bindings.runtime``): every call returns a tuple whose first item is a ``cudaError_t``.
 
-Modules: ``gpu`` (the fake GPU both doubles share), ``cudart`` (cuda-python), ``tensorrt_types``, ``fake_builder``
-and ``fake_runtime`` (the ``tensorrt`` module, assembled here by :func:`make_tensorrt`), ``contract_model`` (a tiny
-model that follows the contract). :func:`install` puts the doubles in ``sys.modules`` for one test; the fixtures
-``fake_gpu`` and ``tiny_model`` (test/conftest.py) use it. ``python -m support.trt_double`` runs a command or the
-node in a process whose TensorRT and CUDA are the doubles (see ``__main__``).
+Modules: ``gpu`` (the fake GPU both doubles share), ``cudart`` (cuda-python), ``tensorrt_types``, ``fake_network``,
+``fake_builder`` and ``fake_runtime`` (the ``tensorrt`` module, assembled here by :func:`make_tensorrt`),
+``contract_model`` (a tiny model that follows the contract). :func:`install` puts the doubles in ``sys.modules``
+for one test; the fixtures ``fake_gpu`` and ``tiny_model`` (test/conftest.py) use it. ``python -m support.trt_double``
+runs a command or the node in a process whose TensorRT and CUDA are the doubles (see ``__main__``).
 """
 
 from __future__ import annotations
 
+import enum
 import sys
 from types import ModuleType
 from typing import Any
@@ -28,11 +30,17 @@ from support.trt_double.fake_builder import add_builder
 from support.trt_double.fake_runtime import add_runtime
 from support.trt_double.gpu import FakeGpu
 from support.trt_double.tensorrt_types import (
+    PLUGIN_CREATORS,
     TIMING_CACHE_MAGIC,
     BuilderFlag,
     DataType,
+    LayerInformationFormat,
+    LayerType,
     MemoryPoolType,
     NetworkDefinitionCreationFlag,
+    ProfilingVerbosity,
+    Severity,
+    TacticSource,
     TensorIOMode,
     version_tuple,
 )
@@ -56,7 +64,21 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
     trt = ModuleType("tensorrt")
     trt.__version__ = version
     trt.DataType = DataType
-    trt.BuilderFlag = BuilderFlag
+    trt.float32, trt.float16, trt.int32, trt.int8, trt.bool = (
+        DataType.FLOAT, DataType.HALF, DataType.INT32, DataType.INT8, DataType.BOOL
+    )
+    if major_minor >= (8, 5):
+        trt.uint8 = DataType.UINT8
+    # OBEY_PRECISION_CONSTRAINTS replaced STRICT_TYPES: the double has it from 8.4 on; TensorRT 10 removed STRICT_TYPES.
+    absent = {"OBEY_PRECISION_CONSTRAINTS"} if major_minor < (8, 4) else set()
+    if major_minor >= (10, 0):
+        absent.add("STRICT_TYPES")
+    flags = {flag.name: flag.value for flag in BuilderFlag if flag.name not in absent}
+    trt.BuilderFlag = enum.IntEnum("BuilderFlag", flags)
+    trt.LayerType = LayerType
+    trt.ProfilingVerbosity = ProfilingVerbosity
+    trt.TacticSource = TacticSource
+    trt.LayerInformationFormat = LayerInformationFormat
     trt.NetworkDefinitionCreationFlag = NetworkDefinitionCreationFlag
     trt.builds = []  # not TensorRT: what the double was asked to build, for assertions
 
@@ -67,19 +89,37 @@ def make_tensorrt(gpu: FakeGpu, version: str = "10.0.1") -> ModuleType:
 
     trt.nptype = nptype
 
-    class Logger:
-        INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = range(5)
+    class ILogger:
+        Severity = Severity
 
-        def __init__(self, min_severity: int = 2) -> None:
+        def __init__(self) -> None:
+            pass
+
+        def log(self, severity: Severity, msg: str) -> None:
+            raise NotImplementedError
+
+    class Logger(ILogger):
+        INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = Severity
+
+        def __init__(self, min_severity: Severity = Severity.WARNING) -> None:
+            super().__init__()
             self.min_severity = min_severity
             self.messages: list[str] = []
 
-        def log(self, severity: int, msg: str) -> None:
+        def log(self, severity: Severity, msg: str) -> None:
             self.messages.append(msg)
             if severity <= self.min_severity:
                 print(f"[TensorRT double] {msg}", file=sys.stderr)
 
+    trt.ILogger = ILogger
     trt.Logger = Logger
+    trt.registered_plugins = set()  # not TensorRT: the process's plugin registry
+
+    def init_libnvinfer_plugins(logger: ILogger, namespace: str) -> bool:
+        trt.registered_plugins.update(PLUGIN_CREATORS.values())
+        return True
+
+    trt.init_libnvinfer_plugins = init_libnvinfer_plugins
 
     if major_minor >= (8, 4):
         trt.MemoryPoolType = MemoryPoolType

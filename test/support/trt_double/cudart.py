@@ -4,6 +4,7 @@ is a ``cudaError_t``, as the real one does."""
 from __future__ import annotations
 
 import enum
+import time
 from types import ModuleType, SimpleNamespace
 from typing import Any, Callable
 
@@ -36,6 +37,17 @@ class FakeStream:
 
     def __int__(self) -> int:
         return self.handle
+
+
+class FakeEvent:
+    """cuda-python's ``cudaEvent_t``: when it happened (host clock, seconds) once its stream reached it."""
+
+    def __init__(self) -> None:
+        self.stream: int | None = None
+        self.at: float | None = None
+
+    def happen(self) -> None:
+        self.at = time.perf_counter()
 
 
 def make_cudart(gpu: FakeGpu) -> ModuleType:
@@ -117,6 +129,33 @@ def make_cudart(gpu: FakeGpu) -> ModuleType:
             return (cudaError_t.cudaErrorInvalidValue,)
         gpu.enqueue(int(stream), lambda: np.copyto(target, source))
         return (ok,)
+
+    @call
+    def cudaEventCreate() -> tuple[Any, ...]:
+        return ok, FakeEvent()
+
+    @call
+    def cudaEventDestroy(event: FakeEvent) -> tuple[Any, ...]:
+        return (ok,)
+
+    @call
+    def cudaEventRecord(event: FakeEvent, stream: FakeStream) -> tuple[Any, ...]:
+        gpu.enqueue(int(stream), event.happen)
+        event.stream = int(stream)
+        return (ok,)
+
+    @call
+    def cudaEventSynchronize(event: FakeEvent) -> tuple[Any, ...]:
+        if event.stream is None:
+            return (cudaError_t.cudaErrorInvalidResourceHandle,)
+        gpu.synchronize(event.stream)
+        return (ok,)
+
+    @call
+    def cudaEventElapsedTime(start: FakeEvent, end: FakeEvent) -> tuple[Any, ...]:
+        if start.at is None or end.at is None:
+            return (cudaError_t.cudaErrorInvalidResourceHandle, None)
+        return ok, (end.at - start.at) * 1e3
 
     def cudaGetErrorName(error: cudaError_t) -> tuple[Any, ...]:
         return ok, cudaError_t(error).name.encode()

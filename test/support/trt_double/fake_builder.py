@@ -1,5 +1,7 @@
 """The builder half of the ``tensorrt`` double: ONNX parser, builder config (workspace, flags, timing cache) and
-builder. A "serialized engine" is the ONNX model behind a header naming the TensorRT version and the GPU."""
+builder. A "serialized engine" is the ONNX model behind a header naming the TensorRT version, the GPU, the builder
+flags set, the layers constrained to float32 or float16 and those whose outputs were set to float32 (``trt.builds``
+and ``TRT_DOUBLE_BUILD_LOG`` get the same header)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,26 @@ import os
 import time
 from types import ModuleType
 
+from support.trt_double.fake_network import Network
+from support.trt_double.gpu import FakeGpu
 from support.trt_double.tensorrt_types import (
     ENGINE_MAGIC,
+    PLUGIN_CREATORS,
     TIMING_CACHE_MAGIC,
     BuilderFlag,
+    DataType,
     MemoryPoolType,
     NetworkDefinitionCreationFlag,
     version_tuple,
 )
-from support.trt_double.gpu import FakeGpu
+
+
+def plugin_layers(onnx_bytes: bytes) -> list[str]:
+    """The plugin creators an engine of this ONNX model needs (TensorRT 8.2-8.5 import these operators as plugins)."""
+    import onnx
+
+    operators = {node.op_type for node in onnx.load_from_string(onnx_bytes).graph.node}
+    return sorted(PLUGIN_CREATORS[name] for name in operators & set(PLUGIN_CREATORS))
 
 
 def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
@@ -33,11 +46,6 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
 
         def serialize(self) -> HostMemory:
             return HostMemory(TIMING_CACHE_MAGIC + json.dumps(self.entries).encode())
-
-    class Network:
-        def __init__(self, flags: int) -> None:
-            self.flags = flags
-            self.onnx: bytes | None = None
 
     class ParserError:
         def __init__(self, node: int, desc: str) -> None:
@@ -85,7 +93,8 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             for index, node in enumerate(graph.node):
                 if node.op_type == "Mod" and major_minor < (10, 0):
                     self._errors.append(ParserError(index, f"no importer registered for op: {node.op_type}"))
-            self._network.onnx = bytes(model)
+            for name in self._network.populate(bytes(model)):
+                self._errors.append(ParserError(-1, f"tensor '{name}' has a type TensorRT does not support"))
             return not self._errors
 
     class BuilderConfig:
@@ -93,8 +102,13 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             self.flags: set[BuilderFlag] = {BuilderFlag.TF32}  # TensorRT's default
             self.pool_limits: dict[MemoryPoolType, int] = {}
             self.timing_cache: TimingCache | None = None
+            self.tactic_sources: int | None = None  # None: TensorRT's default
             if major_minor >= (10, 0):
                 self.progress_monitor = None
+
+        def set_tactic_sources(self, tactic_sources: int) -> bool:
+            self.tactic_sources = tactic_sources
+            return True
 
         def set_flag(self, flag: BuilderFlag) -> None:
             self.flags.add(flag)
@@ -151,6 +165,10 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             if network.onnx is None:
                 self.logger.log(Logger.ERROR, "network has no layers")
                 return None
+            obeyed = {flag.name for flag in config.flags} & {"OBEY_PRECISION_CONSTRAINTS", "STRICT_TYPES"}
+            for name in network.unbuildable_layers() if obeyed else ():
+                self.logger.log(Logger.ERROR, f"Could not find any implementation for node {name}.")
+                return None
             monitor = getattr(config, "progress_monitor", None)
             if monitor is not None:
                 monitor.phase_start("Building engine", None, 2)
@@ -162,10 +180,15 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             header = {
                 "tensorrt_version": version,
                 "gpu_name": gpu.name,
-                "fp16": BuilderFlag.FP16 in config.flags,
-                "tf32": BuilderFlag.TF32 in config.flags,
+                "flags": sorted(flag.name for flag in config.flags),
                 "workspace": config.pool_limits.get(MemoryPoolType.WORKSPACE),
+                "tactic_sources": config.tactic_sources,
+                "plugins": plugin_layers(network.onnx) if major_minor < (8, 6) else [],
+                "fp32_layers": network.layers_computing_in(DataType.FLOAT),
+                "fp16_layers": network.layers_computing_in(DataType.HALF),
+                "fp32_outputs": network.layers_with_float32_outputs(),
             }
+            input_types = {tensor.name: tensor.dtype.name for tensor in network.inputs}
             trt.builds.append(header)
             if config.timing_cache is not None:
                 config.timing_cache.entries.append(f"build {len(trt.builds)}")
@@ -173,7 +196,7 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             if log:
                 with open(log, "a") as stream:
                     stream.write(json.dumps(header) + "\n")
-            encoded = json.dumps(header).encode()
+            encoded = json.dumps({**header, "input_types": input_types}).encode()
             return HostMemory(ENGINE_MAGIC + len(encoded).to_bytes(4, "little") + encoded + network.onnx)
 
     trt.Builder = Builder

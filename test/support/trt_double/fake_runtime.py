@@ -11,8 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from support.trt_double.tensorrt_types import ENGINE_MAGIC, DataType, Dims, TensorIOMode, version_tuple
 from support.trt_double.gpu import FakeGpu
+from support.trt_double.tensorrt_types import (
+    ENGINE_MAGIC,
+    PLUGIN_CREATORS,
+    DataType,
+    Dims,
+    TensorIOMode,
+    version_tuple,
+)
 
 
 def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
@@ -30,17 +37,27 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             self._io = [(tensor, True) for tensor in graph.input] + [(tensor, False) for tensor in graph.output]
             self._names = [tensor.name for tensor, _ in self._io]
             self.header = header
+            self.onnx_bytes = onnx_bytes
 
         def _spec(self, name: str) -> tuple[Dims, DataType, bool]:
-            import onnx
-
+            """Shape, data type and direction of a binding: the model's, with an input's type as the builder set it."""
             tensor, is_input = self._io[self._names.index(name)]
             shape = Dims(d.dim_value for d in tensor.type.tensor_type.shape.dim)
-            dtype = DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type)
+            bound = self.header.get("input_types", {}).get(name)
+            dtype = DataType[bound] if bound else self._model_dtype(name)
             return shape, dtype, is_input
+
+        def _model_dtype(self, name: str) -> DataType:
+            import onnx
+
+            tensor, _ = self._io[self._names.index(name)]
+            return DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type)
 
         def create_execution_context(self) -> "Context":
             return Context(self)
+
+        def create_engine_inspector(self) -> "Inspector":
+            return Inspector(self)
 
         def _run(self, addresses: dict[str, int]) -> None:
             feeds = {}
@@ -48,8 +65,8 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 shape, dtype, is_input = self._spec(name)
                 nbytes = int(np.prod(shape)) * np.dtype(dtype.value).itemsize
                 view = gpu.device_view(addresses[name], nbytes)
-                if is_input:
-                    feeds[name] = view.view(dtype.value).reshape(shape).copy()
+                if is_input:  # a uint8-bound input is cast to the model's type, as TensorRT's cast layer does
+                    feeds[name] = view.view(dtype.value).reshape(shape).astype(self._model_dtype(name).value)
             outputs = [name for name in self._names if not self._spec(name)[2]]
             for name, value in zip(outputs, self._session.run(outputs, feeds)):
                 shape, dtype, _ = self._spec(name)
@@ -75,6 +92,22 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
         )
         Engine.get_tensor_shape = lambda engine, name: engine._spec(name)[0]
         Engine.get_tensor_dtype = lambda engine, name: engine._spec(name)[1]
+
+    class Inspector:
+        """``IEngineInspector``: one layer per ONNX node, plugin layers where the engine holds plugins."""
+
+        def __init__(self, engine: Engine) -> None:
+            self._engine = engine
+
+        def get_engine_information(self, format: Any) -> str:
+            import onnx
+
+            plugins = {name for name, creator in PLUGIN_CREATORS.items() if creator in self._engine.header.get("plugins", [])}
+            nodes = onnx.load_from_string(self._engine.onnx_bytes).graph.node
+            layers = [
+                {"Name": node.name, "LayerType": "PluginV2" if node.op_type in plugins else node.op_type} for node in nodes
+            ]
+            return json.dumps({"Layers": layers, "Bindings": self._engine._names})
 
     class Context:
         def __init__(self, engine: Engine) -> None:
@@ -126,6 +159,14 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 if header["tensorrt_version"] != version or header["gpu_name"] != gpu.name:
                     self.logger.log(Logger.ERROR, "engine plan built for another TensorRT version or device")
                     return None
+                for plugin in header.get("plugins", []):
+                    if plugin not in trt.registered_plugins:
+                        self.logger.log(Logger.ERROR, f"getPluginCreator could not find plugin: {plugin} version: 1")
+                        self.logger.log(
+                            Logger.ERROR,
+                            "Cannot deserialize plugin since corresponding IPluginCreator not found in Plugin Registry",
+                        )
+                        return None
                 return Engine(header, data[len(ENGINE_MAGIC) + 4 + length :])
             except Exception as error:  # noqa: BLE001 - a corrupt plan
                 self.logger.log(Logger.ERROR, f"corrupt engine plan: {error}")

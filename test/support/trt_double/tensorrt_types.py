@@ -19,6 +19,18 @@ class DataType(enum.Enum):
     UINT8 = np.uint8
 
 
+class Severity(enum.IntEnum):
+    INTERNAL_ERROR = 0
+    ERROR = 1
+    WARNING = 2
+    INFO = 3
+    VERBOSE = 4
+
+
+# ONNX operators that TensorRT 8.x imports as plugin layers, and the plugin creator each needs at deserialization.
+PLUGIN_CREATORS = {"InstanceNormalization": "InstanceNormalization_TRT"}
+
+
 class TensorIOMode(enum.Enum):
     NONE = 0
     INPUT = 1
@@ -29,6 +41,31 @@ class BuilderFlag(enum.IntEnum):
     FP16 = 0
     INT8 = 1
     TF32 = 6
+    STRICT_TYPES = 5
+    OBEY_PRECISION_CONSTRAINTS = 10  # 8.4 on
+
+
+class LayerType(enum.Enum):
+    CONSTANT = "Constant"
+    OTHER = "Other"
+
+
+class LayerInformationFormat(enum.Enum):
+    ONELINE = 0
+    JSON = 1
+
+
+class ProfilingVerbosity(enum.Enum):
+    LAYER_NAMES_ONLY = 0
+    NONE = 1
+    DETAILED = 2
+
+
+class TacticSource(enum.IntEnum):
+    CUBLAS = 0
+    CUBLAS_LT = 1
+    CUDNN = 2
+    EDGE_MASK_CONVOLUTIONS = 3
 
 
 class MemoryPoolType(enum.IntEnum):

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The TensorRT 8.5 table of docs/benchmarks.md: kornia, the PyTorch backend and TensorRT, from one device session.
+
+    python scripts/benchmark_table.py torch DIR --out TORCH.json [--iters 200]
+        on the GPU machine's own Python (PyTorch with CUDA, kornia carried as wheels): for every model that
+        `scripts/tensorrt_check.py prepare` wrote to DIR, `bench --backend torch --precision fp16 --torch-compile
+        --compare kornia` in this process (so the compiled U-Net is reused across K), which also times kornia's DISK
+        as users run it (TF32 allowed) and in strict fp32.
+    python scripts/benchmark_table.py render TORCH.json TENSORRT.json...
+        the Markdown table: per model, the medians of kornia, the compiled PyTorch backend (fp16) and the TensorRT
+        backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the engine alone), with ratios
+        to kornia. TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+
+def bench_torch(directory: Path, out: Path, iterations: int, images: Path | None) -> None:
+    from disk_trt_ros.cli import main as cli
+
+    results: dict[str, Any] = {}
+    for model in sorted(directory.glob("*.onnx")):
+        with tempfile.TemporaryDirectory() as scratch:
+            figures = Path(scratch) / "bench.json"
+            status = cli([
+                "bench", "--backend", "torch", "--precision", "fp16", "--torch-compile", "--model", str(model),
+                "--iters", str(iterations), "--warmup", "30", "--compare", "kornia", "--json", str(figures),
+                *(["--images", str(images)] if images else []),
+            ])
+            if status == 0:
+                results[model.stem] = json.loads(figures.read_text())
+        out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
+    torch = json.loads(torch_results.read_text())
+    tensorrt: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in tensorrt_results:
+        for entry in json.loads(path.read_text()):
+            if "run_ms" in entry:
+                tensorrt[(entry["profile"]["name"], entry["precision"])] = entry
+    lines = [
+        "| model | kornia (TF32) ms | kornia strict fp32 ms | PyTorch fp16 compiled ms | TensorRT fp32: run / engine ms "
+        "| TensorRT fp16: run / engine ms | TensorRT fp16 run / kornia | TensorRT fp16 run / PyTorch | fp16 kept vs kornia |",
+        "|" + " --- |" * 9,
+    ]
+    for name in sorted({name for name, _ in tensorrt}, key=lambda n: (n.split("_")[1], int(n.split("_k")[-1]))):
+        figures = torch.get(name, {})
+        kornia = figures.get("kornia", {}).get("median_ms")
+        strict = figures.get("kornia_strict_fp32", {}).get("median_ms")
+        compiled = figures.get("latency", {}).get("median_ms")
+        fp32, fp16 = tensorrt.get((name, "fp32")), tensorrt.get((name, "fp16"))
+
+        def cell(value: float | None, digits: int = 2) -> str:
+            return "—" if value is None else f"{value:.{digits}f}"
+
+        def engine(entry: dict[str, Any] | None) -> str:
+            return "—" if entry is None else f"{entry['run_ms']['p50']:.2f} / {entry['engine_ms']['p50']:.2f}"
+
+        fp16_run = fp16["run_ms"]["p50"] if fp16 else None
+        lines.append(
+            f"| {name} | {cell(kornia)} | {cell(strict)} | {cell(compiled)} | {engine(fp32)} | {engine(fp16)} "
+            f"| {cell(fp16_run / kornia if fp16_run and kornia else None, 3)}x "
+            f"| {cell(fp16_run / compiled if fp16_run and compiled else None, 3)}x "
+            f"| {cell(min(a['kept'] for a in fp16['kornia']) * 100 if fp16 else None, 2)}% |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    torch_parser = commands.add_parser("torch", help="time the PyTorch backend and kornia on every model in DIR")
+    torch_parser.add_argument("directory", type=Path)
+    torch_parser.add_argument("--out", type=Path, required=True)
+    torch_parser.add_argument("--iters", type=int, default=200)
+    torch_parser.add_argument("--images", type=Path, help="photographs (default: bench's, ../shared/data/images)")
+    render_parser = commands.add_parser("render", help="print the Markdown table")
+    render_parser.add_argument("torch_results", type=Path)
+    render_parser.add_argument("tensorrt_results", type=Path, nargs="+")
+    args = parser.parse_args()
+    if args.command == "torch":
+        bench_torch(args.directory, args.out, args.iters, args.images)
+    else:
+        print(render(args.torch_results, args.tensorrt_results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

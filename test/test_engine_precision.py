@@ -1,0 +1,163 @@
+"""The precision an engine is built with: which layers an fp16 build constrains to which type, and the builder flags.
+
+A real exported random-weight DISK model is parsed by the TensorRT double, whose network has one layer per ONNX node
+(named after it, as TensorRT's parser names layers) and one Constant layer per initializer, with the tensor types of
+ONNX shape inference. Its builder records the layers constrained to float32 or float16, those whose outputs were set
+to float32, and the flags set.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.inference.tensorrt.builder import BuildSettings
+from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.inference.tensorrt.record import EngineRecord
+from support import trt_double
+
+# FP16_POLICY: the descriptor head computes in float16 and writes float32; every other layer that computes on floats
+# computes in float32 (the U-Net up to the heatmap head, pre- and post-processing).
+DESCRIPTOR_HEAD = "/unet/descriptor_head/Conv"
+
+
+def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict[str, Any]]:
+    """Build with the installed double; the sidecar's record and the double's header of the build."""
+    record = ensure_engine(model, engine, BuildSettings(precision), progress=Progress(lambda line: None))
+    return record, sys.modules["tensorrt"].builds[-1]
+
+
+CAST = f"{DESCRIPTOR_HEAD} to float32"
+
+
+def float_nodes(model: Path) -> tuple[set[str], set[str]]:
+    """Names of the nodes that read a floating-point tensor, and of those that also write one (ONNX shape
+    inference's types)."""
+    import onnx
+
+    graph = onnx.shape_inference.infer_shapes(onnx.load(str(model))).graph
+    values = (*graph.input, *graph.value_info, *graph.output)
+    types = {value.name: value.type.tensor_type.elem_type for value in values}
+    types.update({initializer.name: initializer.data_type for initializer in graph.initializer})
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
+    reading = {node.name for node in graph.node if any(types.get(name) in floats for name in node.input if name)}
+    writing = {node.name for node in graph.node if any(types.get(name) in floats for name in node.output)}
+    return reading, reading & writing
+
+
+def test_fp16_build_computes_only_the_descriptor_head_in_float16(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    exported = export_model()
+    trt_double.install(monkeypatch, "8.5.3.1")
+    record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
+    reading, reading_and_writing = float_nodes(exported.path)
+    assert {"/Cast", "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv", "/unet/conv.0/InstanceNormalization",
+            "/unet/heatmap_head/Conv", "/TopK", "/Div_2", DESCRIPTOR_HEAD} <= reading, "the network's layers are found"
+    assert "/Gather" not in reading, "a gather of integer indices has no float input"
+    assert header["fp32_layers"] == sorted(reading - {DESCRIPTOR_HEAD})
+    assert header["fp16_layers"] == [DESCRIPTOR_HEAD]
+    # the descriptor head writes float16 into a cast to float32, which its readers read: no float16 tensor goes on
+    assert header["fp32_outputs"] == sorted(reading_and_writing - {DESCRIPTOR_HEAD} | {CAST})
+    assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "FP16 with the constraints obeyed, no TF32"
+    assert record.fp32_layers == len(reading)
+    assert record.builder_flags == ["FP16"] and record.input_dtype == "uint8"
+
+
+def test_fp32_build_constrains_nothing(monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path) -> None:
+    exported = export_model()
+    trt_double.install(monkeypatch, "8.5.3.1")
+    record, header = build(exported.path, tmp_path / "disk.engine", "fp32")
+    assert (header["fp32_layers"], header["fp16_layers"], header["fp32_outputs"]) == ([], [], [])
+    assert header["flags"] == [], "no FP16, and TF32 (on by default) cleared"
+    assert (record.fp32_layers, record.builder_flags) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "version, constraint_flag",
+    [
+        ("8.2.1.8", "STRICT_TYPES"),
+        ("8.4.3.1", "OBEY_PRECISION_CONSTRAINTS"),
+        ("8.6.1.6", "OBEY_PRECISION_CONSTRAINTS"),
+        ("10.0.1", "OBEY_PRECISION_CONSTRAINTS"),
+    ],
+)
+def test_each_version_gets_its_precision_constraint_flag(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path, version: str, constraint_flag: str
+) -> None:
+    """STRICT_TYPES where OBEY_PRECISION_CONSTRAINTS does not exist (the double's 8.2 and 8.3), never TF32."""
+    exported = export_model()
+    trt_double.install(monkeypatch, version)
+    _, header = build(exported.path, tmp_path / "disk.engine", "fp16")
+    assert header["flags"] == sorted(["FP16", constraint_flag])
+    assert header["fp16_layers"] == [DESCRIPTOR_HEAD] and CAST in header["fp32_outputs"]
+    assert DESCRIPTOR_HEAD not in header["fp32_outputs"], "TensorRT 8.5 has no fp16 convolution writing float32"
+    assert "/unet/heatmap_head/Conv" in header["fp32_layers"]
+    _, header = build(exported.path, tmp_path / "disk.fp32.engine", "fp32")
+    assert header["flags"] == []
+
+
+def test_the_double_models_layers_as_the_parser_makes_them(monkeypatch: pytest.MonkeyPatch, tiny_model: Path) -> None:
+    """Constant nodes and initializers are CONSTANT layers, int64 tensors int32, and a missing optional input None;
+    precision and output types are recorded as set."""
+    import onnx
+    from onnx import helper
+
+    trt_double.install(monkeypatch, "8.5.3.1")
+    trt = sys.modules["tensorrt"]
+    model = onnx.load(str(tiny_model))
+    model.graph.initializer.append(helper.make_tensor("sizes", onnx.TensorProto.INT64, [4], [1, 1, 64, 64]))
+    model.graph.node.append(helper.make_node("Reshape", ["pixels", "flat_shape"], ["square"], name="square"))
+    model.graph.node.append(helper.make_node("Resize", ["pixels", "", "", "sizes"], ["resized"], name="resize"))
+    network = trt.Builder(trt.Logger()).create_network(1)
+    assert trt.OnnxParser(network, trt.Logger()).parse(model.SerializeToString())
+    layers = {network.get_layer(index).name: network.get_layer(index) for index in range(network.num_layers)}
+    assert layers["sizes"].type == trt.LayerType.CONSTANT and layers["sizes"].get_output(0).dtype == trt.int32
+    assert sum(layer.type == trt.LayerType.CONSTANT for layer in layers.values()) == 1 + sum(
+        node.op_type == "Constant" for node in model.graph.node
+    )
+    resize = layers["resize"]
+    assert resize.type != trt.LayerType.CONSTANT and resize.num_inputs == 4
+    assert resize.get_input(0).dtype == trt.float32 and resize.get_input(1) is None
+    cast = next(layer for layer in layers.values() if layer.num_outputs and layer.get_output(0).name == "pixels")
+    assert cast.name.startswith("(Unnamed Layer* ") and cast.name.endswith(") [Cast]"), "TensorRT's name for it"
+    assert resize.get_input(0) is cast.get_output(0), "one tensor object from producer to consumer"
+    assert network.get_input(0).dtype == trt.float32
+    resize.precision = trt.float16
+    layers["square"].set_output_type(0, trt.float32)
+    assert resize.precision_is_set and not layers["square"].precision_is_set
+    assert (network.layers_computing_in(trt.float16), network.layers_computing_in(trt.float32)) == (["resize"], [])
+    assert network.layers_with_float32_outputs() == ["square"]
+    with pytest.raises(TypeError):
+        resize.precision = "float32"
+
+
+def test_a_float16_layer_writing_float32_does_not_build(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    """What the cast avoids: TensorRT 8.5 found no implementation for the fp16 descriptor head with a float32 output
+    type under obeyed constraints (seen on an H200); the double refuses it the same way."""
+    import disk_trt_ros.inference.tensorrt.network_setup as network_setup
+
+    monkeypatch.setattr(network_setup, "_cast_to_float32", lambda trt, network, tensor, name: None)
+    trt_double.install(monkeypatch, "8.5.3.1")
+    original = network_setup.apply_precision_policy
+
+    def policy_with_the_output_type_on_the_layer(trt, network, config, policy):  # noqa: ANN001, ANN202
+        constrained = original(trt, network, config, policy)
+        for index in range(network.num_layers):
+            layer = network.get_layer(index)
+            if layer.name == DESCRIPTOR_HEAD:
+                layer.set_output_type(0, trt.float32)
+        return constrained
+
+    monkeypatch.setattr(
+        "disk_trt_ros.inference.tensorrt.builder.apply_precision_policy", policy_with_the_output_type_on_the_layer
+    )
+    with pytest.raises(EngineCacheError, match="could not build"):
+        build(export_model().path, tmp_path / "disk.engine", "fp16")
