@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The middleware settings of a node's process, so that camera frames from other processes on the host arrive.
 
 With Fast DDS's defaults a same-host publisher writes each message into its own shared-memory segment (512 KiB),
@@ -25,7 +27,7 @@ from typing import Mapping, MutableMapping
 from disk_trt_ros.errors import NodeConfigurationError
 
 PROFILE = Path(__file__).resolve().with_name("data") / "fastdds_node.xml"
-PROFILE_VARIABLE = "FASTRTPS_DEFAULT_PROFILES_FILE"  # Fast DDS 2.x (ROS 2 Jazzy); 3.x reads FASTDDS_DEFAULT_PROFILES_FILE
+PROFILE_VARIABLE = "FASTRTPS_DEFAULT_PROFILES_FILE"  # Fast DDS 2.x (Jazzy); 3.x reads FASTDDS_DEFAULT_PROFILES_FILE
 OPT_OUT_VARIABLE = "DISK_TRT_ROS_FASTDDS_PROFILE"  # 0: leave Fast DDS as the environment configures it
 _OFF = ("0", "false", "off", "no")
 _ON = ("", "1", "true", "on", "yes")
@@ -57,7 +59,9 @@ class MiddlewareState:
     description: str
 
 
-def middleware_state(environ: Mapping[str, str] | None = None, working_directory: Path | None = None) -> MiddlewareState:
+def middleware_state(
+    environ: Mapping[str, str] | None = None, working_directory: Path | None = None
+) -> MiddlewareState:
     """What is in force for a participant created now, without changing anything.
 
     Args:
@@ -137,6 +141,7 @@ def socket_receive_limit() -> int | None:
 
 
 def socket_receive_limit_text() -> str:
+    """:func:`socket_receive_limit` in MiB for the node's log, or ``unknown``."""
     limit = socket_receive_limit()
     return "unknown" if limit is None else f"{limit / 2**20:.1f} MiB"
 

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Delivery of camera frames from another process to disk_node over Fast DDS, per frame size, rate and QoS (issue 15).
 
 Usage (after `make setup`; `source install/setup.sh`):
-    python scripts/dds_delivery.py [--seconds 10] [--means default,package] [--sizes 640x480@30,1280x720@30,1920x1080@15]
-        [--publisher-qos best_effort,reliable] [--node-qos best_effort] [--backend stub|model] [--model M.onnx]
+    python scripts/dds_delivery.py [--seconds 10] [--means default,package]
+        [--sizes 640x480@30,1280x720@30,1920x1080@15] [--publisher-qos best_effort,reliable]
+        [--node-qos best_effort] [--backend stub|model] [--model M.onnx]
         [--repeat 1] [--json out/dds_delivery.json]
     python scripts/dds_delivery.py --list-means
 
 One run = three processes on a ROS domain of its own: the node (scripts/dds_node.py: disk_node's own main, which
 configures the middleware as the package does), started fresh with its default parameters except the model and the
 image QoS; a camera process (test/support/dds/camera.py: plain rclpy, Fast DDS as the means' camera environment
-says, by default untouched); and this process, the probe, receiving the node's Keypoints and /diagnostics. Each run prints one table row: frames sent by the camera, received by the node (its /diagnostics
-``received``), lost before the node (% of sent), answered (Keypoints received here), dropped by the node (newer
-frame while busy), the node's own count of lost frames (``lost_before_node``), the latency from the camera's
+says, by default untouched); and this process, the probe, receiving the node's Keypoints and /diagnostics. Each
+run prints one table row: frames sent by the camera, received by the node (its /diagnostics ``received``), lost
+before the node (% of sent), answered (Keypoints received here), dropped by the node (newer frame while busy), the
+node's own count of lost frames (``lost_before_node``), the latency from the camera's
 publish() call to the Keypoints' arrival here (p50 / p90 ms), and the load average before -> after.
 
 ``--backend stub`` (default) replaces the node's inference by K fixed keypoints returned at once, so only transport
@@ -35,12 +39,13 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the harness lives in test/support
 
-from dds_node import node_command  # noqa: E402 - scripts/, this file's directory, is first on sys.path
-from support.dds.camera import FrameSize, camera_command  # noqa: E402
-from support.dds.environment import PROFILE_OFF, child_environment  # noqa: E402
-from support.dds.probe import Probe  # noqa: E402
-from support.dds.record import ensure_model, load_average, machine_summary, percentile  # noqa: E402
-from support.paths import REPO_ROOT  # noqa: E402
+from dds_node import node_command
+
+from support.dds.camera import FrameSize, camera_command
+from support.dds.environment import PROFILE_OFF, child_environment
+from support.dds.probe import Probe
+from support.dds.record import ensure_model, load_average, machine_summary, percentile
+from support.paths import REPO_ROOT
 
 DEFAULT_MODEL = REPO_ROOT / "out" / "models" / "m128x160_k64.onnx"
 SETTLE_S = 2.5  # after the camera ends: the node's last diagnostics (once a second) and keypoints
@@ -96,7 +101,8 @@ MEANS = {means.name: means for means in (
           {"FASTDDS_BUILTIN_TRANSPORTS": "DEFAULT"}, package_profile=True),
     Means("default_localhost", "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST on all sides, Fast DDS defaults otherwise",
           LOCALHOST, LOCALHOST, LOCALHOST),
-    Means("package_localhost", "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST on all sides, the package's profile on the node",
+    Means("package_localhost",
+          "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST on all sides, the package's profile on the node",
           LOCALHOST, LOCALHOST, LOCALHOST, package_profile=True),
 )}
 

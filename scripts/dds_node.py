@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """disk_node for the DDS benchmarks (scripts/dds_delivery.py, scripts/node_overhead.py): its own ``main``, with
 inference replaced by a stub or with per-frame timestamps recorded, patched in this process only.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Where disk_node's per-frame time goes, beyond its backend: publish -> Keypoints received, step by step (issue 15).
 
 Usage (after `make setup`; `source install/setup.sh`):
@@ -8,9 +10,10 @@ Usage (after `make setup`; `source install/setup.sh`):
 
 Per variant and rate: a node process (scripts/dds_node.py --trace: disk_node's own main, middleware configuration
 included, with timestamps recorded around each step and the variant's prototype patches), a camera process
-(test/support/dds/camera.py) publishing ``--frames`` rgb8 frames, and this process receiving the Keypoints. For every frame answered it splits the time from the camera's
-publish() call to the Keypoints callback here into the steps below and prints the mean of each (the means add up
-to the mean total), then the overhead (total minus the backend's own time on the same frame): mean, p50, p90. Times across processes are time.time().
+(test/support/dds/camera.py) publishing ``--frames`` rgb8 frames, and this process receiving the Keypoints. For
+every frame answered it splits the time from the camera's publish() call to the Keypoints callback here into the
+steps below and prints the mean of each (the means add up to the mean total), then the overhead (total minus the
+backend's own time on the same frame): mean, p50, p90. Times across processes are time.time().
 
 Variants: ``baseline`` (the node as it is), or ``+``-joined prototype names of scripts/node_tracing.py, e.g.
 ``events_executor``, ``switch_interval``, ``events_executor+switch_interval``.
@@ -32,13 +35,14 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the harness lives in test/support
 
-from dds_node import node_command  # noqa: E402 - scripts/, this file's directory, is first on sys.path
-from node_tracing import PROTOTYPES  # noqa: E402
-from support.dds.camera import FrameSize, camera_command  # noqa: E402
-from support.dds.environment import PROFILE_OFF, child_environment  # noqa: E402
-from support.dds.probe import Probe  # noqa: E402
-from support.dds.record import ensure_model, load_average, machine_summary, percentile  # noqa: E402
-from support.paths import REPO_ROOT  # noqa: E402
+from dds_node import node_command
+from node_tracing import PROTOTYPES
+
+from support.dds.camera import FrameSize, camera_command
+from support.dds.environment import PROFILE_OFF, child_environment
+from support.dds.probe import Probe
+from support.dds.record import ensure_model, load_average, machine_summary, percentile
+from support.paths import REPO_ROOT
 
 DEFAULT_MODEL = REPO_ROOT / "out" / "models" / "m128x160_k64.onnx"
 SETTLE_S = 2.5
@@ -124,7 +128,8 @@ def run_variant(variant: str, rate: float, arguments: argparse.Namespace) -> dic
 
 def format_table(results: Sequence[dict[str, object]]) -> str:
     columns = [f"{r['variant']} @{r['rate']:g} Hz" for r in results]
-    lines = ["| step (mean over the answered frames, ms) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines = ["| step (mean over the answered frames, ms) | " + " | ".join(columns) + " |",
+             "|---|" + "---|" * len(columns)]
     for name, _, _ in STEPS:
         cells = [r["steps_mean_ms"][name] for r in results]  # type: ignore[index]
         lines.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.2f}" for c in cells) + " |")
@@ -162,8 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensure_model(arguments.model)
     summary = machine_summary()
     print("\n".join(f"{key}: {value}" for key, value in summary.items()))
-    print(f"{arguments.backend} backend, model {arguments.model.name}, {arguments.frames} frames of {arguments.size[0]}x{arguments.size[1]} rgb8 "
-          f"per run, node qos {arguments.node_qos}, publisher qos {arguments.publisher_qos}, package middleware "
+    width, height = arguments.size
+    print(f"{arguments.backend} backend, model {arguments.model.name}, {arguments.frames} frames of {width}x{height} "
+          f"rgb8 per run, node qos {arguments.node_qos}, publisher qos {arguments.publisher_qos}, package middleware "
           f"{not arguments.fastdds_defaults}, node parameters {arguments.node_parameter}", flush=True)
     results = []
     for variant in arguments.variants.split(","):

@@ -1,7 +1,10 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Per-frame timestamps inside disk_node's process, and prototypes of proposed changes (scripts/node_overhead.py).
 
 :func:`install` patches, in the node's process only, the functions a frame goes through and records for each frame
-(by the index in its header stamp's nanoseconds, see test/support/reliability/frames.py) the ``time.time()`` of each event:
+(by the index in its header stamp's nanoseconds, see test/support/reliability/frames.py) the ``time.time()`` of
+each event:
 
     source      the camera's DataWriter wrote the sample (DDS source timestamp, from the message info)
     reception   the node's DataReader had the whole sample (DDS reception timestamp)
@@ -69,8 +72,8 @@ def install(trace_path: Path, prototypes: Sequence[str]) -> None:
     import rclpy.publisher
     from sensor_msgs.msg import Image
 
-    from disk_trt_ros.msg import Keypoints
     from disk_trt_ros import image_conversion
+    from disk_trt_ros.msg import Keypoints
     from disk_trt_ros.node import disk_node
 
     take = rclpy.executors.Executor._take_subscription

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Camera frames from other processes reach disk_node as a user starts it (issue 15).
 
 The node runs as its own process, ``python -m disk_trt_ros.node`` with default parameters and a small model, so its
@@ -22,12 +24,12 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from disk_trt_ros.middleware import OPT_OUT_VARIABLE, socket_receive_limit, sufficient_rmem_max  # noqa: E402
-from support.dds.camera import FrameSize, camera_command  # noqa: E402
-from support.dds.environment import MIDDLEWARE_VARIABLES, PROFILE_OFF, child_environment  # noqa: E402
-from support.dds.probe import Probe  # noqa: E402
-from support.paths import REPO_ROOT  # noqa: E402
-from support.reliability.node_process import NodeProcess  # noqa: E402
+from disk_trt_ros.middleware import OPT_OUT_VARIABLE, socket_receive_limit, sufficient_rmem_max
+from support.dds.camera import FrameSize, camera_command
+from support.dds.environment import MIDDLEWARE_VARIABLES, PROFILE_OFF, child_environment
+from support.dds.probe import Probe
+from support.paths import REPO_ROOT
+from support.reliability.node_process import NodeProcess
 
 pytestmark = pytest.mark.ros
 
@@ -50,7 +52,9 @@ def middleware_unset(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def start_node(export_model: Callable[..., Any], middleware_unset: None) -> Iterator[Callable[..., tuple[NodeProcess, Probe]]]:
+def start_node(
+    export_model: Callable[..., Any], middleware_unset: None
+) -> Iterator[Callable[..., tuple[NodeProcess, Probe]]]:
     """Start ``python -m disk_trt_ros.node`` (default parameters, 128x160 K=64 model) and a probe of its topics."""
     started: list[tuple[NodeProcess, Probe]] = []
 

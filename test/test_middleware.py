@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """disk_trt_ros.middleware: the node's Fast DDS profile is applied only where the user configured nothing and did not
 opt out, and the advice for lost frames names the cause that applies."""
 
@@ -103,8 +105,8 @@ def test_the_profile_receives_user_data_over_udp_and_keeps_shared_memory_for_sen
     assert rtps.findtext("f:useBuiltinTransports", namespaces=NAMESPACE) == "false"
     locators = rtps.findall("f:defaultUnicastLocatorList/f:locator/*", NAMESPACE)
     assert [locator.tag.split("}")[1] for locator in locators] == ["udpv4"]
-    transports = {descriptor.findtext("f:transport_id", namespaces=NAMESPACE): descriptor
-                  for descriptor in root.findall("f:profiles/f:transport_descriptors/f:transport_descriptor", NAMESPACE)}
+    descriptors = root.findall("f:profiles/f:transport_descriptors/f:transport_descriptor", NAMESPACE)
+    transports = {descriptor.findtext("f:transport_id", namespaces=NAMESPACE): descriptor for descriptor in descriptors}
     used = [element.text for element in rtps.findall("f:userTransports/f:transport_id", NAMESPACE)]
     assert sorted(transports[name].findtext("f:type", namespaces=NAMESPACE) for name in used) == ["SHM", "UDPv4"]
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What the node itself counted during a replay, from its /diagnostics: the frames it received, dropped while
 inference was busy, rejected and failed, so that ``eval --node`` can tell frames lost in transport (published here,
 never received by the node) from frames the node dropped.
@@ -10,6 +12,7 @@ the first may have been made before it.
 from __future__ import annotations
 
 import threading
+
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -59,8 +62,9 @@ class NodeCounters:
 def frame_accounting(
     published: int, unanswered: int, before: Counters | None, after: Counters | None
 ) -> dict[str, int | None]:
-    """Why frames of a replay went ``unanswered`` (published here, no keypoints received here), from the node's
-    counters ``before`` and ``after`` the replay (None where they are unknown):
+    """Why frames of a replay went ``unanswered`` (published here, no keypoints received here).
+
+    From the node's counters ``before`` and ``after`` the replay (None where they are unknown):
 
     - ``lost_in_transport``: published here, never received by the node (DDS lost them, or the subscription's queue
       overflowed before the node's executor took them);

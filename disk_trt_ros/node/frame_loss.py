@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Frames lost before the node's image callback: counted two ways, and explained.
 
 - The middleware's report: the subscription's ``message_lost`` event counts frames that will never arrive whole
@@ -65,4 +67,5 @@ class FrameLoss:
         """The likely cause of the frames lost since the previous report, and the fix; empty when none were lost."""
         if not report.new_lost:
             return ""
-        return loss_advice(self._middleware, self._frame_bytes, socket_receive_limit(), report.new_lost_in_transport > 0)
+        in_transport = report.new_lost_in_transport > 0
+        return loss_advice(self._middleware, self._frame_bytes, socket_receive_limit(), in_transport)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Camera frames over DDS from other processes, as a camera driver sends them (issue 15).
 
 Modules: ``camera`` (``python -m support.dds.camera``: a plain rclpy process publishing rgb8 frames at a rate, with

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A camera driver's process: ``python -m support.dds.camera`` publishes rgb8 frames at a rate (issue 15's harness).
 
     python -m support.dds.camera --size 640x480@30 --seconds S --qos reliable|best_effort --out TIMES.json
@@ -51,7 +53,9 @@ class FrameSize:
         return f"{self.width}x{self.height}@{self.rate:g}"
 
 
-def camera_command(size: FrameSize, seconds: float, qos: str, out: str | os.PathLike[str], topic: str = "image") -> list[str]:
+def camera_command(
+    size: FrameSize, seconds: float, qos: str, out: str | os.PathLike[str], topic: str = "image"
+) -> list[str]:
     """The command line of a camera process (run it with :func:`support.dds.environment.child_environment`)."""
     return [sys.executable, "-m", "support.dds.camera", "--size", str(size), "--seconds", str(seconds), "--qos", qos,
             "--out", str(out), "--topic", topic]

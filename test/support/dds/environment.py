@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The middleware environment of the DDS harness's processes: only what a run asks for, nothing inherited."""
 
 from __future__ import annotations

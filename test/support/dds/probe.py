@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """This process's view of one node over DDS: when each frame's Keypoints arrived, and the node's /diagnostics."""
 
 from __future__ import annotations

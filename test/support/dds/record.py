@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What a DDS benchmark's figures are recorded with: the machine, its load, percentiles, the model measured."""
 
 from __future__ import annotations
