@@ -58,8 +58,9 @@ def run_scenario(
     log: Callable[[str], None] = print,
 ) -> ScenarioResult:
     """Start one node per camera (namespace ``/<scenario>_<camera>_<random>``, topics remapped to ``camera/image_raw`` and
-    ``camera/keypoints``), send ``frames`` frames to each at ``rate_hz`` (every ``bad_every``-th one a bad message),
-    wait until the nodes have accounted for them, stop the nodes with SIGINT and return the figures.
+    ``camera/keypoints``), send ``frames`` frames to each at ``rate_hz`` (every ``bad_every``-th one a bad message;
+    after a stall of this process, on at the rate, never in a burst), wait until the nodes have accounted for them,
+    stop the nodes with SIGINT and return the figures.
 
     ``every_frame_reaches_the_node``: count a frame lost before the node's callback as a failure (at rates the
     executor thread keeps up with); otherwise such losses are only reported.
@@ -106,11 +107,17 @@ def run_scenario(
 
         sampler = threading.Thread(target=sample_resources, daemon=True)
         sampler.start()
-        started = time.monotonic()
+        started = next_send = time.monotonic()
+        period = 1.0 / rate_hz
         for index in range(frames):
-            delay = started + index / rate_hz - time.monotonic()
+            delay = next_send - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            # After a stall of this process the frames go on at the rate, as a camera's do, not in a burst that makes
+            # up for the stall: a burst of more frames than the node's image queue holds (5) would overwrite them in
+            # the queue before the node's executor could take them, and the frames would be lost before the node.
+            now = time.monotonic()
+            next_send = (now if now - next_send > period else next_send) + period
             for side, frames_of_side in zip(sides, source):
                 side.send(index, *frames_of_side.frame(index))
             sent[0] = index + 1
