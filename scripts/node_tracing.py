@@ -20,8 +20,8 @@ each event:
 Prototypes (``--prototype NAME``) change the node's behaviour the way a proposed fix would (or back to how it
 was), for measurement:
     events_executor   rclpy.experimental.EventsExecutor (the C++ events executor of rclpy 7.1) instead of the
-                      SingleThreadedExecutor in disk_node.main (rclpy 7.1.6: a subscription callback that takes the
-                      message info, as the node's does, raises SystemError, and the node hangs);
+                      SingleThreadedExecutor of node.process.run_node (rclpy 7.1.6: a subscription callback that
+                      takes the message info, as the node's does, raises SystemError, and the node hangs);
     switch_interval   sys.setswitchinterval(0.0005): a thread waiting for the GIL gets it after 0.5 ms, not 5 ms;
     ort_spinning      ONNX Runtime's idle intra-op threads spin, as they did before the backend turned spinning
                       off (``session.intra_op.allow_spinning=1``, ONNX Runtime's default).
@@ -137,7 +137,9 @@ def _install_prototypes(disk_node: Any, prototypes: Sequence[str]) -> None:
     if "events_executor" in prototypes:
         from rclpy.experimental import EventsExecutor
 
-        disk_node.SingleThreadedExecutor = EventsExecutor
+        from disk_trt_ros.node import process
+
+        process.SingleThreadedExecutor = EventsExecutor
     if "ort_spinning" in prototypes:
         import onnxruntime
 
