@@ -10,9 +10,10 @@ camera's process, so the node cannot enlarge it. The node's profile (``data/fast
 only a UDPv4 locator for user data, so publishers send frames to it over the loopback interface into a large socket
 receive buffer, while the node keeps shared memory, with a larger segment, for what it publishes.
 
-A node's ``main`` calls :func:`configure_middleware` before ``rclpy.init``; it applies the profile unless the user
-configured the middleware or opted out (:data:`OPT_OUT_VARIABLE`). :func:`middleware_state` says what is in force
-without changing anything, and :func:`loss_advice` turns it into the likely cause of lost frames and the fix.
+Every node's ``main`` (:func:`disk_trt_ros.node.process.run_node`) calls :func:`configure_middleware` before
+``rclpy.init``; it applies the profile unless the user configured the middleware or opted out
+(:data:`OPT_OUT_VARIABLE`). :func:`middleware_state` says what is in force without changing anything, and
+:func:`loss_advice` turns it into the likely cause of lost frames and the fix.
 ROS-free: this module only reads and sets environment variables and reads ``/proc``.
 """
 
