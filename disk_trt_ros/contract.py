@@ -15,8 +15,8 @@ Tensors (batch of one; :meth:`ModelInfo.tensor_specs` gives them for one model):
     ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
     ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
 
-This module imports only the standard library (and onnx when an ONNX file is read), so that every layer, the
-TensorRT runtime on a Jetson included, can use it.
+This module imports only the standard library, :mod:`disk_trt_ros.files` (and onnx when an ONNX file is read), so
+that every layer, the TensorRT runtime on a Jetson included, can use it.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from disk_trt_ros.errors import ContractError, ModelNotFoundError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 
 if TYPE_CHECKING:
     import onnx
@@ -341,27 +343,54 @@ class PrecisionPolicy:
         return policy
 
 
-def load_onnx_model(path: str, load_external_data: bool = True) -> "onnx.ModelProto":
-    """Load an ONNX file; :class:`ModelNotFoundError` when it does not exist, :class:`ContractError` when it is not
-    an ONNX model."""
-    import onnx
-
+def read_onnx_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an ONNX file (a regular file of at most :data:`~disk_trt_ros.files.MAX_MODEL_BYTES`);
+    :class:`ModelNotFoundError` when it does not exist, :class:`ContractError` when it cannot be one."""
     try:
-        return onnx.load(path, load_external_data=load_external_data)
+        return read_regular_file(path, MAX_MODEL_BYTES, "ONNX model")
     except FileNotFoundError as error:
         raise ModelNotFoundError(
             f"{path}: no such file; export a model with 'python -m disk_trt_ros export --output {path}'"
         ) from error
-    except Exception as error:  # onnx raises DecodeError and others for a file that is not a model
+    except OSError as error:  # FileRefusedError (a FIFO, a device, too large) names the problem itself
+        raise ContractError(f"{path} cannot be read as an ONNX model: {error}") from error
+
+
+def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_data: bool = True) -> "onnx.ModelProto":
+    """The ONNX model in ``data`` (read from ``path``); :class:`ContractError` when it is not one, or when its weights
+    are needed (``load_external_data``) and kept in external data files, which are not read (the exporter writes one
+    file)."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as error:  # onnx raises DecodeError and others for bytes that are not a model
         raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
+    if load_external_data and any(uses_external_data(tensor) for tensor in model.graph.initializer):
+        raise ContractError(
+            f"{path} keeps its weights in external data files, which disk_trt_ros does not read; "
+            "export a single-file model with 'python -m disk_trt_ros export'"
+        )
+    return model
 
 
-def read_onnx_metadata(path: str) -> dict[str, str]:
-    """An ONNX file's ``metadata_props`` (weights are not loaded)."""
-    model = load_onnx_model(path, load_external_data=False)
+def load_onnx_model(path: str | os.PathLike[str], load_external_data: bool = True) -> "onnx.ModelProto":
+    """Load an ONNX file (:func:`read_onnx_file`, :func:`parse_onnx_model`); with ``load_external_data`` False only
+    its graph and metadata are needed."""
+    return parse_onnx_model(read_onnx_file(path), path, load_external_data)
+
+
+def onnx_metadata(model: "onnx.ModelProto") -> dict[str, str]:
+    """An ONNX model's ``metadata_props``."""
     return {prop.key: prop.value for prop in model.metadata_props}
 
 
-def read_onnx_model_info(path: str) -> ModelInfo:
+def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """An ONNX file's ``metadata_props`` (weights are not loaded)."""
+    return onnx_metadata(load_onnx_model(path, load_external_data=False))
+
+
+def read_onnx_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     """Read :class:`ModelInfo` from an exported ONNX file's ``metadata_props`` (weights are not loaded)."""
     return ModelInfo.from_metadata(read_onnx_metadata(path))

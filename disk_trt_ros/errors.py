@@ -3,8 +3,8 @@
 Each message names the problem and what to do about it. ``python -m disk_trt_ros COMMAND`` catches the base class
 once and prints ``COMMAND: error: MESSAGE`` (exit status 1); an exception of any other class is a bug and keeps its
 traceback. Each class also derives from the built-in exception it refines (``ValueError`` for input that cannot be
-used, ``RuntimeError`` for a library or device that fails, ``FileNotFoundError``), so callers that catch those keep
-working.
+used, ``RuntimeError`` for a library or device that fails, ``FileNotFoundError``, ``OSError`` for a file that is
+refused), so callers that catch those keep working.
 
 This module imports nothing: every layer of the package may raise these.
 """
@@ -53,6 +53,11 @@ class UnsupportedEncodingError(ImageConversionError):
     def __init__(self, encoding: str, message: str) -> None:
         super().__init__(message)
         self.encoding = encoding
+
+
+class FileRefusedError(DiskTrtRosError, OSError):
+    """A file that is not read: not a regular file (a FIFO, a device, a directory), larger than the limit for its
+    kind, or owned by another user where that matters (the engine cache)."""
 
 
 class BagError(DiskTrtRosError, ValueError):

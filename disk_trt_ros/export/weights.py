@@ -17,6 +17,7 @@ from kornia.feature.disk.disk import urls as kornia_checkpoint_urls
 
 from disk_trt_ros.contract import RANDOM_WEIGHTS_PREFIX
 from disk_trt_ros.errors import ContractError, WeightsError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 
 PRETRAINED = ("depth", "epipolar")
 CONNECT_TIMEOUT_S = 5.0  # per download host, checked once before kornia's downloader (which retries each 3 times)
@@ -38,13 +39,15 @@ def load_disk(weights: str) -> tuple[DISK, str]:
         return random_disk(_parse_seed(weights))
     if weights in PRETRAINED:
         return _pretrained_disk(weights)
-    path = Path(weights)
-    if not path.is_file():
+    try:
+        data = read_regular_file(weights, MAX_MODEL_BYTES, "checkpoint")
+    except FileNotFoundError as error:
         raise WeightsError(
             f"weights {weights!r}: no such file; give 'depth', 'epipolar', 'random:SEED' or a checkpoint path"
-        )
-    data = path.read_bytes()
-    return disk_from_state_dict(_read_checkpoint(data, str(path))), hashlib.sha256(data).hexdigest()
+        ) from error
+    except OSError as error:  # FileRefusedError names a FIFO, a device, a directory or a file too large
+        raise WeightsError(f"weights {weights!r} cannot be read: {error}") from error
+    return disk_from_state_dict(_read_checkpoint(data, weights)), hashlib.sha256(data).hexdigest()
 
 
 def load_exported_disk(weights: str, expected_sha256: str, model: str, remedy: str) -> DISK:

@@ -12,10 +12,13 @@ from disk_trt_ros.contract import (
     INPUT_NAME,
     OUTPUT_NAMES,
     BackendName,
+    ModelInfo,
     Precision,
     TensorSpec,
     contract_violations,
-    read_onnx_model_info,
+    onnx_metadata,
+    parse_onnx_model,
+    read_onnx_file,
 )
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
@@ -35,13 +38,14 @@ class OnnxRuntimeBackend(Backend):
     name = BackendName.ONNXRUNTIME
 
     def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
-        super().__init__(read_onnx_model_info(model_path), precision="fp32")
+        data = read_onnx_file(model_path)  # read once: the metadata and the session come from the same bytes
+        super().__init__(ModelInfo.from_metadata(onnx_metadata(parse_onnx_model(data, model_path))), precision="fp32")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         available = ort.get_available_providers()
         chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        self.session = ort.InferenceSession(model_path, sess_options=options, providers=chosen)
+        self.session = ort.InferenceSession(data, sess_options=options, providers=chosen)
         self.providers = self.session.get_providers()
         self._check_signature(model_path)
         self._input = np.zeros(self.info.input_shape, dtype=self.info.input_dtype)

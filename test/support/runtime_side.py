@@ -13,6 +13,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "disk_trt_ros"
 
 RUNTIME_MODULES = (
     "disk_trt_ros.errors",
+    "disk_trt_ros.files",
     "disk_trt_ros.contract",
     "disk_trt_ros.atomic",
     "disk_trt_ros.cli",

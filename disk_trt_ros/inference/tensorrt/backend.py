@@ -36,9 +36,10 @@ from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
+from disk_trt_ros.inference.tensorrt.directory import require_trusted_directory
 from disk_trt_ros.inference.tensorrt.engine_io import engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_sidecar
+from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_engine, read_sidecar
 from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt
 
 
@@ -65,6 +66,7 @@ class TensorRTBackend(Backend):
 
     def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
         engine_path = Path(engine_path)
+        require_trusted_directory(engine_path)
         record = read_sidecar(engine_path)
         super().__init__(record.model_info, record.precision)
         self.input_dtype = record.input_dtype
@@ -74,7 +76,10 @@ class TensorRTBackend(Backend):
                 f"engine {engine_path} was built with TensorRT {record.tensorrt_version}, this is "
                 f"{trt.__version__}; rebuild it with 'python -m disk_trt_ros build-engine --if-needed'"
             )
-        data = engine_path.read_bytes()
+        try:
+            data = read_engine(engine_path)
+        except OSError as error:
+            raise EngineCacheError(f"cannot read the engine: {error}") from error
         if hashlib.sha256(data).hexdigest() != record.engine_sha256:
             raise EngineCacheError(
                 f"engine {engine_path} does not match the sha256 in its sidecar (truncated or replaced); rebuild it "

@@ -9,7 +9,6 @@ the TensorRT version, the GPU's name and compute capability, the precision and b
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,8 +16,10 @@ from typing import Any
 
 from disk_trt_ros.contract import ModelInfo, Precision
 from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 
 SIDECAR_VERSION = 2
+MAX_SIDECAR_BYTES = 1 << 20  # a sidecar is a few kB of JSON
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,19 +123,18 @@ def default_engine_path(onnx_path: str | os.PathLike[str], precision: Precision 
     return Path(onnx_path).with_suffix(f".{Precision(precision).value}.engine")
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def read_engine(engine_path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an engine file: a regular file of this user's or root's, of at most
+    :data:`~disk_trt_ros.files.MAX_MODEL_BYTES` (raises FileNotFoundError, FileRefusedError, OSError)."""
+    return read_regular_file(engine_path, MAX_MODEL_BYTES, "TensorRT engine", owned=True)
 
 
 def read_sidecar(engine_path: str | os.PathLike[str]) -> EngineRecord:
-    """The sidecar of ``engine_path``; :class:`EngineCacheError` if it is missing or unreadable."""
+    """The sidecar of ``engine_path``; :class:`EngineCacheError` if it is missing or unreadable (not a regular file
+    of this user's or root's, or over :data:`MAX_SIDECAR_BYTES`, included)."""
     path = sidecar_path(engine_path)
     try:
-        return EngineRecord.from_json(path.read_text())
+        return EngineRecord.from_json(read_regular_file(path, MAX_SIDECAR_BYTES, "engine sidecar", owned=True).decode())
     except FileNotFoundError as error:
         raise EngineCacheError(
             f"engine {engine_path} has no sidecar {path}: build engines with 'python -m disk_trt_ros build-engine'"
@@ -144,4 +144,3 @@ def read_sidecar(engine_path: str | os.PathLike[str]) -> EngineRecord:
             f"engine sidecar {path} is unreadable ({error}); rebuild the engine with "
             "'python -m disk_trt_ros build-engine'"
         ) from error
-
