@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 INPUT_NAME = "image"
 OUTPUT_NAMES: tuple[str, ...] = ("keypoints", "scores", "descriptors", "num_keypoints")
 DESCRIPTOR_DIM = 128
+# How far a descriptor row's L2 norm may be from 1 (fp16 engines normalise in half precision).
+DESCRIPTOR_NORM_TOLERANCE = 1e-2
 SIZE_MULTIPLE = 16
 # Largest TopK K both parsers accept: TensorRT 8.2 allows K <= 3840, TensorRT 10's parser documents K < 3840.
 TRT_TOPK_MAX = 3839

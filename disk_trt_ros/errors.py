@@ -55,6 +55,11 @@ class UnsupportedEncodingError(ImageConversionError):
         self.encoding = encoding
 
 
+class InvalidOutputError(ContractError):
+    """A backend's outputs for one frame break the contract (non-finite values, keypoints outside the frame, scores
+    not descending, descriptors not of unit length, a count out of range): the frame has no usable features."""
+
+
 class FileRefusedError(DiskTrtRosError, OSError):
     """A file that is not read: not a regular file (a FIFO, a device, a directory), larger than the limit for its
     kind, or owned by another user where that matters (the engine cache)."""

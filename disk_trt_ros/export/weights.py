@@ -47,7 +47,7 @@ def load_disk(weights: str) -> tuple[DISK, str]:
         ) from error
     except OSError as error:  # FileRefusedError names a FIFO, a device, a directory or a file too large
         raise WeightsError(f"weights {weights!r} cannot be read: {error}") from error
-    return disk_from_state_dict(_read_checkpoint(data, weights)), hashlib.sha256(data).hexdigest()
+    return disk_from_state_dict(_read_checkpoint(data, weights), weights), hashlib.sha256(data).hexdigest()
 
 
 def load_exported_disk(weights: str, expected_sha256: str, model: str, remedy: str) -> DISK:
@@ -92,8 +92,27 @@ def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def disk_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> DISK:
-    """kornia DISK with ``state_dict`` loaded strictly; mismatches raise :class:`WeightsError` listing them."""
+def require_finite_weights(state_dict: Mapping[str, torch.Tensor], source: str) -> None:
+    """Raise :class:`WeightsError` naming every tensor of ``state_dict`` (weights from ``source``) that holds a NaN
+    or an infinity: such weights make NaN keypoints and descriptors, whatever the image."""
+    broken = []
+    for name in sorted(state_dict):
+        tensor = state_dict[name]
+        if tensor.is_floating_point() or tensor.is_complex():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                broken.append(f"'{name}' ({bad} of {tensor.numel()} values)")
+    if broken:
+        raise WeightsError(
+            f"weights {source} hold values that are not finite (NaN or infinite) in {len(broken)} tensors: "
+            f"{', '.join(broken[:8])}{', ...' if len(broken) > 8 else ''}; the checkpoint is corrupt or its training "
+            "diverged: use another one"
+        )
+
+
+def disk_from_state_dict(state_dict: Mapping[str, torch.Tensor], source: str) -> DISK:
+    """kornia DISK with ``state_dict`` (weights from ``source``) loaded strictly; mismatches and non-finite values
+    raise :class:`WeightsError` naming them."""
     disk = DISK()
     expected = disk.state_dict()
     missing = sorted(set(expected) - set(state_dict))
@@ -114,6 +133,7 @@ def disk_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> DISK:
         raise WeightsError(
             "checkpoint does not fit kornia's DISK (128-d descriptors, default U-Net): " + " | ".join(parts)
         )
+    require_finite_weights(state_dict, source)
     disk.load_state_dict(dict(state_dict))
     return disk.eval()
 
@@ -146,6 +166,7 @@ def _pretrained_disk(name: str) -> tuple[DISK, str]:
             f"could not download kornia's pretrained '{name}' DISK weights ({error}); on a machine without network "
             f"access, pass a local checkpoint path ({name}-save.pth from the DISK release) instead"
         ) from error
+    require_finite_weights(disk.state_dict(), f"'{name}'")
     return disk.eval(), state_dict_sha256(disk.state_dict())
 
 

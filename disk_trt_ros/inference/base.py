@@ -9,8 +9,14 @@ from typing import Callable
 
 import numpy as np
 
-from disk_trt_ros.contract import ENGINE_SUFFIXES, BackendName, ModelInfo, Precision
-from disk_trt_ros.errors import ContractError, OptionsError
+from disk_trt_ros.contract import (
+    DESCRIPTOR_NORM_TOLERANCE,
+    ENGINE_SUFFIXES,
+    BackendName,
+    ModelInfo,
+    Precision,
+)
+from disk_trt_ros.errors import ContractError, InvalidOutputError, OptionsError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,17 +39,69 @@ class Features:
 
     @classmethod
     def from_outputs(
-        cls, keypoints: np.ndarray, scores: np.ndarray, descriptors: np.ndarray, num_keypoints: np.ndarray
+        cls,
+        keypoints: np.ndarray,
+        scores: np.ndarray,
+        descriptors: np.ndarray,
+        num_keypoints: np.ndarray,
+        info: ModelInfo,
     ) -> "Features":
-        """Copy the first ``num_keypoints`` slots out of the contract's fixed-size outputs (batch of one)."""
+        """Copy the first ``num_keypoints`` slots out of the contract's fixed-size outputs (batch of one) of a model
+        described by ``info``, once :func:`output_violations` finds nothing wrong with them: every backend's
+        :meth:`Backend.run` returns through here.
+
+        Raises:
+            InvalidOutputError: naming what breaks the contract; the frame has no usable features.
+        """
+        capacity = scores.shape[-1]
         count = int(num_keypoints.reshape(-1)[0])
-        if not 0 <= count <= scores.shape[-1]:
-            raise ContractError(f"num_keypoints={count} is outside 0..{scores.shape[-1]}")
-        return cls(
+        if not 0 <= count <= capacity:
+            raise InvalidOutputError(f"the model's outputs break the contract: num_keypoints={count} is outside "
+                                     f"0..{capacity}")
+        features = cls(
             keypoints=np.array(keypoints.reshape(-1, 2)[:count], dtype=np.float32),
             scores=np.array(scores.reshape(-1)[:count], dtype=np.float32),
-            descriptors=np.array(descriptors.reshape(scores.shape[-1], -1)[:count], dtype=np.float32),
+            descriptors=np.array(descriptors.reshape(capacity, -1)[:count], dtype=np.float32),
         )
+        problems = output_violations(features, info)
+        if problems:
+            raise InvalidOutputError("the model's outputs break the contract: " + "; ".join(problems))
+        return features
+
+
+def output_violations(features: Features, info: ModelInfo) -> list[str]:
+    """What breaks the contract (:mod:`disk_trt_ros.contract`) in one frame's valid output slots: one sentence per
+    problem, empty when nothing does.
+
+    Checked: every value finite; keypoints inside the model's frame (``0 <= x <= W - 1``, ``0 <= y <= H - 1``);
+    scores not rising from one slot to the next; descriptor rows of L2 norm 1 within
+    :data:`~disk_trt_ros.contract.DESCRIPTOR_NORM_TOLERANCE`.
+    """
+    problems = []
+    for name, values in (("keypoints", features.keypoints), ("scores", features.scores),
+                         ("descriptors", features.descriptors)):
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        if bad:
+            problems.append(f"{bad} {name} values are not finite")
+    if problems:
+        return problems
+    limits = np.array([info.width - 1, info.height - 1], dtype=np.float32)
+    outside = np.flatnonzero(np.any((features.keypoints < 0) | (features.keypoints > limits), axis=1))
+    if outside.size:
+        x, y = features.keypoints[outside[0]]
+        problems.append(f"{outside.size} keypoints lie outside the {info.width}x{info.height} model frame, the first "
+                        f"at ({x:g}, {y:g}) in slot {outside[0]}")
+    rises = np.flatnonzero(np.diff(features.scores) > 0)
+    if rises.size:
+        slot = rises[0]
+        problems.append(f"scores rise at {rises.size} slots, the first from {features.scores[slot]:g} to "
+                        f"{features.scores[slot + 1]:g} at slot {slot + 1} (they must descend)")
+    norms = np.linalg.norm(features.descriptors, axis=1)
+    off = np.flatnonzero(np.abs(norms - 1.0) > DESCRIPTOR_NORM_TOLERANCE)
+    if off.size:
+        problems.append(f"{off.size} descriptor rows are not of unit length, the first of norm {norms[off[0]]:g} in "
+                        f"slot {off[0]} (tolerance {DESCRIPTOR_NORM_TOLERANCE:g})")
+    return problems
 
 
 @dataclasses.dataclass(frozen=True)

@@ -85,7 +85,7 @@ class OnnxRuntimeBackend(Backend):
         self.check_image(image)
         np.copyto(self._input[0], image, casting="unsafe")
         self.session.run_with_iobinding(self._binding)
-        return Features.from_outputs(*self._outputs)
+        return Features.from_outputs(*self._outputs, self.info)
 
     def describe(self) -> str:
         return f"{super().describe()}, providers {','.join(self.providers)}"

@@ -153,7 +153,7 @@ class TorchBackend(Backend):
                 host.copy_(device_output, non_blocking=True)
             if self.device.type == "cuda":
                 torch.cuda.current_stream().synchronize()
-        return Features.from_outputs(*(host.numpy() for host in self._host_outputs))
+        return Features.from_outputs(*(host.numpy() for host in self._host_outputs), self.info)
 
     def describe(self) -> str:
         graph = ", CUDA graph" if self._graph is not None else ""

@@ -20,7 +20,8 @@ class StatisticsReport:
     """Counts since start, the publish rate since the previous report, latency percentiles over the window.
 
     Latency is from the image's arrival in the node to the publication of its keypoints, in seconds; NaN before
-    the first frame. ``new_rejected`` and ``new_failed`` count the frames since the previous report. ``lost`` counts
+    the first frame. ``new_rejected``, ``new_failed`` and ``new_invalid_output`` count the frames since the previous
+    report. ``invalid_output`` counts frames whose model outputs broke the contract (not published). ``lost`` counts
     frames that never reached the node (a full DDS queue, the network), seen as gaps in the publication sequence
     numbers while the topic has a single publisher.
     """
@@ -31,18 +32,21 @@ class StatisticsReport:
     lost: int
     rejected: int
     failed: int
+    invalid_output: int
     rate_hz: float
     latency_p50_s: float
     latency_p99_s: float
     new_rejected: int
     new_failed: int
+    new_invalid_output: int
 
 
 class FrameStatistics:
     """Thread-safe counters of what happened to each frame (the executor counts arrivals, the worker the rest).
 
     received = published + dropped (replaced in the slot before the worker took them) + rejected (bad message)
-    + failed (inference error) + frames in flight; frames a single publisher sent = received + lost.
+    + failed (inference error) + invalid_output (outputs that break the contract) + frames in flight; frames a
+    single publisher sent = received + lost.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -54,7 +58,8 @@ class FrameStatistics:
         self._previous_time = clock()
 
     def count(self, event: str, frames: int = 1) -> None:
-        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected`` or ``failed``."""
+        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected``, ``failed`` or
+        ``invalid_output``."""
         with self._lock:
             self._counts[event] += frames
 
@@ -79,11 +84,13 @@ class FrameStatistics:
             lost=counts["lost"],
             rejected=counts["rejected"],
             failed=counts["failed"],
+            invalid_output=counts["invalid_output"],
             rate_hz=(counts["published"] - previous["published"]) / elapsed if elapsed > 0 else 0.0,
             latency_p50_s=float(p50),
             latency_p99_s=float(p99),
             new_rejected=counts["rejected"] - previous["rejected"],
             new_failed=counts["failed"] - previous["failed"],
+            new_invalid_output=counts["invalid_output"] - previous["invalid_output"],
         )
 
 
@@ -92,10 +99,14 @@ def diagnostic_array(
 ) -> DiagnosticArray:
     """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values.
 
-    Level: ERROR when inference failed since the previous report, WARN when images were rejected, else OK.
+    Level: ERROR when inference failed or gave outputs that break the contract since the previous report, WARN when
+    images were rejected, else OK.
     """
     if report.new_failed:
         level, message = DiagnosticStatus.ERROR, f"inference failed on {report.new_failed} frames"
+    elif report.new_invalid_output:
+        level, message = (DiagnosticStatus.ERROR,
+                          f"model outputs broke the contract on {report.new_invalid_output} frames (not published)")
     elif report.new_rejected:
         level, message = DiagnosticStatus.WARN, f"rejected {report.new_rejected} bad image messages"
     elif report.received == 0:
@@ -113,6 +124,7 @@ def diagnostic_array(
         "lost_before_node": str(report.lost),
         "rejected": str(report.rejected),
         "inference_errors": str(report.failed),
+        "invalid_output": str(report.invalid_output),
     }
     status = DiagnosticStatus(
         level=level,

@@ -12,6 +12,9 @@ Topics (all remappable):
 
 The executor thread only hands each message to one worker thread through a slot of depth one: when the worker is
 busy, a newer frame replaces the waiting one (counted as dropped), so latency stays bounded under any input rate.
+Nothing a publisher sends stops the worker: a message that cannot be converted (malformed, undecodable) is counted
+as rejected; a frame whose model outputs break the contract (non-finite, outside
+the image...) is counted as ``invalid_output`` and not published; each is logged, throttled.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CompressedImage, Image
 
 from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
-from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, UnsupportedEncodingError
+from disk_trt_ros.errors import (
+    ImageConversionError,
+    InvalidOutputError,
+    NodeConfigurationError,
+    UnsupportedEncodingError,
+)
 from disk_trt_ros.image_conversion import ImageConverter
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
@@ -285,7 +293,12 @@ class DiskNode(Node):
             self._statistics.count("rejected")
             self._report_rejection(error)
             return
-        features = self._backend.run(model_input.image)
+        try:
+            features = self._backend.run(model_input.image)
+        except InvalidOutputError as error:  # the model, not the frame: nothing of it is published
+            self._statistics.count("invalid_output")
+            self.get_logger().error(f"not published: {error}", throttle_duration_sec=LOG_THROTTLE_S)
+            return
         self._keypoints_publisher.publish(keypoints_message(features, model_input, message.header))
         self._statistics.count_published(time.monotonic() - frame.received_at)
         debug = self._debug_publisher

@@ -132,7 +132,7 @@ class TensorRTBackend(Backend):
             for _, step in self._frame_steps(image):
                 step()
             self._cuda.synchronize()
-        return Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES))
+        return Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES), self.info)
 
     def timed_run(self, image: np.ndarray) -> tuple[Features, dict[str, float]]:
         """:meth:`run` with the stream synchronised after each step, and each step's wall time in milliseconds:
@@ -147,7 +147,7 @@ class TensorRTBackend(Backend):
                 self._cuda.synchronize()
                 milliseconds[name] = (time.perf_counter() - started) * 1e3
         started = time.perf_counter()
-        features = Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES))
+        features = Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES), self.info)
         milliseconds["results"] = (time.perf_counter() - started) * 1e3
         return features, milliseconds
 

@@ -96,7 +96,7 @@ class Camera:
         with self._lock:
             values = dict(self.diagnostics)
         keys = {"received": "received", "published": "published", "dropped": "dropped", "rejected": "rejected",
-                "failed": "inference_errors", "lost": "lost_before_node"}
+                "failed": "inference_errors", "invalid_output": "invalid_output", "lost": "lost_before_node"}
         return {name: int(values[key]) for name, key in keys.items()} if values else {}
 
     def settled(self) -> bool:
@@ -105,7 +105,7 @@ class Camera:
         counts = self.node_counts()
         if not counts:
             return False
-        done = counts["published"] + counts["dropped"] + counts["rejected"] + counts["failed"]
+        done = counts["published"] + counts["dropped"] + counts["rejected"] + counts["failed"] + counts["invalid_output"]
         with self._lock:
             quiet = time.monotonic() - self._received_changed_at > 2.5
             return (counts["received"] == done and len(self.received_at) == counts["published"]

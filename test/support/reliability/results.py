@@ -86,11 +86,12 @@ class ScenarioResult:
                 failures.append(f"{c}: sent {camera.sent} frames, the node received {node['received']}")
             if node["lost"] > camera.sent - node["received"]:
                 failures.append(f"{c}: the node counts {node['lost']} frames lost, {camera.sent - node['received']} were")
-            accounted = node["published"] + node["dropped"] + node["rejected"] + node["failed"]
+            accounted = node["published"] + node["dropped"] + node["rejected"] + node["failed"] + node["invalid_output"]
             if accounted != node["received"]:
                 failures.append(f"{c}: the node received {node['received']} frames but accounts for {accounted}")
-            if node["failed"]:
-                failures.append(f"{c}: inference failed on {node['failed']} frames")
+            if node["failed"] or node["invalid_output"]:
+                failures.append(f"{c}: inference failed on {node['failed']} frames, gave outputs that break the "
+                                f"contract on {node['invalid_output']}")
             if camera.keypoints_received != node["published"]:
                 failures.append(f"{c}: the node published {node['published']}, {camera.keypoints_received} arrived "
                                 f"(the first for frame {camera.first_frame_received})")

@@ -24,7 +24,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from support.trt_double.contract_model import make_contract_onnx, tiny_model_info
+from support.trt_double.contract_model import VIOLATIONS, expected_outputs, make_contract_onnx, tiny_model_info
 from support.trt_double.cudart import cudaError_t, make_cudart
 from support.trt_double.fake_builder import add_builder
 from support.trt_double.fake_runtime import add_runtime
@@ -47,9 +47,11 @@ from support.trt_double.tensorrt_types import (
 
 __all__ = [
     "TIMING_CACHE_MAGIC",
+    "VIOLATIONS",
     "FakeGpu",
     "command",
     "cudaError_t",
+    "expected_outputs",
     "install",
     "make_contract_onnx",
     "make_tensorrt",
