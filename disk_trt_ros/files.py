@@ -51,7 +51,8 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int, what: str, o
 
     Raises:
         FileNotFoundError: no such file.
-        FileRefusedError: not a regular file, larger than ``max_bytes``, or (with ``owned``) another user's.
+        FileRefusedError: not a regular file, larger than ``max_bytes``, (with ``owned``) another user's, or
+            changing size while it is read.
         OSError: the file cannot be opened or read (permissions, I/O errors).
     """
     try:
@@ -61,7 +62,8 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int, what: str, o
             raise FileRefusedError(f"{what} {path} is not a regular file ({error.strerror})") from error
         raise
     try:
-        problem = file_problem(os.fstat(descriptor), max_bytes, owned)
+        status = os.fstat(descriptor)
+        problem = file_problem(status, max_bytes, owned)
         if problem:
             raise FileRefusedError(f"{what} {path} {problem}")
         stream = os.fdopen(descriptor, "rb")
@@ -69,9 +71,10 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int, what: str, o
         os.close(descriptor)
         raise
     with stream:
-        data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:  # it grew while being read
-        raise FileRefusedError(f"{what} {path} is larger than {_size_text(max_bytes)}, the most a {what} may be")
+        data = stream.read(status.st_size + 1)  # one byte more than it holds: a file growing meanwhile shows
+    if len(data) != status.st_size:
+        raise FileRefusedError(f"{what} {path} changed size while it was read (it had {status.st_size} bytes); "
+                               "use it once it is completely written")
     return data
 
 
