@@ -44,7 +44,7 @@ class PhotoError(DiskTrtRosError, ValueError):
 
 
 class ImageConversionError(DiskTrtRosError, ValueError):
-    """An image message that cannot become a model input."""
+    """An image message that cannot become a model input: malformed, undecodable, or larger than the limit."""
 
 
 class UnsupportedEncodingError(ImageConversionError):

@@ -61,6 +61,7 @@ def parameter_values(name: str, model_path: str) -> st.SearchStrategy[Any]:
         "debug_image": st.booleans(),
         "debug_image_max_rate": st.sampled_from([0.0, 5.0, 1000.0, 1000.5, -1.0, float("nan"), float("inf")]),
         "threads": st.sampled_from([0, 1, 2, -1, 1025, 2**62]),
+        "max_image_pixels": st.sampled_from([1, 640 * 480, 8192 * 4320, 0, -1, 2**30, 2**30 + 1, 2**62]),
     }[name]
     anything = st.one_of(st.text(max_size=12), st.integers(-2**63, 2**63 - 1), st.floats(), st.booleans(),
                          st.lists(st.integers(-5, 5), max_size=3), st.lists(st.text(max_size=3), max_size=3))

@@ -12,8 +12,8 @@ Topics (all remappable):
 
 The executor thread only hands each message to one worker thread through a slot of depth one: when the worker is
 busy, a newer frame replaces the waiting one (counted as dropped), so latency stays bounded under any input rate.
-Nothing a publisher sends stops the worker: a message that cannot be converted (malformed, undecodable) is counted
-as rejected; a frame whose model outputs break the contract (non-finite, outside
+Nothing a publisher sends stops the worker: a message that cannot be converted (malformed, undecodable, larger than
+``max_image_pixels``) is counted as rejected; a frame whose model outputs break the contract (non-finite, outside
 the image...) is counted as ``invalid_output`` and not published; each is logged, throttled.
 """
 
@@ -44,7 +44,7 @@ from disk_trt_ros.errors import (
     NodeConfigurationError,
     UnsupportedEncodingError,
 )
-from disk_trt_ros.image_conversion import ImageConverter
+from disk_trt_ros.image_conversion import DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_LIMIT, ImageConverter
 from disk_trt_ros.inference.base import Backend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
@@ -75,6 +75,7 @@ class NodeSettings:
     debug_image: bool
     debug_image_max_rate: float
     threads: int
+    max_image_pixels: int
 
 
 class _Parameter(NamedTuple):
@@ -114,6 +115,10 @@ _PARAMETERS: dict[str, _Parameter] = {
     "threads": _parameter(
         0, "CPU threads of ONNX Runtime and PyTorch (0: the library's default)",
         integer_range=[IntegerRange(from_value=0, to_value=1024, step=1)]),
+    "max_image_pixels": _parameter(
+        DEFAULT_MAX_IMAGE_PIXELS, "Largest image accepted, width x height; larger ones (by their header, for JPEG and "
+        "PNG) are rejected before decoding. Default: 8192x4320 (DCI 8K; covers 7680x4320)",
+        integer_range=[IntegerRange(from_value=1, to_value=MAX_IMAGE_PIXELS_LIMIT, step=1)]),
 }
 
 
@@ -197,7 +202,7 @@ class DiskNode(Node):
             super().destroy_node()
             raise
         info = self._backend.info
-        self._converter = ImageConverter(info.height, info.width, info.input_format)
+        self._converter = ImageConverter(info.height, info.width, info.input_format, self.settings.max_image_pixels)
         self._statistics = FrameStatistics()
         self._reported_encodings: set[str] = set()
         self._last_sequence: int | None = None
@@ -248,7 +253,7 @@ class DiskNode(Node):
             )
         except Exception as error:  # any failure to load is a start-up error with its own message
             raise NodeConfigurationError(
-                f"cannot load model '{settings.model}' with backend {settings.backend}: {error}"
+                f"cannot load model '{settings.model}' with backend {settings.backend} (parameter 'model'): {error}"
             ) from error
 
     def _on_image(self, message: Image | CompressedImage, info: dict[str, Any]) -> None:
