@@ -106,7 +106,7 @@ def test_a_node_with_default_parameters_survives_bombs_and_processes_the_next_fr
     memory limit): each is counted as rejected and logged with the limit, the node's peak memory does not move, and
     the good JPEG after them is published."""
     pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
-    from rclpy.executors import SingleThreadedExecutor
+    import rclpy
     from sensor_msgs.msg import CompressedImage
 
     from support.memory_limit import peak_resident_bytes
@@ -121,8 +121,6 @@ def test_a_node_with_default_parameters_survives_bombs_and_processes_the_next_fr
     node = NodeProcess(model.path, f"/b{uuid.uuid4().hex[:8]}", rclpy_context.get_domain_id(),
                        parameters={"image_transport": "compressed"}, command=command,
                        environment={"PYTHONPATH": subprocess_environment()["PYTHONPATH"]})
-    import rclpy
-
     probe = rclpy.create_node("bomb_probe", context=rclpy_context)
     try:
         with spinning(probe, rclpy_context):
