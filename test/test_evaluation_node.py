@@ -20,10 +20,11 @@ from rosbags.highlevel import AnyReader  # noqa: E402
 
 from disk_trt_ros.cli import main as dispatch  # noqa: E402
 from disk_trt_ros.evaluation import demo  # noqa: E402
-from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
+from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
 from disk_trt_ros.photos import load_photos  # noqa: E402
+from support.bags import corrupt_sqlite_page_holding  # noqa: E402
 from support.paths import PHOTO_DIR, shared_photo_paths  # noqa: E402
 from support.ros import spinning  # noqa: E402
 
@@ -111,6 +112,19 @@ def test_a_flood_faster_than_inference_counts_the_dropped_frames(
     assert report["frames"][-1]["index"] == 29, "the newest frame wins"
     assert report["summary"]["frames"] == node["delivered"] == len(recorded_keypoints(Path(node["recorded_bag"])))
     assert "weights" not in report["model"], "without --model the report cannot state the weights"
+
+
+def test_a_corrupt_bag_page_ends_the_replay_cleanly_and_the_report_says_so(
+    tmp_path: Path, node_namespace: str, domain: None
+) -> None:
+    bag = sample_bag(tmp_path / "bag", frames=5, fps=2.0)
+    with ImageBag(bag, TOPIC) as opened:
+        third = next(frame for frame in opened.frames() if frame.index == 3)
+    corrupt_sqlite_page_holding(bag, bytes(third.message.data[5000:5064]))
+    status, report = eval_node(bag, tmp_path / "out", node_namespace)
+    assert status == 0 and report is not None
+    assert report["node"]["published"] == 3 and [record["index"] for record in report["frames"]] == [0, 1, 2]
+    assert report["bag_read_errors"][0].startswith(f"the bag cannot be read past message 3 on '{TOPIC}'")
 
 
 def test_without_a_node_eval_says_how_to_start_one(

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 from disk_trt_ros.cli import run_command
 from disk_trt_ros.errors import ImageConversionError
-from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, BagFormat, BagWriter, make_header
+from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, make_header
 from disk_trt_ros.image_conversion import ImageConverter
+from support.bags import write_image_bag
 from support.fuzz import malformed_images
 
 TOPIC = "/camera/image_raw"
@@ -52,17 +53,6 @@ frame_fields = st.one_of(
     malformed_images().map(lambda m: {"height": m.height, "width": m.width, "encoding": m.encoding,
                                       "is_bigendian": m.is_bigendian, "step": m.step, "data": bytes(m.data)}),
 )
-
-
-def write_bag(path: Path, frames: list[dict[str, Any]]) -> None:
-    with BagWriter(path, BagFormat.SQLITE3) as writer:
-        image_type = writer.typestore.types[IMAGE_TYPE]
-        connection = writer.add_topic(TOPIC, IMAGE_TYPE)
-        for index, fields in enumerate(frames):
-            stamp = 1_700_000_000_000_000_000 + index * 50_000_000
-            message = image_type(header=make_header(writer.typestore, stamp, "camera"),
-                                 **{**fields, "data": np.frombuffer(fields["data"], np.uint8)})
-            writer.write(connection, stamp, message)
 
 
 def run_eval(*arguments: str) -> tuple[int, str, str]:
@@ -95,7 +85,7 @@ def test_eval_reports_malformed_frames_as_rejected_and_evaluates_the_rest(
     expected_rejected = sum(not converts(converter, fields) for fields in frames)
     with tempfile.TemporaryDirectory() as directory:
         bag, out = Path(directory) / "bag", Path(directory) / "report"
-        write_bag(bag, frames)
+        write_image_bag(bag, TOPIC, frames)
         status, stdout, stderr = run_eval("--bag", str(bag), "--topic", TOPIC, "--model", str(model.path),
                                           "--backend", "onnxruntime", "--threads", "1", "--out", str(out))
         event(f"status {status}, {expected_rejected} of {len(frames)} frames malformed")

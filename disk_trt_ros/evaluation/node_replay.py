@@ -36,8 +36,8 @@ from disk_trt_ros.evaluation.bag_io import (
     ImageBag,
     stamp_to_ns,
 )
-from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, ReplayOptions
-from disk_trt_ros.evaluation.report import base_report, model_block
+from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
+from disk_trt_ros.evaluation.report import SkippedFrames, base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.keypoints_message import features_from_message
@@ -238,17 +238,21 @@ class NodeReplay:
 def replay(
     context: Context,
     bag: ImageBag,
-    options: ReplayOptions,
-    settings: EvaluationSettings,
+    evaluation: EvalOptions,
     record_to: Path,
-    max_frames: int | None = None,
+    skipped: SkippedFrames,
 ) -> tuple[SequenceEvaluator, ReplayCounts]:
-    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``."""
+    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``; bag messages
+    that cannot be read are noted in ``skipped`` (what the node rejects, it does not answer: counted as dropped)."""
+    options = evaluation.replay
+    assert options is not None, "replay needs EvalOptions with replay options"
+    max_frames = evaluation.max_frames
     total = bag.frame_count if max_frames is None else min(max_frames, bag.frame_count)
-    evaluator = SequenceEvaluator(settings, total)
+    evaluator = SequenceEvaluator(evaluation.settings, total, evaluation.max_image_pixels)
     with BagWriter(record_to, options.record_format, with_keypoints=True, overwrite=True) as recorder:
         session = NodeReplay(context, options, bag.compressed, recorder)
-        frames = bag.frames(max_frames)
+        frames = bag.frames(max_frames, on_unreadable=lambda _, reason: skipped.rejections.append(reason),
+                            on_read_error=skipped.read_errors.append)
         try:
             first = next(frames, None)
             if first is not None:
@@ -265,14 +269,13 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
     options = evaluation.replay
     assert options is not None, "replay_into_node needs EvalOptions with replay options"
     record_to = evaluation.output_directory / RECORDED_BAG
+    skipped = SkippedFrames()
     context = Context()
     rclpy.init(context=context)
     try:
         with ImageBag(evaluation.bag, evaluation.topic, evaluation.ground_truth_topic) as bag:
             report = base_report(evaluation, bag, "node")
-            evaluator, counts = replay(
-                context, bag, options, evaluation.settings, record_to, evaluation.max_frames
-            )
+            evaluator, counts = replay(context, bag, evaluation, record_to, skipped)
     finally:
         rclpy.try_shutdown(context=context)
     info = None
@@ -295,6 +298,7 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
         **{key: value for key, value in dataclasses.asdict(counts).items() if not key.endswith("_ns")},
     }
     report["throughput_fps"] = counts.delivered / elapsed_s if elapsed_s else None
+    report.update(skipped.report_fields())
     report["summary"] = evaluator.summary()
     report["frames"] = evaluator.records
     report["notes"] = report.get("notes", []) + [
@@ -302,5 +306,5 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
         "that test frame is not counted.",
         "End-to-end latency is from publishing the image (its header stamp) to receiving its keypoints, both in "
         "this process; a frame without keypoints is counted as dropped (by the node while busy, or by DDS)."
-    ]
+    ] + skipped.notes()
     return report, evaluator.drawn_pairs

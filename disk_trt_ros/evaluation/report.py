@@ -27,11 +27,14 @@ from disk_trt_ros.evaluation.bag_io import ImageBag
 from disk_trt_ros.evaluation.options import EvalOptions
 from disk_trt_ros.evaluation.sequence import DrawnPair
 
+MAX_LISTED_SKIPPED = 10  # report.json lists the reasons of the first this many skipped frames of each kind
+
 # (label, key path in report.json); rows whose value is missing or None are left out.
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Frames evaluated", "summary.frames"),
     ("Frames on the topic", "bag.frames_on_topic"),
-    ("Frames rejected (could not be converted)", "rejected_frames"),
+    ("Frames rejected (could not be read or converted)", "rejected_frames"),
+    ("Frames whose model outputs broke the contract", "invalid_output_frames"),
     ("Frames published to the node", "node.published"),
     ("Frames delivered by the node", "node.delivered"),
     ("Frames dropped by the node", "node.dropped"),
@@ -67,6 +70,39 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Reference agreement: descriptor cosine, min", "summary.agreement_descriptor_cosine_min"),
     ("Reference agreement: largest score difference", "summary.agreement_score_max_abs_diff"),
 )
+
+
+@dataclasses.dataclass
+class SkippedFrames:
+    """What an evaluation could not use, and why, for the report (it is written whatever was skipped).
+
+    Attributes:
+        rejections: frames whose message could not be deserialized or converted (too large, undecodable...).
+        invalid_outputs: frames whose model outputs broke the contract (offline).
+        read_errors: where the bag's storage failed and reading stopped (a corrupt page of a sqlite3 bag).
+    """
+
+    rejections: list[str] = dataclasses.field(default_factory=list)
+    invalid_outputs: list[str] = dataclasses.field(default_factory=list)
+    read_errors: list[str] = dataclasses.field(default_factory=list)
+
+    def report_fields(self) -> dict[str, Any]:
+        """The report.json keys: counts, the first reasons of each kind, every read error."""
+        return {
+            "rejected_frames": len(self.rejections),
+            "rejections": self.rejections[:MAX_LISTED_SKIPPED],
+            "invalid_output_frames": len(self.invalid_outputs),
+            "invalid_outputs": self.invalid_outputs[:MAX_LISTED_SKIPPED],
+            "bag_read_errors": self.read_errors,
+        }
+
+    def notes(self) -> list[str]:
+        """report.md's notes on what was skipped."""
+        return (
+            [f"rejected {reason}" for reason in self.rejections[:MAX_LISTED_SKIPPED]]
+            + [f"not evaluated, {reason}" for reason in self.invalid_outputs[:MAX_LISTED_SKIPPED]]
+            + [f"reading stopped: {reason}" for reason in self.read_errors]
+        )
 
 
 def lookup(report: dict[str, Any], path: str) -> Any:
