@@ -10,7 +10,6 @@ the doubles of ``support.trt_double``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -20,7 +19,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import onnx
 import pytest
@@ -31,6 +29,7 @@ from disk_trt_ros.inference.registry import create_backend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.tensorrt.record import read_sidecar, sidecar_path
 from support import trt_double
+from support.filesystem import read_only
 from support.paths import REPO_ROOT, subprocess_environment
 
 
@@ -178,25 +177,6 @@ def test_the_node_refuses_a_model_from_another_export_version_at_start(tiny_mode
     output = node.stdout + node.stderr
     assert node.returncode == 2, output
     assert "contract version 2" in output and "Traceback" not in output, output
-
-
-@contextlib.contextmanager
-def read_only(directory: Path) -> Iterator[None]:
-    """Make ``directory`` refuse new entries: permission bits for a user, the immutable attribute for root (who
-    ignores permission bits)."""
-    if os.geteuid() != 0:
-        directory.chmod(0o555)
-        try:
-            yield
-        finally:
-            directory.chmod(0o755)
-        return
-    if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode != 0:
-        pytest.skip("running as root without a way to make a directory read-only (chattr +i)")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(directory)], check=True)
 
 
 def test_a_read_only_cache_directory_serves_an_up_to_date_engine(

@@ -104,6 +104,9 @@ def output_violations(features: Features, info: ModelInfo) -> list[str]:
     return problems
 
 
+MAX_THREADS = 1024  # the most CPU threads a backend is given (the node's parameter, the commands' --threads)
+
+
 @dataclasses.dataclass(frozen=True)
 class BackendOptions:
     """How to create a backend; each backend uses what applies to it and says so when it ignores a setting.

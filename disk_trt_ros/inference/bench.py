@@ -27,14 +27,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from disk_trt_ros.cli_arguments import integer, output_file
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision
-from disk_trt_ros.errors import OptionsError
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import MAX_THREADS, Backend, Features
 from disk_trt_ros.inference.comparison import agreement
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.photos import describe_source, load_photos, shared_photo_directory
 
 SAME_PIXEL_PX = 0.5  # keypoints are integer pixels: within half a pixel means the same pixel
+MAX_RUNS = 1_000_000
 
 Runner = Callable[[np.ndarray], Features]
 
@@ -149,14 +150,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend", choices=BackendName.values(), default="auto", help="backend to time (default %(default)s)"
     )
     parser.add_argument("--model", required=True, help="exported ONNX model (a TensorRT engine for --backend tensorrt)")
-    parser.add_argument("--engine", help="TensorRT engine for the model (built when missing or stale)")
+    parser.add_argument(
+        "--engine", type=output_file, help="TensorRT engine for the model (built when missing or stale)"
+    )
     parser.add_argument("--precision", choices=Precision.values(), default="fp32", help="default %(default)s")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime CPU threads (default: its own)")
+    parser.add_argument("--threads", type=integer(1, MAX_THREADS), help="ONNX Runtime CPU threads (default: its own)")
     parser.add_argument(
         "--torch-compile", action="store_true", help="torch backend on CUDA: compile the U-Net (slow start, faster run)"
     )
-    parser.add_argument("--iters", type=int, default=100, help="timed runs (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed runs first (default %(default)s)")
+    parser.add_argument("--iters", type=integer(1, MAX_RUNS), default=100, help="timed runs (default %(default)s)")
+    parser.add_argument(
+        "--warmup", type=integer(0, MAX_RUNS), default=10, help="untimed runs first (default %(default)s)"
+    )
     parser.add_argument(
         "--images", type=Path,
         help="directory of JPEG/PNG photographs (default: ../shared/data/images beside this checkout when present, "
@@ -164,12 +169,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--compare", choices=("kornia",), help="also time kornia's DISK with the same weights")
     parser.add_argument("--weights", help="weights for kornia (default: those the model's metadata names)")
-    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--json", type=output_file, help="also write the results to this JSON file")
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.iters < 1 or args.warmup < 0:
-        raise OptionsError("--iters must be at least 1 and --warmup not negative")
     results = run_bench(args)
     if args.json is not None:
         from disk_trt_ros.atomic import atomic_write_bytes

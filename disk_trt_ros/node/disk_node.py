@@ -45,7 +45,7 @@ from disk_trt_ros.errors import (
     UnsupportedEncodingError,
 )
 from disk_trt_ros.image_conversion import DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_LIMIT, ImageConverter
-from disk_trt_ros.inference.base import Backend
+from disk_trt_ros.inference.base import MAX_THREADS, Backend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
@@ -114,7 +114,7 @@ _PARAMETERS: dict[str, _Parameter] = {
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)]),
     "threads": _parameter(
         0, "CPU threads of ONNX Runtime and PyTorch (0: the library's default)",
-        integer_range=[IntegerRange(from_value=0, to_value=1024, step=1)]),
+        integer_range=[IntegerRange(from_value=0, to_value=MAX_THREADS, step=1)]),
     "max_image_pixels": _parameter(
         DEFAULT_MAX_IMAGE_PIXELS, "Largest image accepted, width x height; larger ones (by their header, for JPEG and "
         "PNG) are rejected before decoding. Default: 8192x4320 (DCI 8K; covers 7680x4320)",

@@ -17,6 +17,7 @@ RUNTIME_MODULES = (
     "disk_trt_ros.contract",
     "disk_trt_ros.atomic",
     "disk_trt_ros.cli",
+    "disk_trt_ros.cli_arguments",
     "disk_trt_ros.inference.base",
     "disk_trt_ros.inference.registry",
     "disk_trt_ros.inference.comparison",
