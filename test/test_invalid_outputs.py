@@ -72,6 +72,8 @@ def test_valid_outputs_become_features_and_padding_slots_are_not_checked() -> No
     (lambda o: o[1].__setitem__((0, 2), 2.0), "scores rise at 1 slots, the first from .* to 2 at slot 2"),
     (lambda o: o[2].__setitem__((0, 1), o[2][0, 1] * 1.02), "1 descriptor rows are not of unit length, the first of "
                                                             "norm 1.02 in slot 1"),
+    (lambda o: o[2].__setitem__((0, 2, 0), 1e30), "1 descriptor rows are not of unit length, the first of norm inf "
+                                                  "in slot 2"),  # finite, but its square overflows
     (lambda o: o[3].__setitem__(0, 9), "num_keypoints=9 is outside 0..8"),
     (lambda o: o[3].__setitem__(0, -1), "num_keypoints=-1 is outside 0..8"),
 ])
