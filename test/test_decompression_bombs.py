@@ -132,8 +132,9 @@ def test_a_node_with_default_parameters_survives_bombs_and_processes_the_next_fr
             camera.send(0, CompressedImage(format="jpeg", data=good.tobytes()), (192, 128))
             assert wait_until(lambda: camera.node_counts().get("published") == 1, 30.0), node.output
             before_mib = peak_resident_bytes(node.process.pid) >> 20
-            for index, make in enumerate(BOMBS.values(), start=1):
+            for index, make in enumerate(BOMBS.values(), start=1):  # one at a time: a newer frame would replace it
                 camera.send(index, CompressedImage(format="jpeg", data=make()), None)
+                assert wait_until(lambda: camera.node_counts().get("rejected") == index, 30.0), node.output
             camera.send(len(BOMBS) + 1, CompressedImage(format="jpeg", data=good.tobytes()), (192, 128))
             assert wait_until(camera.settled, 30.0), (camera.node_counts(), node.output)
             after_mib = peak_resident_bytes(node.process.pid) >> 20
