@@ -92,12 +92,12 @@ class Camera:
                     self.diagnostics = values
 
     def node_counts(self) -> dict[str, int]:
-        """The node's counters from its latest diagnostics (empty before the first)."""
+        """The node's counters from its latest diagnostics, those it reports (none before the first)."""
         with self._lock:
             values = dict(self.diagnostics)
         keys = {"received": "received", "published": "published", "dropped": "dropped", "rejected": "rejected",
                 "failed": "inference_errors", "invalid_output": "invalid_output", "lost": "lost_before_node"}
-        return {name: int(values[key]) for name, key in keys.items()} if values else {}
+        return {name: int(values[key]) for name, key in keys.items() if key in values}
 
     def settled(self) -> bool:
         """The node has accounted for every frame it received, this side has every keypoints message it published,
