@@ -70,6 +70,12 @@ def convert_under_memory_limit(cases: list[tuple[str, bytes, int]], directory: P
     return json.loads(result.stdout.splitlines()[-1])
 
 
+def test_the_shipped_config_states_the_default_limit() -> None:
+    from disk_trt_ros.launch_plan import read_node_parameters
+
+    assert read_node_parameters(REPO_ROOT / "config" / "disk.yaml")["max_image_pixels"] == DEFAULT_MAX_IMAGE_PIXELS
+
+
 def test_bombs_are_refused_by_their_header_and_an_8k_frame_still_converts(tmp_path: Path) -> None:
     limit = DEFAULT_MAX_IMAGE_PIXELS
     cases = [(name, make(), limit) for name, make in BOMBS.items()]

@@ -154,6 +154,18 @@ def test_a_fifo_in_the_cache_is_refused_by_the_backend_and_replaced_by_the_cache
     assert builds() == before + 1 and path.is_file()
 
 
+@pytest.mark.parametrize("path", ["engine", "sidecar"])
+def test_an_engine_path_that_is_a_directory_is_refused_before_building(
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path, path: str
+) -> None:
+    engine = tmp_path / "model.engine"
+    directory = engine if path == "engine" else sidecar_path(engine)
+    directory.mkdir()
+    with pytest.raises(EngineCacheError, match=f"{directory} is a directory; give --engine"):
+        build(tiny_model, engine)
+    assert builds() == 0
+
+
 def test_an_engine_that_is_a_device_is_refused(engine: Path) -> None:
     engine.unlink()
     engine.symlink_to("/dev/zero")

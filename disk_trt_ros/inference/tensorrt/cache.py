@@ -127,6 +127,9 @@ def ensure_engine(
     info = ModelInfo.from_metadata(metadata)
     policy = PrecisionPolicy.from_metadata(metadata)
     require_trusted_directory(engine_path, create=True)
+    for path in (engine_path, sidecar_path(engine_path)):  # found now, not after a build of minutes
+        if path.is_dir():
+            raise EngineCacheError(f"{path} is a directory; give --engine (the node's 'engine') a file name")
     trt = import_tensorrt()
     with open_cuda_memory(device) as cuda, cuda.active():
         onnx_sha256 = hashlib.sha256(onnx_data).hexdigest()
