@@ -58,9 +58,9 @@ def output_file(text: str) -> Path:
     """A file to write: not a directory, a FIFO or a device, and creatable where it is."""
     path = Path(text)
     kind = _existing_kind(path)
-    if kind == "directory":
+    if kind == "a directory":
         raise argparse.ArgumentTypeError(f"{text} is a directory; give the name of the file to write")
-    if kind not in (None, "regular file"):
+    if kind not in (None, "a regular file"):
         raise argparse.ArgumentTypeError(f"{text} is {kind}, not a regular file; give the name of the file to write")
     _require_writable_directory_above(path)
     return path
@@ -70,7 +70,7 @@ def output_directory(text: str) -> Path:
     """A directory to write into: an existing one that this process can write, or one it can create."""
     path = Path(text)
     kind = _existing_kind(path)
-    if kind == "directory":
+    if kind == "a directory":
         _require_writable(path, path)
     elif kind is not None:
         raise argparse.ArgumentTypeError(f"{text} is {kind}, not a directory; give a directory to write into")
@@ -84,13 +84,13 @@ def output_path(text: str) -> Path:
     FIFO or a device, and creatable where it is."""
     path = Path(text)
     kind = _existing_kind(path)
-    if kind not in (None, "regular file", "directory"):
+    if kind not in (None, "a regular file", "a directory"):
         raise argparse.ArgumentTypeError(f"{text} is {kind}; give a path to write to")
     _require_writable_directory_above(path)
     return path
 
 
-_KINDS = ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "a FIFO"),
+_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 

@@ -9,7 +9,8 @@ For each bomb (a 631-byte JPEG declaring 30000x30000, the 875 kB PNG of 30000x30
 65535x65535) a fresh node process is started with default parameters (ONNX Runtime, one thread, compressed
 transport) and no memory limit; a good JPEG goes first, then the bomb, then another good JPEG. Recorded: the
 node's peak resident memory (VmHWM) after the first good frame and after the bomb, the seconds until the node had
-accounted for the bomb, its counters after the bomb and after the next frame, and whether it published that frame. ``--source`` runs the node from
+accounted for the bomb, its counters after the bomb and after the next frame, and whether it published that frame.
+``--source`` runs the node from
 another source tree (e.g. ``git archive main | tar -x -C /tmp/base``: the package before a change), so that the
 figures before and after can be compared on one machine. The harness is the tests' (test/support).
 """

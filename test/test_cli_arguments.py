@@ -58,7 +58,8 @@ CASES = [
                                                                    "number, got 'nan'"),
     ("eval", ["--bag", "b", "--topic", "t", "--threads", "1e9"], "argument --threads: must be an integer from 1 to 1024"
                                                                  ", got '1e9'"),
-    ("eval", ["--bag", "b", "--topic", "t", "--threads", "-4"], "argument --threads: must be an integer from 1 to 1024"),
+    ("eval", ["--bag", "b", "--topic", "t", "--threads", "-4"], "argument --threads: must be an integer from 1 to "
+                                                                "1024"),
     ("eval", ["--bag", "b", "--topic", "t", "--ransac-threshold", "nan"], "argument --ransac-threshold: must be a "
                                                                           "finite number above 0 and at most 1000"),
     ("eval", ["--bag", "b", "--topic", "t", "--ratio", "0"], "argument --ratio: must be a finite number above 0 and "
@@ -69,7 +70,7 @@ CASES = [
     ("eval", ["--bag", "b", "--topic", "t", "--max-image-pixels", "0"], "argument --max-image-pixels: must be an "
                                                                         "integer from 1 to 1073741824"),
     ("eval", ["--bag", "b", "--topic", "t", "--out", "{dir}/existing_file"], "argument --out: {dir}/existing_file is "
-                                                                             "regular file, not a directory"),
+                                                                             "a regular file, not a directory"),
     ("make-sample-bag", ["--out", "{dir}/bag", "--fps", "nan"], "argument --fps: must be a finite number above 0"),
     ("make-sample-bag", ["--out", "{dir}/bag", "--seed", "-1"], "argument --seed: must be an integer from 0"),
     ("make-sample-bag", ["--out", "{dir}/bag", "--width", "8"], "argument --width: must be an integer from 16"),

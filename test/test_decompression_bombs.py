@@ -79,7 +79,8 @@ def test_the_shipped_config_states_the_default_limit() -> None:
 def test_bombs_are_refused_by_their_header_and_an_8k_frame_still_converts(tmp_path: Path) -> None:
     limit = DEFAULT_MAX_IMAGE_PIXELS
     cases = [(name, make(), limit) for name, make in BOMBS.items()]
-    cases += [("jpeg_8k", jpeg_declaring(8192, 4320), limit), ("jpeg_8k_one_row_more", jpeg_declaring(8192, 4321), limit)]
+    cases += [("jpeg_8k", jpeg_declaring(8192, 4320), limit),
+              ("jpeg_8k_one_row_more", jpeg_declaring(8192, 4321), limit)]
     outcome = convert_under_memory_limit(cases, tmp_path)
     results = outcome["results"]
     print(f"converter under a {HEADROOM_MIB} MiB headroom: peak RSS {outcome['peak_rss_mib']} MiB; {results}")

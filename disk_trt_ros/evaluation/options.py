@@ -42,7 +42,9 @@ class EvaluationSettings:
         if not 0 < self.ratio <= 1:
             raise OptionsError(f"--ratio must be in (0, 1], got {self.ratio}")
         if not 0 < self.ransac_threshold_px < math.inf:
-            raise OptionsError(f"--ransac-threshold must be a positive number of pixels, got {self.ransac_threshold_px}")
+            raise OptionsError(
+                f"--ransac-threshold must be a positive number of pixels, got {self.ransac_threshold_px}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +122,9 @@ class EvalOptions:
         if self.threads is not None and self.threads < 1:
             raise OptionsError(f"--threads must be at least 1, got {self.threads}")
         if not 1 <= self.max_image_pixels <= MAX_IMAGE_PIXELS_LIMIT:
-            raise OptionsError(f"--max-image-pixels must be from 1 to {MAX_IMAGE_PIXELS_LIMIT}, got {self.max_image_pixels}")
+            raise OptionsError(
+                f"--max-image-pixels must be from 1 to {MAX_IMAGE_PIXELS_LIMIT}, got {self.max_image_pixels}"
+            )
 
     @property
     def output_directory(self) -> Path:

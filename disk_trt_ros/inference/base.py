@@ -104,8 +104,9 @@ def output_violations(features: Features, info: ModelInfo) -> list[str]:
     low, high = (1 - DESCRIPTOR_NORM_TOLERANCE) ** 2, (1 + DESCRIPTOR_NORM_TOLERANCE) ** 2
     off = np.flatnonzero(~((squared_norms >= low) & (squared_norms <= high)))
     if off.size:
-        problems.append(f"{off.size} descriptor rows are not of unit length, the first of norm "
-                        f"{np.sqrt(squared_norms[off[0]]):g} in slot {off[0]} (tolerance {DESCRIPTOR_NORM_TOLERANCE:g})")
+        norm = np.sqrt(squared_norms[off[0]])
+        problems.append(f"{off.size} descriptor rows are not of unit length, the first of norm {norm:g} in slot "
+                        f"{off[0]} (tolerance {DESCRIPTOR_NORM_TOLERANCE:g})")
     return problems
 
 

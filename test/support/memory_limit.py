@@ -13,11 +13,14 @@ modules, sets the limit, then runs ``MODULE`` as ``python -m MODULE ARGUMENTS`` 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import resource
 import runpy
 import sys
 from pathlib import Path
+
+M_ARENA_MAX = -8  # glibc's mallopt() parameter: the most malloc arenas
 
 
 def mapped_bytes() -> int:
@@ -33,7 +36,13 @@ def peak_resident_bytes(pid: int | str = "self") -> int:
 
 
 def limit_address_space(headroom_bytes: int) -> int:
-    """Limit this process's address space to what it maps now plus ``headroom_bytes``; returns the limit."""
+    """Limit this process's address space to what it maps now plus ``headroom_bytes``; returns the limit.
+
+    glibc reserves 64 MiB of address space for each malloc arena (one per thread that allocates, up to eight per
+    core), so under such a limit the reservations, not what is used, would run out, at any allocation of any thread;
+    the process is first told to keep to two arenas.
+    """
+    ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
     limit = mapped_bytes() + headroom_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     return limit

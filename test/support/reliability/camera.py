@@ -105,7 +105,7 @@ class Camera:
         counts = self.node_counts()
         if not counts:
             return False
-        done = counts["published"] + counts["dropped"] + counts["rejected"] + counts["failed"] + counts["invalid_output"]
+        done = sum(counts[outcome] for outcome in ("published", "dropped", "rejected", "failed", "invalid_output"))
         with self._lock:
             quiet = time.monotonic() - self._received_changed_at > 2.5
             return (counts["received"] == done and len(self.received_at) == counts["published"]
