@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Checked argument types for the commands of ``python -m disk_trt_ros`` (argparse ``type=`` functions).
 
 A value that cannot work is refused while the arguments are parsed, before any work starts, with one line that

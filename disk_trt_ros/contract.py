@@ -358,7 +358,7 @@ def read_onnx_file(path: str | os.PathLike[str]) -> bytes:
         raise ContractError(f"{path} cannot be read as an ONNX model: {error}") from error
 
 
-def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_data: bool = True) -> "onnx.ModelProto":
+def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_data: bool = True) -> onnx.ModelProto:
     """The ONNX model in ``data`` (read from ``path``); :class:`ContractError` when it is not one, or when its weights
     are needed (``load_external_data``) and kept in external data files, which are not read (the exporter writes one
     file)."""
@@ -377,13 +377,13 @@ def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_da
     return model
 
 
-def load_onnx_model(path: str | os.PathLike[str], load_external_data: bool = True) -> "onnx.ModelProto":
+def load_onnx_model(path: str | os.PathLike[str], load_external_data: bool = True) -> onnx.ModelProto:
     """Load an ONNX file (:func:`read_onnx_file`, :func:`parse_onnx_model`); with ``load_external_data`` False only
     its graph and metadata are needed."""
     return parse_onnx_model(read_onnx_file(path), path, load_external_data)
 
 
-def onnx_metadata(model: "onnx.ModelProto") -> dict[str, str]:
+def onnx_metadata(model: onnx.ModelProto) -> dict[str, str]:
     """An ONNX model's ``metadata_props``."""
     return {prop.key: prop.value for prop in model.metadata_props}
 

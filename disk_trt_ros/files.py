@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Reading the files users and disks hand the package (models, checkpoints, engines, sidecars), and the engine cache
 directory's trust.
 

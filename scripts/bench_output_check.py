@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What checking one frame's outputs against the contract costs (``Features.from_outputs``), on this CPU.
 
 Usage: ``source install/setup.sh && python scripts/bench_output_check.py [--max-keypoints 2048] [--runs 1000]``.

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Decompression bombs against disk_node: the node's peak memory and what becomes of each bomb and of the next frame.
 
 Usage (after `make setup`):
@@ -30,20 +32,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the harness lives in test/support
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import rclpy  # noqa: E402
-from sensor_msgs.msg import CompressedImage  # noqa: E402
+import cv2
+import numpy as np
+import rclpy
+from sensor_msgs.msg import CompressedImage
 
-from disk_trt_ros.atomic import atomic_write_bytes  # noqa: E402
-from disk_trt_ros.contract import read_onnx_model_info  # noqa: E402
-from support.fuzz import jpeg_declaring, png_declaring  # noqa: E402
-from support.memory_limit import peak_resident_bytes  # noqa: E402
-from support.reliability.camera import Camera  # noqa: E402
-from support.reliability.node_process import NodeProcess  # noqa: E402
-from support.reliability.scenario import export_default_model, machine  # noqa: E402
-from support.ros import spinning  # noqa: E402
-from support.waiting import wait_until  # noqa: E402
+from disk_trt_ros.atomic import atomic_write_bytes
+from disk_trt_ros.contract import read_onnx_model_info
+from support.fuzz import jpeg_declaring, png_declaring
+from support.memory_limit import peak_resident_bytes
+from support.reliability.camera import Camera
+from support.reliability.node_process import NodeProcess
+from support.reliability.scenario import export_default_model, machine
+from support.ros import spinning
+from support.waiting import wait_until
 
 BOMBS = {  # name: (CompressedImage format, data)
     "JPEG declaring 30000x30000 (631 bytes)": ("jpeg", lambda: jpeg_declaring(30000, 30000)),

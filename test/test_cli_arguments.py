@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Every command's arguments are checked while they are parsed: a value that cannot work ends the command at once
 with one line naming the argument (argparse's ``error: argument --x: ...``, exit status 2), before any work.
 

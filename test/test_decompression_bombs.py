@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Decompression bombs: small JPEG and PNG files whose header declares a huge image are refused before decoding, in
 the converter and in a node process started with default parameters, under a memory limit so that a regression
 fails within seconds instead of eating gigabytes (``support.memory_limit``).
@@ -141,7 +143,7 @@ def test_a_node_with_default_parameters_survives_bombs_and_processes_the_next_fr
             before_mib = peak_resident_bytes(node.process.pid) >> 20
             for index, make in enumerate(BOMBS.values(), start=1):  # one at a time: a newer frame would replace it
                 camera.send(index, CompressedImage(format="jpeg", data=make()), None)
-                assert wait_until(lambda: camera.node_counts().get("rejected") == index, 30.0), node.output
+                assert wait_until(lambda count=index: camera.node_counts().get("rejected") == count, 30.0), node.output
             camera.send(len(BOMBS) + 1, CompressedImage(format="jpeg", data=good.tobytes()), (192, 128))
             assert wait_until(camera.settled, 30.0), (camera.node_counts(), node.output)
             after_mib = peak_resident_bytes(node.process.pid) >> 20

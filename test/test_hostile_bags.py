@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval`` over damaged bags: a corrupt page of a sqlite3 bag, decompression bombs and undecodable frames, a model
 whose outputs break the contract. Each time it goes on where it can (or stops reading the bag cleanly) and still
 writes its report, which says what was skipped and why; it never ends in a traceback.

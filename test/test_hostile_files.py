@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Special files and untrusted directories where models, checkpoints, engines, sidecars and locks are expected.
 
 A FIFO as a model or a sidecar used to hang the node, ``check`` and the engine cache with no message; ``/dev/zero``
@@ -222,7 +224,8 @@ def test_a_planted_engine_with_a_rewritten_sidecar_in_a_world_writable_directory
     engine.parent.chmod(0o777)
     shutil.copy(foreign, engine)
     record = json.loads(sidecar_path(engine).read_text())
-    sidecar_path(engine).write_text(json.dumps({**record, "engine_sha256": hashlib.sha256(engine.read_bytes()).hexdigest()}))
+    vouching = {**record, "engine_sha256": hashlib.sha256(engine.read_bytes()).hexdigest()}
+    sidecar_path(engine).write_text(json.dumps(vouching))
     before = builds()
     for load in (lambda: create_backend("tensorrt", tiny_model, precision="fp32", engine_path=engine),
                  lambda: TensorRTBackend(engine)):

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Model outputs that break the contract: every backend refuses them before they become Features, the node does
 not publish them (it counts them as ``invalid_output`` and goes on), and export refuses weights that would make
 them (NaN or infinite values, named by tensor).

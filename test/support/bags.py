@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Bags for the evaluation tests: image topics written from plain fields, and a sqlite3 bag damaged as a failing
 disk leaves it."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Directories as careful administrators leave them: one that refuses new entries, even to root."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Running code under a memory limit, so that a regression that allocates gigabytes (a decompression bomb decoded)
 fails within a second instead of eating the machine.
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The engine's directory: made when missing, trusted only when no one else can write in it, and the lock that
 serialises builds in it.
 
@@ -22,6 +24,7 @@ from disk_trt_ros.inference.tensorrt.progress import Progress
 
 
 def lock_path(engine_path: str | os.PathLike[str]) -> Path:
+    """The lock file of an engine: ``ENGINE.lock`` beside it."""
     return Path(f"{engine_path}.lock")
 
 

@@ -86,7 +86,8 @@ class ScenarioResult:
                 failures.append(f"{c}: sent {camera.sent} frames, the node received {node['received']}")
             if node["lost"] > camera.sent - node["received"]:
                 failures.append(f"{c}: the node counts {node['lost']} frames lost, {camera.sent - node['received']} were")
-            accounted = sum(node[outcome] for outcome in ("published", "dropped", "rejected", "failed", "invalid_output"))
+            outcomes = ("published", "dropped", "rejected", "failed", "invalid_output")
+            accounted = sum(node[outcome] for outcome in outcomes)
             if accounted != node["received"]:
                 failures.append(f"{c}: the node received {node['received']} frames but accounts for {accounted}")
             if node["failed"] or node["invalid_output"]:
