@@ -12,9 +12,8 @@ Topics (all remappable):
 
 The executor thread only hands each message to one worker thread through a slot of depth one: when the worker is
 busy, a newer frame replaces the waiting one (counted as dropped), so latency stays bounded under any input rate.
-Nothing a publisher sends stops the worker: a message that cannot be converted (malformed, undecodable, larger than
-``max_image_pixels``) is counted as rejected; a frame whose model outputs break the contract (non-finite, outside
-the image...) is counted as ``invalid_output`` and not published; each is logged, throttled.
+A message that cannot be converted (malformed, undecodable, over ``max_image_pixels``) is rejected; a frame whose
+model outputs break the contract is not published (``invalid_output``); both are counted and logged, throttled.
 """
 
 from __future__ import annotations
