@@ -29,8 +29,8 @@ $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m pip install --quiet -r requirements/tools.txt -r requirements/ros.txt -c requirements/ros-constraints.txt
 	touch $@
 
-install/setup.sh: $(STAMP) msg/Keypoints.msg CMakeLists.txt package.xml scripts/build_interface.sh \
-		scripts/relocate_ros_wheels.py scripts/disk_node scripts/build_engine launch/disk.launch.py config/disk.yaml
+install/setup.sh: $(STAMP) msg/Keypoints.msg msg/Matches.msg CMakeLists.txt package.xml scripts/build_interface.sh \
+		scripts/relocate_ros_wheels.py scripts/disk_node scripts/matcher_node scripts/build_engine launch/disk.launch.py config/disk.yaml
 	bash scripts/build_interface.sh
 
 $(PY39)/.installed: scripts/python39_runtime.sh requirements/python39.txt | $(STAMP)

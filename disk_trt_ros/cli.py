@@ -17,6 +17,7 @@ from disk_trt_ros.errors import DiskTrtRosError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("disk_trt_ros.export.cli", "export DISK as one static ONNX graph"),
+    "export-matcher": ("disk_trt_ros.export.matcher_cli", "export LightGlue for DISK as one static ONNX graph"),
     "check": ("disk_trt_ros.export.trt_check", "check an ONNX model against a TensorRT parser's support matrix"),
     "build-engine": ("disk_trt_ros.inference.tensorrt.cli", "build (or reuse) a TensorRT engine from an ONNX model"),
     "bench": ("disk_trt_ros.inference.bench", "measure a backend's latency, optionally against kornia's DISK"),

@@ -1,8 +1,9 @@
-"""The engine contract and the package's vocabulary, in one place.
+"""The engine contract and the package's vocabulary, in one place; the matcher's contract builds on it in
+:mod:`disk_trt_ros.matcher_contract`.
 
-Every exported model, every backend, the ROS node and the tools rely on this module and on nothing else for these
-conventions: tensor names, shapes and dtypes; model metadata; the names of input formats, precisions and backends;
-the node's name.
+Every exported model, every backend and matcher, the ROS nodes and the tools rely on these two modules and on nothing
+else for these conventions: tensor names, shapes and dtypes; model metadata; the names of input formats, precisions,
+backends and matching methods; the nodes' names.
 
 Pixel coordinates: ``(x, y)`` with ``(0, 0)`` the centre of the top-left pixel, ``x`` along the width (columns),
 ``y`` along the height (rows); keypoints are integer pixel positions stored as float32.
@@ -25,10 +26,11 @@ import dataclasses
 import enum
 import json
 import os
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol
 
 from disk_trt_ros.errors import ContractError, ModelNotFoundError
 from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
+from disk_trt_ros.metadata import from_metadata, to_metadata
 
 if TYPE_CHECKING:
     import onnx
@@ -50,6 +52,7 @@ RANDOM_WEIGHTS_PREFIX = "random:"  # weights "random:SEED": seeded random weight
 CONTRACT_VERSION = 1
 
 NODE_NAME = "disk_node"
+MATCHER_NODE_NAME = "matcher_node"
 # File names that hold a serialized TensorRT engine rather than an ONNX model.
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
@@ -129,6 +132,14 @@ class BackendName(Vocabulary):
     TORCH = "torch"
 
 
+class MatcherMethod(Vocabulary):
+    """How the matcher node and ``eval`` match two images' keypoints: mutual nearest neighbours of the descriptors
+    (no weights), or LightGlue for DISK (an exported model)."""
+
+    MNN = "mnn"
+    LIGHTGLUE = "lightglue"
+
+
 @dataclasses.dataclass(frozen=True)
 class TensorSpec:
     """One input or output tensor of a model or engine.
@@ -146,11 +157,25 @@ class TensorSpec:
     is_input: bool
 
 
-def contract_violations(found: Iterable[TensorSpec], info: ModelInfo, input_dtype: str | None = None) -> list[str]:
+class TensorContract(Protocol):
+    """What promises tensors: :class:`ModelInfo`, and the matcher's
+    :class:`~disk_trt_ros.matcher_contract.MatcherInfo`."""
+
+    def tensor_specs(self) -> tuple[TensorSpec, ...]: ...
+
+
+def tensor_specs_of(info: TensorContract, input_dtype: str | None = None) -> tuple[TensorSpec, ...]:
+    """``info``'s tensors, the extractor's ``image`` input in ``input_dtype`` when given (a matcher has no image)."""
+    return info.tensor_specs(input_dtype) if isinstance(info, ModelInfo) else info.tensor_specs()
+
+
+def contract_violations(
+    found: Iterable[TensorSpec], info: TensorContract, input_dtype: str | None = None
+) -> list[str]:
     """What breaks ``info``'s contract in the tensors a model or engine has: one sentence per problem (a missing or
     extra tensor, a wrong direction, shape or dtype); empty when they follow it. ``input_dtype`` overrides the
-    model's image dtype (a TensorRT engine may bind a float32 image input as uint8)."""
-    expected = {spec.name: spec for spec in info.tensor_specs(input_dtype)}
+    extractor's image dtype (a TensorRT engine may bind a float32 image input as uint8; a matcher has no image)."""
+    expected = {spec.name: spec for spec in tensor_specs_of(info, input_dtype)}
     tensors = {tensor.name: tensor for tensor in found}
     problems = [f"tensor '{name}' is missing" for name in expected if name not in tensors]
     problems += [f"tensor '{name}' is not in the contract" for name in tensors if name not in expected]
@@ -165,11 +190,6 @@ def contract_violations(found: Iterable[TensorSpec], info: ModelInfo, input_dtyp
         if tensor.dtype != wanted.dtype:
             problems.append(f"tensor '{name}' has dtype {tensor.dtype}, the contract says {wanted.dtype}")
     return problems
-
-
-# JSON types of ModelInfo's fields in the metadata, by annotation; the other fields (texts, enums) are strings.
-_JSON_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float)}
-_JSON_TYPE_NAMES = {(int,): "integer", (int, float): "number", (str,): "string"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,59 +250,12 @@ class ModelInfo:
 
     def to_metadata(self) -> dict[str, str]:
         """Flat string key/values for ONNX ``metadata_props`` (and engine sidecars)."""
-        values = dataclasses.asdict(self)
-        values["input_format"] = self.input_format.value
-        values["trt_compat"] = self.trt_compat.value
-        return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
+        return to_metadata(self, METADATA_PREFIX)
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> "ModelInfo":
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values: dict[str, object] = {}
-        for name in fields:
-            key = METADATA_PREFIX + name
-            if key not in metadata:
-                raise ContractError(
-                    f"model metadata lacks '{key}': the model was not exported by disk_trt_ros "
-                    "(or by an older version); export it again with 'python -m disk_trt_ros export'"
-                )
-            try:
-                values[name] = json.loads(metadata[key])
-            except json.JSONDecodeError as error:
-                raise ContractError(f"model metadata '{key}' is not valid JSON: {metadata[key]!r}") from error
-        for field in dataclasses.fields(cls):  # no silent conversion: 128.5 is not a height, "None" not a weight
-            expected = _JSON_TYPES.get(str(field.type), (str,))
-            if isinstance(values[field.name], bool) or not isinstance(values[field.name], expected):
-                key = METADATA_PREFIX + field.name
-                raise ContractError(
-                    f"model metadata '{key}' is {metadata[key]!r}, not a JSON {_JSON_TYPE_NAMES[expected]}; "
-                    "export the model again with 'python -m disk_trt_ros export'"
-                )
-        if values["contract_version"] != CONTRACT_VERSION:
-            raise ContractError(
-                f"model was exported for engine contract version {values['contract_version']}, this disk_trt_ros "
-                f"reads version {CONTRACT_VERSION}; export the model again with this version"
-            )
-        try:
-            info = cls(
-                height=int(values["height"]),  # type: ignore[arg-type]
-                width=int(values["width"]),  # type: ignore[arg-type]
-                max_keypoints=int(values["max_keypoints"]),  # type: ignore[arg-type]
-                input_format=InputFormat(values["input_format"]),
-                input_dtype=str(values["input_dtype"]),
-                nms_window=int(values["nms_window"]),  # type: ignore[arg-type]
-                score_threshold=float(values["score_threshold"]),  # type: ignore[arg-type]
-                trt_compat=TrtCompat(values["trt_compat"]),
-                weights=str(values["weights"]),
-                weights_sha256=str(values["weights_sha256"]),
-                package_version=str(values["package_version"]),
-                contract_version=int(values["contract_version"]),  # type: ignore[arg-type]
-            )
-        except (TypeError, ValueError) as error:
-            raise ContractError(f"model metadata holds an invalid value: {error}") from error
-        info.validate()
-        return info
+        return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
     def validate(self) -> None:
         """Raise :class:`ContractError` if the settings cannot describe a valid model."""
@@ -306,6 +279,7 @@ class ModelInfo:
             problems.append("TensorRT 8.2 models take a float32 image (8.2 has no uint8 bindings)")
         if problems:
             raise ContractError("invalid model settings: " + "; ".join(problems))
+
 
 
 PRECISION_POLICY_KEY = METADATA_PREFIX + "precision_policy"
@@ -345,14 +319,15 @@ class PrecisionPolicy:
         return policy
 
 
-def read_onnx_file(path: str | os.PathLike[str]) -> bytes:
+def read_onnx_file(path: str | os.PathLike[str], command: str = "export") -> bytes:
     """The bytes of an ONNX file (a regular file of at most :data:`~disk_trt_ros.files.MAX_MODEL_BYTES`);
-    :class:`ModelNotFoundError` when it does not exist, :class:`ContractError` when it cannot be one."""
+    :class:`ModelNotFoundError` when it does not exist (saying to make one with ``command``), :class:`ContractError`
+    when it cannot be one."""
     try:
         return read_regular_file(path, MAX_MODEL_BYTES, "ONNX model")
     except FileNotFoundError as error:
         raise ModelNotFoundError(
-            f"{path}: no such file; export a model with 'python -m disk_trt_ros export --output {path}'"
+            f"{path}: no such file; export a model with 'python -m disk_trt_ros {command} --output {path}'"
         ) from error
     except OSError as error:  # FileRefusedError (a FIFO, a device, too large) names the problem itself
         raise ContractError(f"{path} cannot be read as an ONNX model: {error}") from error
@@ -377,10 +352,12 @@ def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_da
     return model
 
 
-def load_onnx_model(path: str | os.PathLike[str], load_external_data: bool = True) -> onnx.ModelProto:
+def load_onnx_model(
+    path: str | os.PathLike[str], load_external_data: bool = True, command: str = "export"
+) -> onnx.ModelProto:
     """Load an ONNX file (:func:`read_onnx_file`, :func:`parse_onnx_model`); with ``load_external_data`` False only
     its graph and metadata are needed."""
-    return parse_onnx_model(read_onnx_file(path), path, load_external_data)
+    return parse_onnx_model(read_onnx_file(path, command), path, load_external_data)
 
 
 def onnx_metadata(model: onnx.ModelProto) -> dict[str, str]:
@@ -388,9 +365,9 @@ def onnx_metadata(model: onnx.ModelProto) -> dict[str, str]:
     return {prop.key: prop.value for prop in model.metadata_props}
 
 
-def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """An ONNX file's ``metadata_props`` (weights are not loaded)."""
-    return onnx_metadata(load_onnx_model(path, load_external_data=False))
+def read_onnx_metadata(path: str | os.PathLike[str], command: str = "export") -> dict[str, str]:
+    """An ONNX file's ``metadata_props`` (weights are not loaded); errors as :func:`load_onnx_model`'s."""
+    return onnx_metadata(load_onnx_model(path, load_external_data=False, command=command))
 
 
 def read_onnx_model_info(path: str | os.PathLike[str]) -> ModelInfo:

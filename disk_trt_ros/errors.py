@@ -65,6 +65,11 @@ class FileRefusedError(DiskTrtRosError, OSError):
     kind, or owned by another user where that matters (the engine cache)."""
 
 
+class KeypointsMessageError(DiskTrtRosError, ValueError):
+    """A Keypoints message the matcher cannot take: arrays that disagree with its count, or other descriptors than
+    DISK's."""
+
+
 class BagError(DiskTrtRosError, ValueError):
     """A bag, topic or message that cannot be used, or a node that does not answer a replay."""
 

@@ -3,7 +3,8 @@
 The model takes a uint8 ``[H, W, C]`` image of its own size in its own :class:`~disk_trt_ros.contract.InputFormat`.
 A message is decoded to its pixels at the source size, converted to the model's channel layout, then resized to the
 model's size: :data:`cv2.INTER_AREA` when shrinking both axes, :data:`cv2.INTER_LINEAR` otherwise.
-:func:`keypoints_to_source` maps model-frame keypoints back to the source image.
+:func:`keypoints_to_source` maps model-frame keypoints back to the source image (:func:`keypoints_to_model` the
+other way, for a matcher that takes keypoints in its model's frame).
 
 The raw encodings of :data:`RAW_ENCODINGS` are decoded here (``step`` row padding and ``is_bigendian`` honoured);
 ``mono16`` (and 16-bit PNG) keeps its high byte (``value >> 8``), a fixed scaling that maps 0..65535 onto 0..255.
@@ -157,6 +158,14 @@ def keypoints_to_source(
     """
     scale = np.array(source_size, dtype=np.float64) / np.array(model_size, dtype=np.float64)
     return ((keypoints.astype(np.float64) + 0.5) * scale - 0.5).astype(np.float32)
+
+
+def keypoints_to_model(
+    keypoints: np.ndarray, source_size: tuple[int, int], model_size: tuple[int, int]
+) -> np.ndarray:
+    """The inverse of :func:`keypoints_to_source`: ``[N, 2]`` (x, y) positions of the source frame in the model's
+    frame (of ``model_size``, ``(W_model, H_model)``), as float32."""
+    return keypoints_to_source(keypoints, model_size, source_size)
 
 
 class ImageConverter:

@@ -1,7 +1,9 @@
 """What ``launch/disk.launch.py`` starts, decided without the ``launch`` library so that it can be tested anywhere.
 
 The launch file's arguments override the parameters file; an empty argument keeps the file's value. When the
-backend resolves to TensorRT, ``build_engine`` runs first (``--if-needed``) and the node starts only if it succeeds.
+backend resolves to TensorRT, ``build_engine`` runs first (``--if-needed``) and the nodes start only if it succeeds.
+With ``matcher`` other than ``none``, ``matcher_node`` starts beside the detector (:func:`plan_matcher`); in stereo
+mode there are two detectors, ``left`` and ``right`` (:func:`detector_placements`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 
 import yaml
 
-from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
+from disk_trt_ros.contract import NODE_NAME, BackendName, MatcherMethod, Precision
 from disk_trt_ros.errors import NodeConfigurationError
 from disk_trt_ros.inference.registry import resolve_backend_name
 from disk_trt_ros.inference.tensorrt.record import default_engine_path
 
 LAUNCH_PARAMETERS = ("model", "engine", "backend", "precision")
+NO_MATCHER = "none"
+MATCHER_MODES = ("temporal", "stereo")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,3 +116,57 @@ def plan_launch(
     )
     name, reason = resolve_backend_name(values["backend"] or "auto")
     return LaunchPlan(str(model_path), str(engine_path), str(name), reason, precision)
+
+
+@dataclasses.dataclass(frozen=True)
+class MatcherPlan:
+    """The matcher node's resolved parameters: method, mode, LightGlue's model (absolute, or empty), backend and
+    precision (of LightGlue's engine)."""
+
+    method: str
+    mode: str
+    model: str
+    backend: str
+    precision: str
+
+    def node_parameters(self) -> dict[str, str]:
+        return {
+            "matcher": self.method, "mode": self.mode, "model": self.model, "backend": self.backend,
+            "precision": self.precision,
+        }
+
+
+def plan_matcher(matcher: str, mode: str, model: str, backend: str, precision: str) -> MatcherPlan | None:
+    """The matcher node the launch starts, or None for ``matcher:=none``.
+
+    Raises:
+        NodeConfigurationError: an unknown matcher or mode, or LightGlue without a model.
+    """
+    if matcher == NO_MATCHER:
+        return None
+    choices = (NO_MATCHER, *MatcherMethod.values())
+    if matcher not in choices:
+        raise NodeConfigurationError(f"matcher {matcher!r}: choose one of {', '.join(choices)}")
+    if mode not in MATCHER_MODES:
+        raise NodeConfigurationError(f"matcher_mode {mode!r}: choose one of {', '.join(MATCHER_MODES)}")
+    if matcher == MatcherMethod.LIGHTGLUE and not model:
+        raise NodeConfigurationError(
+            "matcher:=lightglue needs matcher_model:=/path/to/lightglue.onnx (python -m disk_trt_ros export-matcher "
+            "--extractor disk.onnx --output lightglue.onnx)"
+        )
+    model_path = str(Path(model).expanduser().absolute()) if model else ""
+    return MatcherPlan(matcher, mode, model_path, backend or BackendName.AUTO.value, precision)
+
+
+def detector_placements(
+    mode: str, namespace: str, image_topic: str, right_image_topic: str
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``(namespace, remappings)`` of each ``disk_node`` the launch starts: one on ``image_topic``, or in stereo mode
+    a ``left`` one on ``image_topic`` and a ``right`` one on ``right_image_topic``, in the namespaces below
+    ``namespace`` where the matcher's ``left/keypoints`` and ``right/keypoints`` find them."""
+    if mode != "stereo":
+        return [(namespace, image_remappings(image_topic))]
+    return [
+        (f"{namespace.rstrip('/')}/{side}" if namespace else side, image_remappings(topic))
+        for side, topic in (("left", image_topic), ("right", right_image_topic))
+    ]

@@ -2,9 +2,9 @@
 # SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
 # SPDX-License-Identifier: Apache-2.0
 # Build the ROS 2 package with CMake against the ROS 2 Jazzy wheels in .venv, as colcon would in a workspace:
-# the Keypoints interface (C, C++, Python), the Python package, the executables, launch/ and config/, into
+# the Keypoints and Matches interfaces (C, C++, Python), the Python package, the executables, launch/ and config/, into
 # build/ and install/. Then write install/setup.sh, which a shell sources for the venv and the built package.
-# Called by `make setup`, which re-runs it when the message, CMakeLists.txt, package.xml, the executables, the
+# Called by `make setup`, which re-runs it when the messages, CMakeLists.txt, package.xml, the executables, the
 # launch file or the config change (see the Makefile).
 set -euo pipefail
 

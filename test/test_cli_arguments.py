@@ -73,6 +73,15 @@ CASES = [
                                                                         "integer from 1 to 1073741824"),
     ("eval", ["--bag", "b", "--topic", "t", "--out", "{dir}/existing_file"], "argument --out: {dir}/existing_file is "
                                                                              "a regular file, not a directory"),
+    ("eval", ["--bag", "b", "--topic", "t", "--matcher", "mnn", "--matcher-ratio", "1.5"], "argument "
+                                                                  "--matcher-ratio: must be a finite number above 0"),
+    ("eval", ["--bag", "b", "--topic", "t", "--matcher-max-distance", "-1"], "argument --matcher-max-distance: "
+                                                                             "must be a finite number at least 0"),
+    ("export-matcher", ["--output", "m.onnx", "--max-keypoints", "0"], "argument --max-keypoints: must be an integer "
+                                                                       "from 1"),
+    ("export-matcher", ["--output", "m.onnx", "--filter-threshold", "1.5"], "argument --filter-threshold: must be a "
+                                                                            "finite number at least 0 and at most 1"),
+    ("export-matcher", ["--output", "{dir}/existing_dir"], "argument --output: {dir}/existing_dir is a directory"),
     ("make-sample-bag", ["--out", "{dir}/bag", "--fps", "nan"], "argument --fps: must be a finite number above 0"),
     ("make-sample-bag", ["--out", "{dir}/bag", "--seed", "-1"], "argument --seed: must be an integer from 0"),
     ("make-sample-bag", ["--out", "{dir}/bag", "--width", "8"], "argument --width: must be an integer from 16"),

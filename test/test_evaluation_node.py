@@ -153,6 +153,13 @@ def test_the_demo_runs_the_node_over_a_sample_bag_and_reports(
     assert report["mode"] == "node" and report["node"]["published"] == demo.FRAMES
     assert report["node"]["delivered"] >= 1
     assert report["model"]["weights"] == demo.DEMO_WEIGHTS
+    matching = report["summary"]["matching"]  # mutual nearest neighbours on each pair the node delivered
+    assert matching["pairs"] == matching["ground_truth_pairs"] == report["node"]["delivered"] - 1
+    plots = report["plots"]
+    drawn = {name.removeprefix("matcher_") for name in plots if name.startswith("matcher_")}
+    assert drawn == {name.removeprefix("matches_") for name in plots if name.startswith("matches_")}
+    assert all((tmp_path / "report" / f"matcher_{name}").is_file() for name in drawn)
+    assert "## Matching" in (tmp_path / "report" / "report.md").read_text()
 
 
 def test_the_demo_says_why_frames_were_dropped() -> None:

@@ -10,23 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 import pytest
 
 from disk_trt_ros.cli import main as dispatch
 from disk_trt_ros.evaluation import report as report_module
-from disk_trt_ros.evaluation.bag_io import (
-    HOMOGRAPHY_TYPE,
-    IMAGE_TYPE,
-    BagFormat,
-    BagWriter,
-    ground_truth_topic,
-    homography_message,
-    make_header,
-)
+from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, BagFormat, BagWriter, make_header
 from disk_trt_ros.evaluation.report import SUMMARY_ROWS, format_value, lookup
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.photos import load_photos
+from support.bags import identity_bag
 from support.images import load_photo
 from support.paths import PHOTO_DIR, shared_photo_paths
 
@@ -104,20 +96,6 @@ def test_every_plot_is_headed_by_the_model_backend_size_and_a_random_weights_war
         assert model.path.name in heading and "onnxruntime" in heading, heading
         assert "160x128" in heading and "K=64" in heading, heading
         assert "RANDOM WEIGHTS (random:0)" in heading, heading
-
-
-def identity_bag(path: Path, frames: int = 3) -> Path:
-    """The same photo in every frame, with identity ground truth."""
-    picture = load_photo(shared_photo_paths()[0], 128, 160)
-    with BagWriter(path, BagFormat.SQLITE3) as bag:
-        image, truth = bag.add_topic(TOPIC, IMAGE_TYPE), bag.add_topic(ground_truth_topic(TOPIC), HOMOGRAPHY_TYPE)
-        for index in range(frames):
-            stamp = 10**9 + index * 10**8
-            bag.write(image, stamp, bag.typestore.types[IMAGE_TYPE](
-                header=make_header(bag.typestore, stamp, "cam"), height=128, width=160, encoding="rgb8",
-                is_bigendian=0, step=480, data=picture.reshape(-1)))
-            bag.write(truth, stamp, homography_message(bag.typestore, np.eye(3)))
-    return path
 
 
 def test_an_identity_sequence_gives_repeatability_one_and_zero_corner_error(tmp_path: Path, export_model: Any) -> None:

@@ -19,7 +19,14 @@ import pytest
 import yaml
 
 from disk_trt_ros import launch_plan
-from disk_trt_ros.launch_plan import image_remappings, plan_launch, read_node_parameters
+from disk_trt_ros.errors import NodeConfigurationError
+from disk_trt_ros.launch_plan import (
+    detector_placements,
+    image_remappings,
+    plan_launch,
+    plan_matcher,
+    read_node_parameters,
+)
 from support.paths import REPO_ROOT
 from support.waiting import wait_until
 
@@ -125,6 +132,45 @@ def test_image_and_its_compressed_sibling_are_remapped() -> None:
     assert image_remappings("/cam/image_raw") == [
         ("image", "/cam/image_raw"), ("image/compressed", "/cam/image_raw/compressed"),
     ]
+
+
+def test_without_a_matcher_one_detector_runs_and_no_matcher() -> None:
+    assert plan_matcher("none", "temporal", "", "auto", "fp16") is None
+    assert detector_placements("temporal", "robot", "/cam/image_raw", "/unused") == [
+        ("robot", image_remappings("/cam/image_raw")),
+    ]
+
+
+def test_a_temporal_matcher_listens_to_the_one_detector(tmp_path: Path) -> None:
+    matcher = plan_matcher("mnn", "temporal", "", "", "fp16")
+    assert matcher is not None and matcher.node_parameters() == {
+        "matcher": "mnn", "mode": "temporal", "model": "", "backend": "auto", "precision": "fp16",
+    }
+    lightglue = plan_matcher("lightglue", "temporal", "~/lightglue.onnx", "tensorrt", "fp32")
+    assert lightglue is not None and lightglue.model == str(Path.home() / "lightglue.onnx")
+    assert (lightglue.backend, lightglue.precision) == ("tensorrt", "fp32")
+
+
+def test_stereo_runs_a_left_and_a_right_detector_where_the_matcher_finds_them() -> None:
+    """The matcher in namespace N subscribes N/left/keypoints and N/right/keypoints: the detectors' own keypoints
+    topics in N/left and N/right."""
+    for namespace, left, right in (("", "left", "right"), ("/robot", "/robot/left", "/robot/right")):
+        assert detector_placements("stereo", namespace, "/cam/left/image_raw", "/cam/right/image_raw") == [
+            (left, image_remappings("/cam/left/image_raw")), (right, image_remappings("/cam/right/image_raw")),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("sift", "temporal", "", "auto"), "matcher 'sift': choose one of none, mnn, lightglue"),
+        (("mnn", "panorama", "", "auto"), "matcher_mode 'panorama': choose one of temporal, stereo"),
+        (("lightglue", "stereo", "", "auto"), "matcher:=lightglue needs matcher_model:="),
+    ],
+)
+def test_bad_matcher_arguments_are_refused_by_name(arguments: tuple[str, ...], message: str) -> None:
+    with pytest.raises(NodeConfigurationError, match=message):
+        plan_matcher(*arguments, "fp16")
 
 
 def declared_settings(context: Any, values: dict[str, Any]) -> Any:

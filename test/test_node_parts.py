@@ -1,8 +1,11 @@
-"""The node's parts on their own: the Keypoints message both ways, the newest-frame slot, the frame statistics and
-the debug image's rate limiter (the node itself, over DDS, is test_node.py's)."""
+"""The nodes' parts on their own: the Keypoints message both ways, the newest-frame slot, the frame statistics, the
+debug image's rate limiter, and the matcher's checks of Keypoints messages and its Matches message (the nodes
+themselves, over DDS, are test_node.py's and test_matcher_node.py's)."""
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 
 import numpy as np
@@ -11,14 +14,17 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
+from builtin_interfaces.msg import Time  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
+from disk_trt_ros.errors import KeypointsMessageError  # noqa: E402
 from disk_trt_ros.image_conversion import ModelInput  # noqa: E402
 from disk_trt_ros.inference.base import Features  # noqa: E402
 from disk_trt_ros.node.debug_image import RateLimiter  # noqa: E402
-from disk_trt_ros.node.diagnostics import FrameStatistics  # noqa: E402
-from disk_trt_ros.node.disk_node import LatestSlot  # noqa: E402
+from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array  # noqa: E402
+from disk_trt_ros.node.newest_worker import LatestSlot  # noqa: E402
 from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
+from disk_trt_ros.node.matches_message import checked_features, checked_pair, matches_message  # noqa: E402
 from support.node_harness import stamp_of  # noqa: E402
 from support.waiting import wait_until  # noqa: E402
 
@@ -83,6 +89,64 @@ def test_frame_statistics_report_rates_and_latency_percentiles() -> None:
     now[0] += 1.0
     second = statistics.report()
     assert second.rate_hz == 0.0 and second.new_rejected == 0 and second.rejected == 1
+
+
+def test_frame_statistics_report_sizes_and_other_events() -> None:
+    statistics = FrameStatistics()
+    assert math.isnan(statistics.report().size_mean) and statistics.report().others == {}
+    for size in (10, 20, 60):
+        statistics.count_published(0.01, size=size)
+    statistics.count("received", 4)
+    statistics.count("out_of_order")
+    statistics.count("unpaired", 3)
+    report = statistics.report()
+    assert report.size_mean == 30.0 and report.others == {"out_of_order": 1, "unpaired": 3}
+    array = diagnostic_array(report, Time(), "matcher", "cpu", {}, output="matches", source="keypoints",
+                             waiting_for="keypoints")
+    values = {value.key: value.value for value in array.status[0].values}
+    assert values["matches_per_message_mean"] == "30.0" and values["unpaired"] == "3"
+    assert array.status[0].message.startswith("publishing matches at ")
+
+
+def test_keypoints_messages_the_matcher_cannot_take_are_named() -> None:
+    features = Features(np.zeros((4, 2), np.float32), np.zeros(4, np.float32), np.zeros((4, 128), np.float32))
+    model_input = ModelInput(np.zeros((128, 160, 3), np.uint8), source_width=640, source_height=512)
+    good = keypoints_message(features, model_input, Header(stamp=stamp_of(1)))
+    assert checked_features(good).count == 4
+    short = keypoints_message(features, model_input, Header(stamp=stamp_of(2)))
+    short.scores = short.scores[:3]
+    narrow = keypoints_message(Features(features.keypoints, features.scores, features.descriptors[:, :64].copy()),
+                               model_input, Header(stamp=stamp_of(3)))
+    narrow.descriptor_dim = 64
+    sizeless = keypoints_message(features, model_input, Header(stamp=stamp_of(4)))
+    sizeless.image_width = 0
+    cases = (
+        (short, "stamped 1700000002.000000002 is malformed: count 4 and descriptor_dim 128 need 8 keypoint values, "
+                "4 scores and 512 descriptor values, it has 8, 3 and 512"),
+        (narrow, "stamped 1700000003.000000003 has 64-d descriptors; the matcher takes DISK's 128-d descriptors"),
+        (sizeless, "stamped 1700000004.000000004 has keypoints but no image size (0x512)"),
+    )
+    for message, expected in cases:
+        with pytest.raises(KeypointsMessageError, match=re.escape(expected)):
+            checked_features(message)
+    with pytest.raises(KeypointsMessageError, match=re.escape(
+        "descriptor sizes differ: 128 in the Keypoints message stamped 1700000001.000000001, 64 in the one stamped "
+        "1700000003.000000003"
+    )):
+        checked_pair(good, narrow)
+
+
+def test_matches_message_names_both_messages_and_holds_the_pairs() -> None:
+    features = Features(np.zeros((3, 2), np.float32), np.zeros(3, np.float32), np.zeros((3, 128), np.float32))
+    model_input = ModelInput(np.zeros((128, 160, 3), np.uint8), source_width=640, source_height=512)
+    first = keypoints_message(features, model_input, Header(stamp=stamp_of(1), frame_id="left"))
+    second = keypoints_message(features, model_input, Header(stamp=stamp_of(2), frame_id="right"))
+    pairs = np.array([[0, 2], [2, 1]], np.int32)
+    message = matches_message(second.header, first, second, pairs, np.array([0.9, 0.5], np.float32), "mnn")
+    assert (message.header, message.stamp0, message.stamp1) == (second.header, stamp_of(1), stamp_of(2))
+    assert (message.frame_id0, message.frame_id1, message.method, message.count) == ("left", "right", "mnn", 2)
+    assert list(message.indices0) == [0, 2] and list(message.indices1) == [2, 1]
+    assert message.indices0.typecode == "I" and list(message.scores) == pytest.approx([0.9, 0.5])
 
 
 def test_rate_limiter_lets_through_at_most_the_rate() -> None:

@@ -137,3 +137,10 @@ def test_every_declared_key_is_used() -> None:
     used = {ROSDEP_KEYS.get(module) for module in {*runtime_imports(), *imported_modules(REPO_ROOT / "test")}}
     unused = declared(*TEST_DEPENDENCIES) - used - set(KEYS_WITHOUT_IMPORT) - declared("buildtool_depend")
     assert unused == set(), "keys that no import needs (add them to KEYS_WITHOUT_IMPORT with the reason)"
+
+
+def test_package_xml_is_valid_for_catkin_pkg() -> None:
+    """ament_cmake parses package.xml with catkin_pkg at configure time: any error there fails `colcon build`."""
+    catkin_package = pytest.importorskip("catkin_pkg.package", reason="catkin_pkg comes with ament (requirements)")
+    package = catkin_package.parse_package(REPO_ROOT / "package.xml")
+    assert package.name == "disk_trt_ros"

@@ -26,8 +26,12 @@ PACKAGE = PACKAGE_DIR.name
 FORBIDDEN = (
     ("disk_trt_ros.errors", "disk_trt_ros."),
     ("disk_trt_ros.files", "disk_trt_ros.contract"),
+    ("disk_trt_ros.metadata", "disk_trt_ros.contract"),
+    ("disk_trt_ros.contract", "disk_trt_ros.matcher_contract"),
     ("disk_trt_ros.contract", "disk_trt_ros.inference"),
     ("disk_trt_ros.contract", "disk_trt_ros.export"),
+    ("disk_trt_ros.matcher_contract", "disk_trt_ros.inference"),
+    ("disk_trt_ros.matcher_contract", "disk_trt_ros.export"),
     ("disk_trt_ros.image_conversion", "disk_trt_ros.inference"),
     ("disk_trt_ros.photos", "disk_trt_ros.inference"),
     ("disk_trt_ros.export", "disk_trt_ros.inference"),

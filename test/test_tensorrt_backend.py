@@ -59,10 +59,10 @@ def test_runs_the_engine_with_each_api(monkeypatch: pytest.MonkeyPatch, tmp_path
     trt_double.install(monkeypatch, version)
     backend = TensorRTBackend(build_engine(tmp_path))
     try:
-        assert isinstance(backend._io, NamedTensorIO if version.startswith("10") else BindingIndexIO)
+        assert isinstance(backend.engine._io, NamedTensorIO if version.startswith("10") else BindingIndexIO)
         # the model's float32 image is bound as uint8 where TensorRT has uint8 I/O (8.5 on)
         assert backend.input_dtype == ("float32" if version.startswith("8.2") else "uint8")
-        assert backend._host["image"].dtype == np.dtype(backend.input_dtype)
+        assert backend.engine.host["image"].dtype == np.dtype(backend.input_dtype)
         for count, seed in ((5, 0), (8, 1), (0, 2), (200, 3)):
             image = image_with_count(count, seed)
             features = backend.run(image)

@@ -11,13 +11,14 @@ import argparse
 from pathlib import Path
 
 from disk_trt_ros.cli_arguments import integer, number, output_directory
-from disk_trt_ros.contract import BackendName, Precision
+from disk_trt_ros.contract import BackendName, MatcherMethod, Precision
+from disk_trt_ros.errors import OptionsError
 from disk_trt_ros.evaluation.bag_io import BagFormat
 from disk_trt_ros.evaluation.metrics import Geometry
-from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, ReplayOptions
+from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, MatchingOptions, ReplayOptions
 from disk_trt_ros.evaluation.run import evaluate_to_directory
 from disk_trt_ros.image_conversion import DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_LIMIT
-from disk_trt_ros.inference.base import MAX_THREADS
+from disk_trt_ros.inference.base import MAX_THREADS, MnnSettings
 
 MAX_FRAMES = 10**9
 MAX_PIXELS_THRESHOLD = 1000.0  # RANSAC inlier threshold
@@ -58,6 +59,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.ransac_threshold_px, help="RANSAC inlier threshold, pixels",
     )
     parser.add_argument("--ground-truth-topic", help="homography topic (default: TOPIC/ground_truth_homography)")
+    matching = parser.add_argument_group("matcher")
+    matching.add_argument(
+        "--matcher", choices=MatcherMethod.values(),
+        help="also match each pair of consecutive frames with this matcher, as the matcher node does, and report its "
+        "matches per pair, inlier ratio and precision against the ground truth",
+    )
+    matching.add_argument("--matcher-backend", choices=backends, default="auto", help="the matcher's (default auto)")
+    matching.add_argument("--matcher-model", help="lightglue: the exported matcher (python -m disk_trt_ros "
+                          "export-matcher)")
+    matching.add_argument(
+        "--matcher-ratio", type=number(0.0, 1.0, above_low=True),
+        help="mnn: ratio test threshold in (0, 1] (default: none)",
+    )
+    matching.add_argument(
+        "--matcher-max-distance", type=number(0.0, 2.0), help="mnn: largest descriptor distance, in [0, 2]"
+    )
     node = parser.add_argument_group("node mode")
     node.add_argument("--node", action="store_true", help="replay into a running disk_node, not a backend here")
     node.add_argument(
@@ -109,6 +126,21 @@ def options_from(args: argparse.Namespace) -> EvalOptions:
             geometry=Geometry(args.geometry), ratio=args.ratio, ransac_threshold_px=args.ransac_threshold
         ),
         replay=replay if args.node else None,
+        matching=matching_from(args),
+    )
+
+
+def matching_from(args: argparse.Namespace) -> MatchingOptions | None:
+    """The matcher options the ``--matcher*`` arguments stand for (None without ``--matcher``)."""
+    if args.matcher is None:
+        if args.matcher_model or args.matcher_ratio is not None or args.matcher_max_distance is not None:
+            raise OptionsError("--matcher-model, --matcher-ratio and --matcher-max-distance need --matcher")
+        return None
+    return MatchingOptions(
+        method=MatcherMethod(args.matcher),
+        backend=BackendName(args.matcher_backend),
+        model=args.matcher_model,
+        mnn=MnnSettings(ratio_threshold=args.matcher_ratio, max_distance=args.matcher_max_distance),
     )
 
 

@@ -5,9 +5,10 @@
 Steps: write a 240x320 sample bag (20 frames at 3 fps) with ground truth; export a random-weight model
 (240x320, K=512) unless ``--model`` is given; time the model in ONNX Runtime here, to replay no faster than the node
 keeps up with on this machine; start ``disk_node`` (ONNX Runtime) in a subprocess; replay the bag into it over DDS
-(``eval --node``); write the report and print where it is, what the node published and why frames were dropped, if
-any were. Where the node cannot run (no rclpy or no built interface), the extractor runs offline instead, and the
-demo says so.
+(``eval --node``), matching each pair of consecutive frames with mutual nearest neighbours as the matcher node does
+(``eval --matcher mnn``); write the report (with the matches drawn between frames, ``matcher_*.png``) and print where
+it is, what the node published and why frames were dropped, if any were. Where the node cannot run (no rclpy or no
+built interface), the extractor runs offline instead, and the demo says so.
 
 Run as ``python -m disk_trt_ros.evaluation.demo [--model M] [--out DIR]``.
 """
@@ -27,10 +28,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import BackendName, InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.contract import BackendName, InputFormat, MatcherMethod, ModelInfo, TrtCompat
 from disk_trt_ros.errors import DiskTrtRosError
 from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag
-from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
+from disk_trt_ros.evaluation.options import EvalOptions, MatchingOptions, ReplayOptions
 from disk_trt_ros.evaluation.run import evaluate_to_directory
 from disk_trt_ros.evaluation.sample_bag import DEFAULT_TOPIC, write_sample_bag
 from disk_trt_ros.inference.bench import measure
@@ -127,13 +128,14 @@ def stop_node(process: subprocess.Popen[bytes]) -> None:
 
 def eval_options(bag: Path, model: Path, out: Path, node: bool, rate: float = 1.0) -> EvalOptions:
     """The evaluation of the demo: through the node in the demo's namespace at ``rate`` times the bag's, or offline
-    with ONNX Runtime."""
+    with ONNX Runtime; mutual nearest neighbours match each pair of frames."""
     replay = ReplayOptions(
         image_topic=f"{NAMESPACE}/image", keypoints_topic=f"{NAMESPACE}/keypoints", rate=rate, wait_for_node_s=60.0
     )
     return EvalOptions(
         bag=bag, topic=DEFAULT_TOPIC, model=str(model), out=out,
         backend=BackendName.AUTO if node else BackendName.ONNXRUNTIME, replay=replay if node else None,
+        matching=MatchingOptions(MatcherMethod.MNN),
     )
 
 

@@ -223,8 +223,14 @@ def matching_accuracy(
     """
     if len(matched_a) == 0:
         return None
-    errors = np.linalg.norm(warp_points(matched_a, homography_ab) - matched_b, axis=1)
+    errors = reprojection_errors(matched_a, matched_b, homography_ab)
     return {threshold: float((errors <= threshold).mean()) for threshold in thresholds_px}
+
+
+def reprojection_errors(matched_a: np.ndarray, matched_b: np.ndarray, homography_ab: np.ndarray) -> np.ndarray:
+    """float64 ``[M]``: the distance in b between each match's b position and its a position warped by the true
+    homography."""
+    return np.linalg.norm(warp_points(matched_a, homography_ab) - matched_b, axis=1)
 
 
 def image_corners(size: tuple[int, int]) -> np.ndarray:

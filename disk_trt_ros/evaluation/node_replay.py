@@ -37,8 +37,10 @@ from disk_trt_ros.evaluation.bag_io import (
     stamp_to_ns,
 )
 from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
-from disk_trt_ros.evaluation.report import SkippedFrames, base_report, model_block
+from disk_trt_ros.evaluation.report import base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator
+from disk_trt_ros.evaluation.skipped_frames import SkippedFrames
+from disk_trt_ros.inference.base import Matcher
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.keypoints_message import features_from_message
 
@@ -241,14 +243,16 @@ def replay(
     evaluation: EvalOptions,
     record_to: Path,
     skipped: SkippedFrames,
+    matcher: Matcher | None = None,
 ) -> tuple[SequenceEvaluator, ReplayCounts]:
-    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``; bag messages
-    that cannot be read are noted in ``skipped`` (what the node rejects, it does not answer: counted as dropped)."""
+    """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``; ``matcher``
+    runs on each pair of delivered frames. Bag messages that cannot be read are noted in ``skipped`` (what the node
+    rejects, it does not answer: counted as dropped)."""
     options = evaluation.replay
     assert options is not None, "replay needs EvalOptions with replay options"
     max_frames = evaluation.max_frames
     total = bag.frame_count if max_frames is None else min(max_frames, bag.frame_count)
-    evaluator = SequenceEvaluator(evaluation.settings, total, evaluation.max_image_pixels)
+    evaluator = SequenceEvaluator(evaluation.settings, total, evaluation.max_image_pixels, matcher)
     with BagWriter(record_to, options.record_format, with_keypoints=True, overwrite=True) as recorder:
         session = NodeReplay(context, options, bag.compressed, recorder)
         frames = bag.frames(max_frames, on_unreadable=lambda _, reason: skipped.rejections.append(reason),
@@ -264,8 +268,11 @@ def replay(
     return evaluator, session.counts
 
 
-def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[DrawnPair]]:
-    """``eval --node``: the report dictionary and the drawn pairs (the domain comes from ``ROS_DOMAIN_ID``)."""
+def replay_into_node(
+    evaluation: EvalOptions, matcher: Matcher | None = None
+) -> tuple[dict[str, Any], list[DrawnPair]]:
+    """``eval --node``: the report dictionary and the drawn pairs (the domain comes from ``ROS_DOMAIN_ID``);
+    ``matcher`` runs on each pair of delivered frames."""
     options = evaluation.replay
     assert options is not None, "replay_into_node needs EvalOptions with replay options"
     record_to = evaluation.output_directory / RECORDED_BAG
@@ -275,7 +282,7 @@ def replay_into_node(evaluation: EvalOptions) -> tuple[dict[str, Any], list[Draw
     try:
         with ImageBag(evaluation.bag, evaluation.topic, evaluation.ground_truth_topic) as bag:
             report = base_report(evaluation, bag, "node")
-            evaluator, counts = replay(context, bag, evaluation, record_to, skipped)
+            evaluator, counts = replay(context, bag, evaluation, record_to, skipped, matcher)
     finally:
         rclpy.try_shutdown(context=context)
     info = None

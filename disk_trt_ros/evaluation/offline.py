@@ -16,15 +16,19 @@ from tqdm import tqdm
 from disk_trt_ros.errors import ImageConversionError, InvalidOutputError
 from disk_trt_ros.evaluation.bag_io import ImageBag
 from disk_trt_ros.evaluation.options import EvalOptions
-from disk_trt_ros.evaluation.report import SkippedFrames, base_report, model_block
+from disk_trt_ros.evaluation.report import base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator, convert
+from disk_trt_ros.evaluation.skipped_frames import SkippedFrames
 from disk_trt_ros.image_conversion import ImageConverter, ModelInput
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import Backend, Features, Matcher
 from disk_trt_ros.inference.registry import create_backend
 
 
-def evaluate_offline(options: EvalOptions) -> tuple[dict[str, Any], list[DrawnPair]]:
-    """Run the backend (and the reference) on every frame; returns the report dictionary and the drawn pairs.
+def evaluate_offline(
+    options: EvalOptions, matcher: Matcher | None = None
+) -> tuple[dict[str, Any], list[DrawnPair]]:
+    """Run the backend (and the reference) on every frame, and ``matcher`` on every pair; returns the report
+    dictionary and the drawn pairs.
 
     Frames that cannot be used are skipped and said so in the report: a message that does not deserialize or
     convert (rejected), model outputs that break the contract, a bag whose storage fails part way (reading stops
@@ -47,7 +51,7 @@ def evaluate_offline(options: EvalOptions) -> tuple[dict[str, Any], list[DrawnPa
         if reference is not None:
             report["reference"] = model_block(reference.info, reference_model, reference.describe())
         total = bag.frame_count if options.max_frames is None else min(options.max_frames, bag.frame_count)
-        evaluator = SequenceEvaluator(options.settings, total, options.max_image_pixels)
+        evaluator = SequenceEvaluator(options.settings, total, options.max_image_pixels, matcher)
         skipped = SkippedFrames()
         report["throughput_fps"] = run_frames(bag, total, backend, reference, evaluator, options, skipped)
     report.update(skipped.report_fields())

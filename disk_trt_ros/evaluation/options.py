@@ -11,11 +11,12 @@ import dataclasses
 import math
 from pathlib import Path
 
-from disk_trt_ros.contract import BackendName, Precision
+from disk_trt_ros.contract import BackendName, MatcherMethod, Precision
 from disk_trt_ros.errors import OptionsError
 from disk_trt_ros.evaluation.bag_io import BagFormat
 from disk_trt_ros.evaluation.metrics import Geometry
 from disk_trt_ros.image_conversion import DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_LIMIT
+from disk_trt_ros.inference.base import MnnSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,30 @@ class ReplayOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class MatchingOptions:
+    """The matcher run on each pair of consecutive frames (``eval --matcher``), as the matcher node runs it.
+
+    Attributes:
+        method: mutual nearest neighbours or LightGlue.
+        backend: where it runs (:func:`~disk_trt_ros.inference.registry.resolve_matcher`).
+        model: LightGlue's exported matcher (``export-matcher``); mutual nearest neighbours take none.
+        mnn: the ratio test and distance threshold of mutual nearest neighbours.
+    """
+
+    method: MatcherMethod
+    backend: BackendName = BackendName.AUTO
+    model: str | None = None
+    mnn: MnnSettings = MnnSettings()
+
+    def __post_init__(self) -> None:
+        if self.method is MatcherMethod.LIGHTGLUE and not self.model:
+            raise OptionsError(
+                "--matcher lightglue needs --matcher-model, a matcher exported with 'python -m disk_trt_ros "
+                "export-matcher --extractor MODEL.onnx --output lightglue.onnx'"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class EvalOptions:
     """One evaluation: an image topic of a bag, the extractor to run on it, where the report goes.
 
@@ -92,6 +117,7 @@ class EvalOptions:
             rejects them (its parameter of the same name).
         settings: the metrics' settings.
         replay: replay into a running node with these options; None evaluates offline, in this process.
+        matching: a matcher to run on each pair of consecutive frames (the report's matching section), or None.
     """
 
     bag: Path
@@ -109,6 +135,7 @@ class EvalOptions:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     settings: EvaluationSettings = EvaluationSettings()
     replay: ReplayOptions | None = None
+    matching: MatchingOptions | None = None
 
     def __post_init__(self) -> None:
         if self.replay is None and not self.model:

@@ -27,8 +27,6 @@ from disk_trt_ros.evaluation.bag_io import ImageBag
 from disk_trt_ros.evaluation.options import EvalOptions
 from disk_trt_ros.evaluation.sequence import DrawnPair
 
-MAX_LISTED_SKIPPED = 10  # report.json lists the reasons of the first this many skipped frames of each kind
-
 # (label, key path in report.json); rows whose value is missing or None are left out.
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Frames evaluated", "summary.frames"),
@@ -70,39 +68,20 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Reference agreement: descriptor cosine, min", "summary.agreement_descriptor_cosine_min"),
     ("Reference agreement: largest score difference", "summary.agreement_score_max_abs_diff"),
 )
-
-
-@dataclasses.dataclass
-class SkippedFrames:
-    """What an evaluation could not use, and why, for the report (it is written whatever was skipped).
-
-    Attributes:
-        rejections: frames whose message could not be deserialized or converted (too large, undecodable...).
-        invalid_outputs: frames whose model outputs broke the contract (offline).
-        read_errors: where the bag's storage failed and reading stopped (a corrupt page of a sqlite3 bag).
-    """
-
-    rejections: list[str] = dataclasses.field(default_factory=list)
-    invalid_outputs: list[str] = dataclasses.field(default_factory=list)
-    read_errors: list[str] = dataclasses.field(default_factory=list)
-
-    def report_fields(self) -> dict[str, Any]:
-        """The report.json keys: counts, the first reasons of each kind, every read error."""
-        return {
-            "rejected_frames": len(self.rejections),
-            "rejections": self.rejections[:MAX_LISTED_SKIPPED],
-            "invalid_output_frames": len(self.invalid_outputs),
-            "invalid_outputs": self.invalid_outputs[:MAX_LISTED_SKIPPED],
-            "bag_read_errors": self.read_errors,
-        }
-
-    def notes(self) -> list[str]:
-        """report.md's notes on what was skipped."""
-        return (
-            [f"rejected {reason}" for reason in self.rejections[:MAX_LISTED_SKIPPED]]
-            + [f"not evaluated, {reason}" for reason in self.invalid_outputs[:MAX_LISTED_SKIPPED]]
-            + [f"reading stopped: {reason}" for reason in self.read_errors]
-        )
+# The matching section (eval --matcher), in the same form.
+MATCHING_ROWS: tuple[tuple[str, str], ...] = (
+    ("Frame pairs matched", "summary.matching.pairs"),
+    ("Matches per pair, mean", "summary.matching.matches.mean"),
+    ("Matches per pair, min", "summary.matching.matches.min"),
+    ("RANSAC inliers per pair, mean", "summary.matching.inliers.mean"),
+    ("Inlier ratio, mean", "summary.matching.inlier_ratio.mean"),
+    ("Ground-truth pairs", "summary.matching.ground_truth_pairs"),
+    ("Precision @ 1 px", "summary.matching.precision_1px"),
+    ("Precision @ 3 px", "summary.matching.precision_3px"),
+    ("Precision @ 5 px", "summary.matching.precision_5px"),
+    ("Matching latency p50 (ms)", "summary.latency_matching_ms.p50"),
+    ("Matching latency p99 (ms)", "summary.latency_matching_ms.p99"),
+)
 
 
 def lookup(report: dict[str, Any], path: str) -> Any:
@@ -124,10 +103,12 @@ def format_value(value: int | float) -> str:
     return f"{value:.3f}"
 
 
-def summary_table(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(label, shown value, JSON key) of each summary row that has a value."""
+def summary_table(
+    report: dict[str, Any], rows_wanted: Sequence[tuple[str, str]] = SUMMARY_ROWS
+) -> list[tuple[str, str, str]]:
+    """(label, shown value, JSON key) of each row of ``rows_wanted`` that has a value."""
     rows = []
-    for label, path in SUMMARY_ROWS:
+    for label, path in rows_wanted:
         value = lookup(report, path)
         if value is not None:
             rows.append((label, format_value(value), path))
@@ -150,8 +131,7 @@ def markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
     """report.md: the weights, the summary table, what was evaluated and how, the notes, then the plots."""
     bag, model, settings = report["bag"], report["model"], report["settings"]
     lines = [f"# DISK evaluation: {bag['path']} ({bag['topic']})", "", weights_statement(model), ""]
-    lines += ["| Metric | Value | report.json key |", "| --- | --- | --- |"]
-    lines += [f"| {label} | {value} | `{path}` |" for label, value, path in summary_table(report)]
+    lines += table_lines(summary_table(report))
     lines += ["", "## What was evaluated", ""]
     lines.append(f"- Mode: {report['mode']}" + (f", {report['node']['rate']}" if "node" in report else ""))
     lines.append(f"- Model: {model.get('path')}: {model['description']}")
@@ -165,11 +145,26 @@ def markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
     )
     has_truth = bool(report["summary"].get("ground_truth_pairs"))
     lines.append(f"- Ground truth: {bag['ground_truth_topic'] if has_truth else 'none in the bag'}")
+    matching = report["summary"].get("matching")
+    if matching:
+        lines += ["", "## Matching", "", (
+            f"Matcher: {matching['matcher']}, on each pair of consecutive frames (as the matcher node pairs them). "
+            "Precision: the fraction of its matches within 1, 3 and 5 px of where the ground-truth homography puts "
+            "them; inliers: the matches RANSAC keeps."
+        ), ""]
+        lines += table_lines(summary_table(report, MATCHING_ROWS))
     if report.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
     if plots:
         lines += ["", "## Plots", ""] + [f"![{Path(plot).stem}]({plot})" for plot in plots]
     return "\n".join(lines) + "\n"
+
+
+def table_lines(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    """A markdown table of (label, value, JSON key) rows."""
+    return ["| Metric | Value | report.json key |", "| --- | --- | --- |"] + [
+        f"| {label} | {value} | `{path}` |" for label, value, path in rows
+    ]
 
 
 def json_ready(value: Any) -> Any:
@@ -253,6 +248,13 @@ def summary_lines(report: dict[str, Any], out: Path) -> str:
         lines.append(
             f"  matches {summary['matches']['mean']:.0f}, inliers {summary['inliers']['mean']:.0f} per pair (mean)"
         )
+    matching = summary.get("matching")
+    if matching and matching["matches"]["count"]:
+        precision = matching["precision_3px"]
+        lines.append(
+            f"  matcher: {matching['matches']['mean']:.0f} matches per pair (mean)"
+            + ("" if precision is None else f", precision @ 3 px {precision:.3f}")
+        )
     if report.get("model", {}).get("random_weights"):
         lines.append("  the model has random weights: its keypoints are meaningless for quality")
     return "\n".join(lines)
@@ -280,6 +282,10 @@ def write_report(out: Path, report: dict[str, Any], drawn_pairs: Sequence[DrawnP
              plot_counts(out / "keypoints_inliers.png", records, caption)]
     plots += [plot_pair(out / f"matches_{pair.index_a:05d}_{pair.index_b:05d}.png", pair, caption)
               for pair in drawn_pairs]
+    plots += [
+        plot_matcher_pair(out / f"matcher_{pair.index_a:05d}_{pair.index_b:05d}.png", pair, caption)
+        for pair in drawn_pairs if pair.matcher is not None
+    ]
     plot_names = [plot.name for plot in plots if plot is not None]
     report = json_ready({**report, "plots": plot_names})
     atomic_write_bytes(out / "report.json", (json.dumps(report, indent=2) + "\n").encode())
@@ -332,6 +338,33 @@ def plot_counts(path: Path, records: Sequence[dict[str, Any]], caption: str) -> 
 
 def plot_pair(path: Path, pair: DrawnPair, caption: str) -> Path:
     """Two frames side by side with their keypoints (dots) and inlier matches (lines)."""
+    title = (
+        f"frames {pair.index_a} and {pair.index_b}: {len(pair.keypoints_a)} / {len(pair.keypoints_b)} keypoints, "
+        f"{len(pair.inlier_matches)} inlier matches"
+    )
+    return draw_matches(path, pair, pair.inlier_matches, ["lime"] * len(pair.inlier_matches), title, caption)
+
+
+def plot_matcher_pair(path: Path, pair: DrawnPair, caption: str) -> Path:
+    """Two frames with the matcher's matches: green where the ground truth says correct (within 3 px), red where
+    not; without ground truth, green for RANSAC inliers and orange for the rest."""
+    matched = pair.matcher
+    assert matched is not None, "plot_matcher_pair needs a pair the matcher ran on"
+    good = matched.correct if matched.correct is not None else matched.inliers
+    colors = ["lime" if flag else ("red" if matched.correct is not None else "orange") for flag in good]
+    verdict = "correct (ground truth, 3 px)" if matched.correct is not None else "RANSAC inliers"
+    title = (
+        f"frames {pair.index_a} and {pair.index_b}: {len(matched.matches)} matcher matches, {int(good.sum())} "
+        f"{verdict}"
+    )
+    return draw_matches(path, pair, matched.matches, colors, title, caption)
+
+
+def draw_matches(
+    path: Path, pair: DrawnPair, matches: np.ndarray, colors: Sequence[str], title: str, caption: str
+) -> Path:
+    """Two frames side by side with their keypoints (dots) and ``matches`` (int ``[M, 2]``) as lines of
+    ``colors``, headed by ``caption``."""
     height = max(pair.image_a.shape[0], pair.image_b.shape[0])
     canvas = np.zeros((height, pair.image_a.shape[1] + pair.image_b.shape[1], 3), dtype=np.uint8)
     canvas[: pair.image_a.shape[0], : pair.image_a.shape[1]] = pair.image_a
@@ -342,13 +375,10 @@ def plot_pair(path: Path, pair: DrawnPair, caption: str) -> Path:
     axes.imshow(canvas)
     axes.scatter(pair.keypoints_a[:, 0], pair.keypoints_a[:, 1], s=2, c="yellow", linewidths=0)
     axes.scatter(pair.keypoints_b[:, 0] + offset, pair.keypoints_b[:, 1], s=2, c="yellow", linewidths=0)
-    a = pair.keypoints_a[pair.inlier_matches[:, 0]]
-    b = pair.keypoints_b[pair.inlier_matches[:, 1]]
+    a = pair.keypoints_a[matches[:, 0]]
+    b = pair.keypoints_b[matches[:, 1]]
     segments = np.stack([a, b + np.array([offset, 0], dtype=b.dtype)], axis=1)
-    axes.add_collection(LineCollection(segments, colors="lime", linewidths=0.5))
-    axes.set_title(
-        f"frames {pair.index_a} and {pair.index_b}: {len(pair.keypoints_a)} / {len(pair.keypoints_b)} keypoints, "
-        f"{len(pair.inlier_matches)} inlier matches"
-    )
+    axes.add_collection(LineCollection(segments, colors=list(colors), linewidths=0.5))
+    axes.set_title(title)
     axes.set_axis_off()
     return _save(figure, path, caption)

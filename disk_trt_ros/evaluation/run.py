@@ -9,10 +9,12 @@ then: it needs rclpy and the built Keypoints interface).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from disk_trt_ros.errors import OptionsError
+from disk_trt_ros.evaluation.matching import open_matcher
 from disk_trt_ros.evaluation.offline import evaluate_offline
 from disk_trt_ros.evaluation.options import EvalOptions
 from disk_trt_ros.evaluation.report import summary_lines, write_report
@@ -21,16 +23,20 @@ from disk_trt_ros.evaluation.sequence import DrawnPair
 
 def evaluate(options: EvalOptions) -> tuple[dict[str, Any], list[DrawnPair]]:
     """The report dictionary (what report.json holds) and the frame pairs to draw."""
-    if options.replay is None:
-        return evaluate_offline(options)
-    try:
-        from disk_trt_ros.evaluation.node_replay import replay_into_node
-    except ImportError as error:
-        raise OptionsError(
-            f"--node needs rclpy and the built Keypoints interface ({error}): run 'make setup' and "
-            "'source install/setup.sh', or source your ROS 2 workspace"
-        ) from error
-    return replay_into_node(options)
+    with contextlib.ExitStack() as resources:
+        matcher = None
+        if options.matching is not None:
+            matcher = resources.enter_context(contextlib.closing(open_matcher(options)))
+        if options.replay is None:
+            return evaluate_offline(options, matcher)
+        try:
+            from disk_trt_ros.evaluation.node_replay import replay_into_node
+        except ImportError as error:
+            raise OptionsError(
+                f"--node needs rclpy and the built Keypoints interface ({error}): run 'make setup' and "
+                "'source install/setup.sh', or source your ROS 2 workspace"
+            ) from error
+        return replay_into_node(options, matcher)
 
 
 def evaluate_to_directory(options: EvalOptions) -> list[Path]:

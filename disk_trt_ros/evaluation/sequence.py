@@ -15,10 +15,11 @@ import numpy as np
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.evaluation import metrics
 from disk_trt_ros.evaluation.bag_io import BagFrame, homography_between
+from disk_trt_ros.evaluation.matching import MatcherPair, match_frames, matching_summary
 from disk_trt_ros.evaluation.options import EvaluationSettings
 from disk_trt_ros.image_conversion import ImageConverter, ModelInput
 from disk_trt_ros.inference import comparison
-from disk_trt_ros.inference.base import Features
+from disk_trt_ros.inference.base import Features, Matcher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +43,8 @@ class FrameResult:
 
 @dataclasses.dataclass(frozen=True)
 class DrawnPair:
-    """A pair of frames kept for drawing: source images as RGB uint8, keypoints, inlier matches."""
+    """A pair of frames kept for drawing: source images as RGB uint8, keypoints, inlier matches, and the matcher's
+    matches when one ran (``eval --matcher``)."""
 
     index_a: int
     index_b: int
@@ -51,6 +53,7 @@ class DrawnPair:
     keypoints_a: np.ndarray
     keypoints_b: np.ndarray
     inlier_matches: np.ndarray
+    matcher: MatcherPair | None = None
 
 
 def convert(converter: ImageConverter, message: Any, compressed: bool) -> ModelInput:
@@ -71,11 +74,15 @@ class SequenceEvaluator:
         settings: metric settings.
         expected_frames: frames that will be offered, to spread the drawn pairs over the sequence.
         max_image_pixels: the limit the frames were converted under (they are converted again to be drawn).
+        matcher: a matcher run on each pair too (:mod:`disk_trt_ros.evaluation.matching`), or None.
     """
 
-    def __init__(self, settings: EvaluationSettings, expected_frames: int, max_image_pixels: int) -> None:
+    def __init__(
+        self, settings: EvaluationSettings, expected_frames: int, max_image_pixels: int, matcher: Matcher | None = None
+    ) -> None:
         self.settings = settings
         self.max_image_pixels = max_image_pixels
+        self.matcher = matcher
         self.records: list[dict[str, Any]] = []
         self.drawn_pairs: list[DrawnPair] = []
         self._tracks = metrics.TrackBook()
@@ -110,8 +117,15 @@ class SequenceEvaluator:
             homography = homography_between(previous.frame, result.frame)
             if homography is not None:
                 record.update(self._ground_truth_metrics(previous, result, pair, homography))
+            matched = None
+            if self.matcher is not None:
+                matched = match_frames(
+                    self.matcher, previous.features, previous.source_size, features, result.source_size,
+                    self.settings, homography,
+                )
+                record.update(matched.record)
             if self._draw_at and result.frame.index >= min(self._draw_at):
-                self._keep_for_drawing(previous, result, pair)
+                self._keep_for_drawing(previous, result, pair, matched)
         if result.reference is not None:
             agreement = comparison.agreement(
                 features.keypoints, features.scores, features.descriptors,
@@ -151,7 +165,9 @@ class SequenceEvaluator:
         )
         return values
 
-    def _keep_for_drawing(self, previous: FrameResult, current: FrameResult, pair: metrics.PairMatches) -> None:
+    def _keep_for_drawing(
+        self, previous: FrameResult, current: FrameResult, pair: metrics.PairMatches, matched: MatcherPair | None
+    ) -> None:
         self._draw_at = {index for index in self._draw_at if index > current.frame.index}
         self.drawn_pairs.append(
             DrawnPair(
@@ -162,6 +178,7 @@ class SequenceEvaluator:
                 keypoints_a=previous.features.keypoints,
                 keypoints_b=current.features.keypoints,
                 inlier_matches=pair.inlier_matches,
+                matcher=matched,
             )
         )
 
@@ -169,9 +186,11 @@ class SequenceEvaluator:
         return source_rgb(result.frame.message, result.frame.compressed, result.source_size, self.max_image_pixels)
 
     def summary(self) -> dict[str, Any]:
-        """Statistics over all frames: latencies, keypoints, matching, tracks, ground truth, agreement.
+        """Statistics over all frames: latencies, keypoints, matching, tracks, ground truth, agreement, and the
+        matcher's section (``matching``) when one ran.
 
-        Every value is a number, None (not measured) or a dict of them; see :func:`metrics.summary`.
+        Every value is a number, None (not measured) or a dict of them (see :func:`metrics.summary`); the matching
+        section also names the matcher.
         """
         column = self._column
         result: dict[str, Any] = {"frames": len(self.records)}
@@ -201,6 +220,8 @@ class SequenceEvaluator:
             cosine_min, score_diff = column("agreement_descriptor_cosine_min"), column("agreement_score_max_abs_diff")
             result["agreement_descriptor_cosine_min"] = metrics.summary(cosine_min)["min"]
             result["agreement_score_max_abs_diff"] = metrics.summary(score_diff)["max"]
+        if self.matcher is not None:
+            result["matching"] = matching_summary(self.records, self.matcher.describe())
         return result
 
     def _column(self, key: str) -> list[Any]:

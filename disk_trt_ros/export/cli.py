@@ -6,11 +6,19 @@ import argparse
 import dataclasses
 import os
 import sys
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from disk_trt_ros import __version__
 from disk_trt_ros.cli_arguments import integer, number, output_file
 from disk_trt_ros.contract import SIZE_MULTIPLE, InputFormat, ModelInfo, TrtCompat
 from disk_trt_ros.errors import ContractError
+from disk_trt_ros.matcher_contract import MatcherInfo
+
+if TYPE_CHECKING:
+    import onnx
+
+Info = TypeVar("Info", ModelInfo, MatcherInfo)
+Module = TypeVar("Module")
 
 MAX_EXPORT_SIDE = 8192  # DCI 8K's width; DISK's U-Net at that size already needs tens of GB to export
 MAX_EXPORT_KEYPOINTS = 65536
@@ -50,7 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from disk_trt_ros.export.onnx_export import export_onnx
-    from disk_trt_ros.export.trt_check import check_model
     from disk_trt_ros.export.weights import load_disk
 
     compat = TrtCompat(args.trt_compat)
@@ -67,18 +74,40 @@ def main(args: argparse.Namespace) -> int:
         weights_sha256="",
         package_version=__version__,
     )
-    info.validate()
-    disk, sha256 = load_disk(args.weights)
-    print(f"weights: {args.weights} sha256 {sha256}")
-    info = dataclasses.replace(info, weights_sha256=sha256)
-    if os.path.exists(args.output):
-        print(f"replacing the existing {args.output}")
-    model = export_onnx(disk, info, args.output)
-    violations = check_model(model, compat.value)
-    print(
-        f"wrote {args.output}: image {list(info.input_shape)} {info.input_dtype} {info.input_format.value}, "
-        f"K={info.max_keypoints}, opset {compat.max_opset}, {len(model.graph.node)} nodes"
+    summary = (
+        f"image {list(info.input_shape)} {info.input_dtype} {info.input_format.value}, K={info.max_keypoints}, "
+        f"opset {compat.max_opset}"
     )
+    return export_checked(info, load_disk, export_onnx, args.output, summary)
+
+
+def export_checked(
+    info: Info,
+    load: Callable[[str], tuple[Module, str]],
+    export: Callable[[Module, Info, str], onnx.ModelProto],
+    output: str,
+    summary: str,
+) -> int:
+    """What ``export`` and ``export-matcher`` do once they have the settings: check them, load the weights
+    (``load(info.weights)``), ``export`` the model with the weights' sha256 in its metadata to ``output`` (saying
+    when it replaces a file), and check the graph against the TensorRT support rules of ``info.trt_compat``.
+
+    Raises:
+        ContractError: invalid settings, or a written graph that breaks those rules (each violation is printed).
+        WeightsError: the weights cannot be loaded.
+    """
+    from disk_trt_ros.export.trt_check import check_model
+
+    info.validate()
+    module, sha256 = load(info.weights)
+    info = dataclasses.replace(info, weights_sha256=sha256)
+    print(f"weights: {info.weights} sha256 {sha256}")
+    if os.path.exists(output):
+        print(f"replacing the existing {output}")
+    model = export(module, info, output)
+    compat = info.trt_compat
+    violations = check_model(model, compat.value)
+    print(f"wrote {output}: {summary}, {len(model.graph.node)} nodes")
     for violation in violations:
         print(f"  TensorRT {compat.value} check: {violation}", file=sys.stderr)
     if violations:

@@ -1,4 +1,5 @@
-"""The interface every backend implements, the options it is created with, and the features it returns."""
+"""The interfaces every extractor backend and every matcher implement, the options they are created with, and what
+they take and return."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from disk_trt_ros.contract import (
+    DESCRIPTOR_DIM,
     DESCRIPTOR_NORM_TOLERANCE,
     ENGINE_SUFFIXES,
     BackendName,
@@ -17,6 +19,7 @@ from disk_trt_ros.contract import (
     Precision,
 )
 from disk_trt_ros.errors import ContractError, InvalidOutputError, OptionsError
+from disk_trt_ros.matcher_contract import MATCHER_INPUT_NAMES, NO_MATCH, MatcherInfo
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,4 +193,195 @@ class Backend(abc.ABC):
         return (
             f"{self.name} ({self.precision}), {info.width}x{info.height} {info.input_format.value}, "
             f"K={info.max_keypoints}, weights={info.weights}"
+        )
+
+
+# --- matchers --------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class KeypointSlots:
+    """One image's extractor outputs as a matcher takes them (batch of one; :mod:`disk_trt_ros.matcher_contract`).
+
+    Attributes:
+        keypoints: float32 ``[1, K, 2]`` (x, y) pixels in the matcher's keypoint frame.
+        descriptors: float32 ``[1, K, 128]``.
+        num_keypoints: int32 ``[1]``, the number of valid slots; the others are never matched.
+    """
+
+    keypoints: np.ndarray
+    descriptors: np.ndarray
+    num_keypoints: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.num_keypoints.reshape(-1)[0])
+
+    @classmethod
+    def from_valid(cls, keypoints: np.ndarray, descriptors: np.ndarray, slots: int) -> "KeypointSlots":
+        """The ``N`` valid keypoints ``[N, 2]`` and descriptors ``[N, D]`` in the first of ``slots`` zeroed slots."""
+        count = len(keypoints)
+        padded_keypoints = np.zeros((1, slots, 2), dtype=np.float32)
+        padded_descriptors = np.zeros((1, slots, descriptors.shape[1]), dtype=np.float32)
+        padded_keypoints[0, :count] = keypoints
+        padded_descriptors[0, :count] = descriptors
+        return cls(padded_keypoints, padded_descriptors, np.array([count], dtype=np.int32))
+
+    def check(self, max_keypoints: int | None, image: int) -> None:
+        """Raise :class:`ContractError` naming ``image`` (0 or 1) unless the slots follow the contract for
+        ``K = max_keypoints`` (None: any K)."""
+        slots = max_keypoints
+        if slots is None:  # a matcher for any K takes each image's own
+            slots = self.keypoints.shape[1] if self.keypoints.ndim == 3 else -1
+        expected = (
+            ("keypoints", self.keypoints, (1, slots, 2), "float32"),
+            ("descriptors", self.descriptors, (1, slots, DESCRIPTOR_DIM), "float32"),
+            ("num_keypoints", self.num_keypoints, (1,), "int32"),
+        )
+        for name, array, shape, dtype in expected:
+            if tuple(array.shape) != shape or array.dtype != dtype:
+                raise ContractError(
+                    f"{name}{image} is {array.dtype} {tuple(array.shape)}, the matcher takes {dtype} {shape}: "
+                    f"give it the outputs of an extractor with K={slots} and {DESCRIPTOR_DIM}-d descriptors"
+                )
+        if not 0 <= self.count <= slots:
+            raise ContractError(f"num_keypoints{image}={self.count} is outside 0..{slots}")
+
+
+def matcher_inputs(image0: KeypointSlots, image1: KeypointSlots) -> dict[str, np.ndarray]:
+    """The two images' slots under the matcher contract's input names (an exported matcher's feeds)."""
+    arrays = (image0.keypoints, image0.descriptors, image0.num_keypoints) + (
+        image1.keypoints, image1.descriptors, image1.num_keypoints,
+    )
+    return dict(zip(MATCHER_INPUT_NAMES, arrays))
+
+
+@dataclasses.dataclass(frozen=True)
+class Matches:
+    """A matcher's outputs (:mod:`disk_trt_ros.matcher_contract`).
+
+    Attributes:
+        matches0: int32 ``[1, K0]``, the slot of image 1 matched to each slot of image 0, or -1.
+        scores0: float32 ``[1, K0]``, higher is better, 0 where unmatched.
+    """
+
+    matches0: np.ndarray
+    scores0: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(np.count_nonzero(self.matches0 != NO_MATCH))
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The matches as int32 ``[N, 2]`` (slot in image 0, slot in image 1) rows, in slot order, and their
+        float32 ``[N]`` scores."""
+        slots0 = np.flatnonzero(self.matches0.reshape(-1) != NO_MATCH)
+        slots1 = self.matches0.reshape(-1)[slots0]
+        return np.stack([slots0, slots1], axis=1).astype(np.int32), self.scores0.reshape(-1)[slots0]
+
+
+@dataclasses.dataclass(frozen=True)
+class MnnSettings:
+    """Optional filters of mutual nearest neighbour matching (None: off; the rule: :mod:`disk_trt_ros.inference.mnn`).
+
+    Attributes:
+        ratio_threshold: keep a match when nearest / second-nearest distance ``<= ratio_threshold`` both ways,
+            in (0, 1]. The DISK paper matches with a ratio test; kornia's ``match_smnn`` defaults to 0.95.
+        max_distance: keep a match when its descriptor distance ``<= max_distance``, in [0, 2].
+    """
+
+    ratio_threshold: float | None = None
+    max_distance: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.ratio_threshold is not None and not 0.0 < self.ratio_threshold <= 1.0:
+            raise OptionsError(f"ratio_threshold={self.ratio_threshold} must be in (0, 1], or None for no ratio test")
+        if self.max_distance is not None and not 0.0 <= self.max_distance <= 2.0:
+            raise OptionsError(
+                f"max_distance={self.max_distance} must be in [0, 2] (unit descriptors), or None for no threshold"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class MatcherOptions:
+    """How to create a matcher; each uses what applies to it and says so when it ignores a setting.
+
+    Attributes:
+        model: LightGlue's exported ONNX model (or, for TensorRT, its engine); mutual nearest neighbours take none.
+        backend: precision, threads and engine path, as for an extractor backend.
+        mnn: the filters of mutual nearest neighbours.
+    """
+
+    model: Path | None = None
+    backend: BackendOptions = BackendOptions()
+    mnn: MnnSettings = MnnSettings()
+
+
+def require_matcher_model(options: MatcherOptions, matcher: str) -> Path:
+    """``options.model``; :class:`OptionsError` when LightGlue (``matcher``) is given none."""
+    if options.model is None:
+        raise OptionsError(
+            f"{matcher} needs an exported matcher: make one with 'python -m disk_trt_ros export-matcher "
+            "--extractor DISK.onnx --output lightglue.onnx' and pass it as the matcher's model"
+        )
+    return options.model
+
+
+class Matcher(abc.ABC):
+    """Matches the keypoint slots of two images (the extractor's outputs, ``K`` slots each).
+
+    Matchers are created by name through :func:`disk_trt_ros.inference.registry.create_matcher`, which calls
+    :meth:`create`; ``name`` is their key in :data:`~disk_trt_ros.inference.registry.MATCHERS`.
+
+    Args:
+        info: what the exported matcher promises (LightGlue: K, and the keypoint frame that it normalises positions
+            by); None for a matcher without a model, which takes any K and ignores positions.
+    """
+
+    name: str
+
+    def __init__(self, info: MatcherInfo | None) -> None:
+        self.info = info
+
+    @classmethod
+    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> "Matcher":
+        """The matcher for ``options``; ``report`` takes what the user should know (a setting ignored, an engine
+        build's progress)."""
+        raise NotImplementedError(f"{cls.__name__} is not created by name")
+
+    @property
+    def max_keypoints(self) -> int | None:
+        """K, the slots of each image that :meth:`match` takes; None: any K."""
+        return None if self.info is None else self.info.max_keypoints
+
+    @property
+    def frame(self) -> tuple[int, int] | None:
+        """``(width, height)`` of the keypoint frame the matcher was made for; None where positions are not used."""
+        return None if self.info is None else (self.info.width, self.info.height)
+
+    @property
+    def compute_device(self) -> str:
+        """Where this matcher computes, as a PyTorch device name."""
+        return "cpu"
+
+    def match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
+        """Match image 0's slots to image 1's; :class:`ContractError` names an input that breaks the contract."""
+        image0.check(self.max_keypoints, 0)
+        image1.check(self.max_keypoints, 1)
+        return self._match(image0, image1)
+
+    @abc.abstractmethod
+    def _match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
+        """Match inputs already checked against the contract."""
+
+    def close(self) -> None:
+        """Release device resources (no-op where there are none)."""
+
+    def describe(self) -> str:
+        info = self.info
+        if info is None:
+            return f"{self.name}, any K"
+        return (
+            f"{self.name}, K={info.max_keypoints}, {info.width}x{info.height} frame, threshold "
+            f"{info.filter_threshold}, weights={info.weights}"
         )

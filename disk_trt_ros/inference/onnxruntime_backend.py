@@ -1,4 +1,5 @@
-"""ONNX Runtime backend: the exported model on the CUDA provider where present, else on the CPU."""
+"""ONNX Runtime: the exported extractor (:class:`OnnxRuntimeBackend`) and the exported LightGlue
+(:class:`OnnxRuntimeLightGlue`), on the CUDA provider where present, else on the CPU."""
 
 from __future__ import annotations
 
@@ -21,9 +22,74 @@ from disk_trt_ros.contract import (
     read_onnx_file,
 )
 from disk_trt_ros.errors import ContractError
-from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
+from disk_trt_ros.inference.base import (
+    Backend,
+    BackendOptions,
+    Features,
+    KeypointSlots,
+    Matcher,
+    MatcherOptions,
+    Matches,
+    matcher_inputs,
+    require_matcher_model,
+    require_onnx_model,
+)
+from disk_trt_ros.matcher_contract import MATCHER_OUTPUT_NAMES, MatcherInfo
 
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
+
+
+def read_onnx_model(model_path: str, command: str) -> tuple[bytes, dict[str, str]]:
+    """An exported model's bytes and metadata, read once so that the metadata and the session come from the same
+    bytes; errors as :func:`~disk_trt_ros.contract.load_onnx_model`'s (``command`` exports such models)."""
+    data = read_onnx_file(model_path, command)
+    return data, onnx_metadata(parse_onnx_model(data, model_path))
+
+
+def open_session(
+    model_path: str,
+    data: bytes,
+    info: ModelInfo | MatcherInfo,
+    command: str,
+    threads: int | None,
+    providers: list[str] | None,
+) -> ort.InferenceSession:
+    """An ONNX Runtime session for an exported model whose tensors are checked against ``info``'s contract.
+
+    Args:
+        model_path: the ONNX file, for messages.
+        data: its bytes (:func:`read_onnx_model`).
+        info: what its metadata promises.
+        command: the command that exports such models (``export``, ``export-matcher``), for the message.
+        threads: intra-op threads (None: ONNX Runtime's default, one per core).
+        providers: execution providers; default CUDA when available, then CPU.
+
+    Raises:
+        ContractError: the graph's tensors are not those its metadata promises.
+    """
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    available = ort.get_available_providers()
+    chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    session = ort.InferenceSession(data, sess_options=options, providers=chosen)
+    found = [
+        TensorSpec(tensor.name, tuple(tensor.shape), ONNX_TYPES.get(tensor.type, tensor.type), is_input)
+        for tensors, is_input in ((session.get_inputs(), True), (session.get_outputs(), False))
+        for tensor in tensors
+    ]
+    problems = contract_violations(found, info)
+    if problems:
+        raise ContractError(
+            f"{model_path} does not match the contract its metadata describes: " + "; ".join(problems) + "; "
+            f"export the model again with 'python -m disk_trt_ros {command}'"
+        )
+    return session
+
+
+def session_device(session: ort.InferenceSession) -> str:
+    """Where a session computes, as a PyTorch device name."""
+    return "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
 
 
 class OnnxRuntimeBackend(Backend):
@@ -38,16 +104,10 @@ class OnnxRuntimeBackend(Backend):
     name = BackendName.ONNXRUNTIME
 
     def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
-        data = read_onnx_file(model_path)  # read once: the metadata and the session come from the same bytes
-        super().__init__(ModelInfo.from_metadata(onnx_metadata(parse_onnx_model(data, model_path))), precision="fp32")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        available = ort.get_available_providers()
-        chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        self.session = ort.InferenceSession(data, sess_options=options, providers=chosen)
+        data, metadata = read_onnx_model(model_path, "export")
+        super().__init__(ModelInfo.from_metadata(metadata), precision="fp32")
+        self.session = open_session(model_path, data, self.info, "export", threads, providers)
         self.providers = self.session.get_providers()
-        self._check_signature(model_path)
         self._input = np.zeros(self.info.input_shape, dtype=self.info.input_dtype)
         shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
         self._outputs = [np.zeros(shapes[name], dtype=dtypes[name]) for name in OUTPUT_NAMES]
@@ -65,27 +125,51 @@ class OnnxRuntimeBackend(Backend):
 
     @property
     def compute_device(self) -> str:
-        return "cuda" if "CUDAExecutionProvider" in self.providers else "cpu"
-
-    def _check_signature(self, model_path: str) -> None:
-        """Raise :class:`ContractError` unless the graph's tensors are those its metadata promises."""
-        found = [
-            TensorSpec(tensor.name, tuple(tensor.shape), ONNX_TYPES.get(tensor.type, tensor.type), is_input)
-            for tensors, is_input in ((self.session.get_inputs(), True), (self.session.get_outputs(), False))
-            for tensor in tensors
-        ]
-        problems = contract_violations(found, self.info)
-        if problems:
-            raise ContractError(
-                f"{model_path} does not match the contract its metadata describes: " + "; ".join(problems) + "; "
-                "export the model again with 'python -m disk_trt_ros export'"
-            )
+        return session_device(self.session)
 
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)
         np.copyto(self._input[0], image, casting="unsafe")
         self.session.run_with_iobinding(self._binding)
         return Features.from_outputs(*self._outputs, self.info)
+
+    def describe(self) -> str:
+        return f"{super().describe()}, providers {','.join(self.providers)}"
+
+
+class OnnxRuntimeLightGlue(Matcher):
+    """An exported LightGlue (``python -m disk_trt_ros export-matcher``) run by ONNX Runtime.
+
+    Args:
+        model_path: the ONNX file.
+        threads: intra-op threads (None: ONNX Runtime's default, one per core).
+        providers: execution providers; default CUDA when available, then CPU.
+    """
+
+    name = "lightglue-onnxruntime"
+
+    def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
+        data, metadata = read_onnx_model(model_path, "export-matcher")
+        info = MatcherInfo.from_metadata(metadata)
+        super().__init__(info)
+        self.session = open_session(model_path, data, info, "export-matcher", threads, providers)
+        self.providers = self.session.get_providers()
+
+    @classmethod
+    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> OnnxRuntimeLightGlue:
+        model = require_matcher_model(options, cls.name)
+        require_onnx_model(model, BackendName.ONNXRUNTIME)
+        if options.backend.precision is not Precision.FP32:
+            report(f"{cls.name} runs {model} as exported; precision {options.backend.precision} is ignored")
+        return cls(str(model), threads=options.backend.threads)
+
+    @property
+    def compute_device(self) -> str:
+        return session_device(self.session)
+
+    def _match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
+        matches0, scores0 = self.session.run(list(MATCHER_OUTPUT_NAMES), matcher_inputs(image0, image1))
+        return Matches(np.asarray(matches0), np.asarray(scores0))
 
     def describe(self) -> str:
         return f"{super().describe()}, providers {','.join(self.providers)}"

@@ -1,13 +1,16 @@
-"""The backends by name, and choosing one: ``tensorrt``, ``onnxruntime``, ``torch`` or ``auto``.
+"""The extractor backends and the matchers by name, and choosing one: ``tensorrt``, ``onnxruntime``, ``torch`` or
+``auto``.
 
 :data:`BACKENDS` maps each :class:`~disk_trt_ros.contract.BackendName` to the class that implements it, as
 ``module:Class``; a backend's module is imported only when that backend is created, so that choosing ONNX Runtime
 never imports PyTorch. A new backend is one module (a :class:`~disk_trt_ros.inference.base.Backend` with its
-``create``) and one line here, plus its name in ``BackendName``.
+``create``) and one line here, plus its name in ``BackendName``. :data:`MATCHERS` does the same for the
+:class:`~disk_trt_ros.inference.base.Matcher` classes, by their ``name``.
 
 ``auto`` takes TensorRT when the ``tensorrt`` package imports and a CUDA GPU is visible (through pycuda or
 cuda-python, which the TensorRT backend needs anyway), else ONNX Runtime when it imports, else PyTorch. The choice
-and the reason are logged.
+and the reason are logged. A matcher runs where :func:`resolve_matcher` says: LightGlue on the backend that name
+resolves to; mutual nearest neighbours in PyTorch on a CUDA GPU, or in numpy on the CPU.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from disk_trt_ros.contract import BackendName, Precision
+from disk_trt_ros.contract import BackendName, MatcherMethod, Precision
 from disk_trt_ros.errors import BackendUnavailableError, OptionsError, TensorRTUnavailableError
-from disk_trt_ros.inference.base import Backend, BackendOptions
+from disk_trt_ros.inference.base import Backend, BackendOptions, Matcher, MatcherOptions
 from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
 
 BACKENDS: dict[BackendName, str] = {
@@ -29,13 +32,33 @@ BACKENDS: dict[BackendName, str] = {
     BackendName.TORCH: "disk_trt_ros.inference.torch_backend:TorchBackend",
 }
 
+MATCHERS: dict[str, str] = {
+    "mnn-numpy": "disk_trt_ros.inference.mnn:NumpyMnnMatcher",
+    "mnn-torch": "disk_trt_ros.inference.torch_matchers:TorchMnnMatcher",
+    "lightglue-tensorrt": "disk_trt_ros.inference.tensorrt.matcher:TensorRTLightGlue",
+    "lightglue-onnxruntime": "disk_trt_ros.inference.onnxruntime_backend:OnnxRuntimeLightGlue",
+    "lightglue-torch": "disk_trt_ros.inference.torch_matchers:TorchLightGlue",
+}
+
 logger = logging.getLogger(__name__)
 
 
-def backend_class(name: BackendName) -> type[Backend]:
-    """The class of backend ``name`` (importing its module, and so its libraries, now)."""
-    module, _, attribute = BACKENDS[name].partition(":")
+def load_class(reference: str) -> type:
+    """The class a ``module:Class`` reference names (importing its module, and so its libraries, now)."""
+    module, _, attribute = reference.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def backend_class(name: BackendName) -> type[Backend]:
+    """The class of backend ``name``."""
+    return load_class(BACKENDS[name])
+
+
+def backend_name(requested: BackendName | str) -> BackendName:
+    """``requested`` as a :class:`~disk_trt_ros.contract.BackendName`; :class:`OptionsError` when it is none."""
+    if requested not in BackendName.values():
+        raise OptionsError(f"backend {requested!r}: choose one of {', '.join(BackendName.values())}")
+    return BackendName(requested)
 
 
 def resolve_backend_name(requested: BackendName | str) -> tuple[BackendName, str]:
@@ -45,9 +68,7 @@ def resolve_backend_name(requested: BackendName | str) -> tuple[BackendName, str
         OptionsError: ``requested`` is not a :class:`~disk_trt_ros.contract.BackendName`.
         BackendUnavailableError: ``auto`` finds no backend installed.
     """
-    if requested not in BackendName.values():
-        raise OptionsError(f"backend {requested!r}: choose one of {', '.join(BackendName.values())}")
-    if requested != BackendName.AUTO:
+    if backend_name(requested) is not BackendName.AUTO:
         return BackendName(requested), "requested"
     try:
         import_tensorrt()
@@ -102,3 +123,54 @@ def create_backend(
         compile_unet=compile_unet,
     )
     return backend_class(name).create(Path(model_path), options, say)
+
+
+def resolve_matcher(method: MatcherMethod | str, backend: BackendName | str) -> tuple[str, str]:
+    """The matcher (a key of :data:`MATCHERS`) that ``method`` on ``backend`` stands for, and why.
+
+    LightGlue runs on the backend :func:`resolve_backend_name` gives. Mutual nearest neighbours need no model: they
+    run in PyTorch for ``torch``, and for ``auto`` and ``tensorrt`` when PyTorch sees a CUDA GPU (where the extractor
+    runs on it); otherwise, and for ``onnxruntime``, in numpy on the CPU.
+
+    Raises:
+        OptionsError: an unknown method or backend.
+        BackendUnavailableError: ``auto`` finds no backend installed for LightGlue.
+    """
+    if method not in MatcherMethod.values():
+        raise OptionsError(f"matcher {method!r}: choose one of {', '.join(MatcherMethod.values())}")
+    if method == MatcherMethod.LIGHTGLUE:
+        name, reason = resolve_backend_name(backend)
+        return f"{MatcherMethod.LIGHTGLUE}-{name}", reason
+    requested = backend_name(backend)
+    if requested is BackendName.TORCH:
+        return "mnn-torch", "requested"
+    if requested is BackendName.ONNXRUNTIME:
+        return "mnn-numpy", "a CPU backend was requested"
+    try:
+        import torch
+    except ImportError as error:
+        return "mnn-numpy", f"PyTorch is not installed ({error})"
+    if torch.cuda.is_available():
+        return "mnn-torch", "PyTorch sees a CUDA GPU"
+    return "mnn-numpy", "PyTorch sees no CUDA GPU"
+
+
+def create_matcher(
+    method: MatcherMethod | str,
+    backend: BackendName | str,
+    options: MatcherOptions,
+    report: Callable[[str], None] | None = None,
+) -> Matcher:
+    """Construct the matcher for ``method`` on ``backend`` (see :func:`resolve_matcher`; the choice is reported).
+
+    Args:
+        method: ``mnn`` or ``lightglue``.
+        backend: a :class:`~disk_trt_ros.contract.BackendName`.
+        options: LightGlue's model, the backend options, the filters of mutual nearest neighbours.
+        report: where to say what happens (the matcher chosen, ignored settings, engine build progress); default:
+            this module's Python logger.
+    """
+    say = report or logger.info
+    name, reason = resolve_matcher(method, backend)
+    say(f"matcher {method} on {backend} -> {name}: {reason}")
+    return load_class(MATCHERS[name]).create(options, say)

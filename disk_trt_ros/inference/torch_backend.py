@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision, read_onnx_model_info
-from disk_trt_ros.errors import ContractError, WeightsError
+from disk_trt_ros.errors import ContractError
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.inference.base import Backend, BackendOptions, Features, require_onnx_model
 
@@ -39,14 +39,10 @@ def pipeline_for_model(model_path: str) -> DiskPipeline:
 
     Raises :class:`ContractError` when those weights cannot be loaded here or their sha256 differs from the model's.
     """
-    from disk_trt_ros.export.weights import load_exported_disk
+    from disk_trt_ros.export.weights import load_disk, weights_of_model
 
     info = read_onnx_model_info(model_path)
-    try:
-        remedy = "give the torch backend the checkpoint the model was exported from"
-        disk = load_exported_disk(info.weights, info.weights_sha256, model_path, remedy)
-    except WeightsError as error:
-        raise ContractError(f"the torch backend needs the weights of {model_path}: {error}") from error
+    disk = weights_of_model(load_disk, info.weights, info.weights_sha256, model_path, "torch backend")
     return DiskPipeline(disk, info)
 
 

@@ -1,4 +1,5 @@
-"""Frame statistics of the node and their ``diagnostic_msgs/DiagnosticArray`` report."""
+"""Frame statistics of a node (the detector's frames, the matcher's pairs) and their ``diagnostic_msgs/DiagnosticArray``
+report."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-LATENCY_WINDOW = 256  # latency percentiles are over the last this many published frames
+LOG_THROTTLE_S = 5.0  # a repeated warning or error is logged at most once per this many seconds
+LATENCY_WINDOW = 256  # latency percentiles (and mean sizes) are over the last this many published messages
+STANDARD_EVENTS = ("received", "published", "dropped", "lost", "rejected", "failed", "invalid_output")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +26,9 @@ class StatisticsReport:
     the first frame. ``new_rejected``, ``new_failed`` and ``new_invalid_output`` count the frames since the previous
     report. ``invalid_output`` counts frames whose model outputs broke the contract (not published). ``lost`` counts
     frames that never reached the node (a full DDS queue, the network), seen as gaps in the publication sequence
-    numbers while the topic has a single publisher.
+    numbers while the topic has a single publisher. ``size_mean`` is the mean size of the published messages over
+    the window (keypoints or matches each; NaN when none was given), ``others`` the counts of other events (the
+    matcher's ``out_of_order``, ``unpaired``, ``empty``).
     """
 
     received: int
@@ -39,6 +44,8 @@ class StatisticsReport:
     new_rejected: int
     new_failed: int
     new_invalid_output: int
+    size_mean: float = float("nan")
+    others: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class FrameStatistics:
@@ -54,19 +61,23 @@ class FrameStatistics:
         self._lock = threading.Lock()
         self._counts = collections.Counter[str]()
         self._latencies: collections.deque[float] = collections.deque(maxlen=LATENCY_WINDOW)
+        self._sizes: collections.deque[int] = collections.deque(maxlen=LATENCY_WINDOW)
         self._previous_counts = collections.Counter[str]()
         self._previous_time = clock()
 
     def count(self, event: str, frames: int = 1) -> None:
-        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected``, ``failed`` or
-        ``invalid_output``."""
+        """Count ``frames`` (default one) ``received``, ``dropped``, ``lost``, ``rejected``, ``failed``,
+        ``invalid_output``, or another event (reported under its name)."""
         with self._lock:
             self._counts[event] += frames
 
-    def count_published(self, latency_s: float) -> None:
+    def count_published(self, latency_s: float, size: int | None = None) -> None:
+        """Count a published message, its latency and, when given, its size (keypoints or matches)."""
         with self._lock:
             self._counts["published"] += 1
             self._latencies.append(latency_s)
+            if size is not None:
+                self._sizes.append(size)
 
     def report(self) -> StatisticsReport:
         """The statistics now; starts the next rate period."""
@@ -74,6 +85,7 @@ class FrameStatistics:
             now = self._clock()
             counts, previous = self._counts.copy(), self._previous_counts
             latencies = np.array(self._latencies, dtype=np.float64)
+            size_mean = float(np.mean(self._sizes)) if self._sizes else float("nan")
             elapsed = now - self._previous_time
             self._previous_counts, self._previous_time = counts, now
         p50, p99 = np.percentile(latencies, [50, 99]) if latencies.size else (float("nan"), float("nan"))
@@ -91,16 +103,27 @@ class FrameStatistics:
             new_rejected=counts["rejected"] - previous["rejected"],
             new_failed=counts["failed"] - previous["failed"],
             new_invalid_output=counts["invalid_output"] - previous["invalid_output"],
+            size_mean=size_mean,
+            others={event: count for event, count in sorted(counts.items()) if event not in STANDARD_EVENTS},
         )
 
 
 def diagnostic_array(
-    report: StatisticsReport, stamp: Time, name: str, hardware_id: str, settings: dict[str, str]
+    report: StatisticsReport,
+    stamp: Time,
+    name: str,
+    hardware_id: str,
+    settings: dict[str, str],
+    output: str = "keypoints",
+    source: str = "image",
+    waiting_for: str = "images",
 ) -> DiagnosticArray:
-    """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values.
+    """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values; ``output``,
+    ``source`` and ``waiting_for`` word what the node publishes and receives (the matcher: ``matches``, ``keypoints``,
+    ``keypoints``).
 
     Level: ERROR when inference failed or gave outputs that break the contract since the previous report, WARN when
-    images were rejected, else OK.
+    messages were rejected, else OK.
     """
     if report.new_failed:
         level, message = DiagnosticStatus.ERROR, f"inference failed on {report.new_failed} frames"
@@ -108,11 +131,11 @@ def diagnostic_array(
         level, message = (DiagnosticStatus.ERROR,
                           f"model outputs broke the contract on {report.new_invalid_output} frames (not published)")
     elif report.new_rejected:
-        level, message = DiagnosticStatus.WARN, f"rejected {report.new_rejected} bad image messages"
+        level, message = DiagnosticStatus.WARN, f"rejected {report.new_rejected} bad {source} messages"
     elif report.received == 0:
-        level, message = DiagnosticStatus.OK, "waiting for images"
+        level, message = DiagnosticStatus.OK, f"waiting for {waiting_for}"
     else:
-        level, message = DiagnosticStatus.OK, f"publishing keypoints at {report.rate_hz:.1f} Hz"
+        level, message = DiagnosticStatus.OK, f"publishing {output} at {report.rate_hz:.1f} Hz"
     values = {
         **settings,
         "rate_hz": f"{report.rate_hz:.2f}",
@@ -125,7 +148,10 @@ def diagnostic_array(
         "rejected": str(report.rejected),
         "inference_errors": str(report.failed),
         "invalid_output": str(report.invalid_output),
+        **{event: str(count) for event, count in report.others.items()},
     }
+    if not np.isnan(report.size_mean):
+        values[f"{output}_per_message_mean"] = f"{report.size_mean:.1f}"
     status = DiagnosticStatus(
         level=level,
         name=name,

@@ -10,28 +10,24 @@ Topics (all remappable):
         input with its keypoints, at most ``debug_image_max_rate`` per second.
     ``/diagnostics`` (diagnostic_msgs/DiagnosticArray), once a second.
 
-The executor thread only hands each message to one worker thread through a slot of depth one: when the worker is
-busy, a newer frame replaces the waiting one (counted as dropped), so latency stays bounded under any input rate.
-A message that cannot be converted (malformed, undecodable, over ``max_image_pixels``) is rejected; a frame whose
-model outputs break the contract is not published (``invalid_output``); both are counted and logged, throttled.
+The executor thread only hands each message to one worker thread through a slot of depth one
+(:class:`~disk_trt_ros.node.newest_worker.NewestWorker`): when the worker is busy, a newer frame replaces the
+waiting one (counted as dropped), so latency stays bounded under any input rate. A message that cannot be converted
+(malformed, undecodable, over ``max_image_pixels``) is rejected; a frame whose model outputs break the contract is
+not published (``invalid_output``); both are counted and logged, throttled.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import signal
-import threading
 import time
-from typing import Any, Generic, NamedTuple, Sequence, TypeVar
+from typing import Any, Sequence
 
 import rclpy
-import rclpy.logging
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.clock import Clock, ClockType
-from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -48,17 +44,14 @@ from disk_trt_ros.inference.base import MAX_THREADS, Backend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.debug_image import RateLimiter, bgr8_message, draw_keypoints
-from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
+from disk_trt_ros.node.diagnostics import LOG_THROTTLE_S, FrameStatistics, diagnostic_array
 from disk_trt_ros.node.keypoints_message import keypoints_message
+from disk_trt_ros.node.newest_worker import NewestWorker
+from disk_trt_ros.node.parameters import RELIABILITIES, Parameter, declare_parameters, parameter
+from disk_trt_ros.node.process import run_node
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
-RELIABILITIES = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
-LOG_THROTTLE_S = 5.0
 MAX_REPORTED_ENCODINGS = 32  # a publisher inventing encodings must not grow the node's memory
-
-WORKER_JOIN_TIMEOUT_S = 1.5
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,44 +70,29 @@ class NodeSettings:
     max_image_pixels: int
 
 
-class _Parameter(NamedTuple):
-    default: Any
-    descriptor: ParameterDescriptor
-    choices: tuple[str, ...]
-
-
-def _parameter(default: Any, description: str, choices: Sequence[str] = (), **ranges: Any) -> _Parameter:
-    """A read-only parameter (read once at start); ``choices`` are listed in the descriptor and enforced."""
-    constraints = f"one of: {', '.join(choices)}" if choices else ""
-    descriptor = ParameterDescriptor(
-        description=description, additional_constraints=constraints, read_only=True, **ranges
-    )
-    return _Parameter(default, descriptor, tuple(choices))
-
-
-_PARAMETERS: dict[str, _Parameter] = {
-    "model": _parameter(
+_PARAMETERS: dict[str, Parameter] = {
+    "model": parameter(
         "", "Exported ONNX model (python -m disk_trt_ros export); its metadata gives the input size, K and format"),
-    "engine": _parameter(
+    "engine": parameter(
         "", "TensorRT engine file built from the model (build_engine); empty: MODEL.<precision>.engine beside it"),
-    "backend": _parameter(
+    "backend": parameter(
         "auto", "Inference backend; auto picks TensorRT where it and a GPU are available, else ONNX Runtime",
         BackendName.values()),
-    "precision": _parameter("fp16", "Inference precision of TensorRT, and of PyTorch on a GPU", Precision.values()),
-    "image_transport": _parameter(
+    "precision": parameter("fp16", "Inference precision of TensorRT, and of PyTorch on a GPU", Precision.values()),
+    "image_transport": parameter(
         "raw", "raw subscribes 'image' (sensor_msgs/Image), compressed 'image/compressed' (JPEG or PNG)",
         IMAGE_TRANSPORTS),
-    "qos_reliability": _parameter(
+    "qos_reliability": parameter(
         "best_effort", "Reliability of the image subscription (best_effort receives both kinds of publisher)",
         tuple(RELIABILITIES)),
-    "debug_image": _parameter(False, "Publish ~/debug_image, the model input with the keypoints drawn"),
-    "debug_image_max_rate": _parameter(
+    "debug_image": parameter(False, "Publish ~/debug_image, the model input with the keypoints drawn"),
+    "debug_image_max_rate": parameter(
         5.0, "Most ~/debug_image messages per second (0: one per frame)",
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)]),
-    "threads": _parameter(
+    "threads": parameter(
         0, "CPU threads of ONNX Runtime and PyTorch (0: the library's default)",
         integer_range=[IntegerRange(from_value=0, to_value=MAX_THREADS, step=1)]),
-    "max_image_pixels": _parameter(
+    "max_image_pixels": parameter(
         DEFAULT_MAX_IMAGE_PIXELS, "Largest image accepted, width x height; larger ones (by their header, for JPEG and "
         "PNG) are rejected before decoding. Default: 8192x4320 (DCI 8K; covers 7680x4320)",
         integer_range=[IntegerRange(from_value=1, to_value=MAX_IMAGE_PIXELS_LIMIT, step=1)]),
@@ -127,18 +105,7 @@ def declare_settings(node: Node) -> NodeSettings:
     Raises:
         NodeConfigurationError: a value of the wrong type, out of range, not among the allowed choices, or no model.
     """
-    values: dict[str, Any] = {}
-    for name, parameter in _PARAMETERS.items():
-        try:
-            values[name] = node.declare_parameter(name, parameter.default, parameter.descriptor).value
-        except (InvalidParameterTypeException, InvalidParameterValueException) as error:
-            raise NodeConfigurationError(
-                f"invalid parameter '{name}' ({parameter.descriptor.description}): {error}"
-            ) from None
-        if parameter.choices and values[name] not in parameter.choices:
-            raise NodeConfigurationError(
-                f"invalid parameter '{name}': {values[name]!r} is not one of {', '.join(parameter.choices)}"
-            )
+    values = declare_parameters(node, _PARAMETERS)
     for name in ("model", "engine"):
         values[name] = os.path.expanduser(values[name])
     if not values["model"]:
@@ -147,38 +114,6 @@ def declare_settings(node: Node) -> NodeSettings:
             "(python -m disk_trt_ros export --output disk.onnx), e.g. --ros-args -p model:=disk.onnx"
         )
     return NodeSettings(**values)
-
-
-class LatestSlot(Generic[T]):
-    """A hand-over of depth one between threads: a new item replaces the one not yet taken."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._item: T | None = None
-        self._closed = False
-
-    def put(self, item: T) -> bool:
-        """Offer ``item``; returns True when it replaced an item nobody took (that one is dropped)."""
-        with self._condition:
-            replaced = self._item is not None
-            self._item = item
-            self._condition.notify()
-        return replaced
-
-    def take(self) -> T | None:
-        """Wait for an item and take it; None once the slot is closed."""
-        with self._condition:
-            self._condition.wait_for(lambda: self._item is not None or self._closed)
-            if self._closed:
-                return None
-            item, self._item = self._item, None
-        return item
-
-    def close(self) -> None:
-        """Wake the consumer; every later :meth:`take` returns None."""
-        with self._condition:
-            self._closed = True
-            self._condition.notify_all()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,9 +165,9 @@ class DiskNode(Node):
             1.0, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
         )
 
-        self._slot: LatestSlot[Frame] = LatestSlot()
-        self._worker = threading.Thread(target=self._work, name="disk_inference", daemon=True)
-        self._worker.start()
+        self._worker: NewestWorker[Frame] = NewestWorker(
+            "disk_inference", self._process, self._on_failure, lambda: rclpy.ok(context=self.context)
+        )
         self.get_logger().info(
             f"ready: {self._backend.describe()}; subscribed to {self._subscription.topic_name} "
             f"({self.settings.qos_reliability}), publishing {self._keypoints_publisher.topic_name}"
@@ -258,7 +193,7 @@ class DiskNode(Node):
     def _on_image(self, message: Image | CompressedImage, info: dict[str, Any]) -> None:
         self._statistics.count("received")
         self._count_lost(info.get("publication_sequence_number"))
-        if self._slot.put(Frame(message, time.monotonic())):
+        if self._worker.offer(Frame(message, time.monotonic())):
             self._statistics.count("dropped")
 
     def _count_lost(self, sequence: int | None) -> None:
@@ -276,15 +211,9 @@ class DiskNode(Node):
             self._statistics.count("lost", sequence - self._last_sequence - 1)
         self._last_sequence = sequence
 
-    def _work(self) -> None:
-        while (frame := self._slot.take()) is not None:
-            try:
-                self._process(frame)
-            except Exception as error:  # the worker must outlive any single frame
-                if not rclpy.ok(context=self.context):
-                    return  # shutting down: publishers are gone
-                self._statistics.count("failed")
-                self.get_logger().error(f"processing a frame failed: {error!r}", throttle_duration_sec=LOG_THROTTLE_S)
+    def _on_failure(self, error: Exception) -> None:
+        self._statistics.count("failed")
+        self.get_logger().error(f"processing a frame failed: {error!r}", throttle_duration_sec=LOG_THROTTLE_S)
 
     def _process(self, frame: Frame) -> None:
         message = frame.message
@@ -340,61 +269,12 @@ class DiskNode(Node):
         )
 
     def destroy_node(self) -> None:
-        """Stop the worker (waiting at most ``WORKER_JOIN_TIMEOUT_S`` for the frame in hand), free the backend."""
-        self._slot.close()
-        self._worker.join(WORKER_JOIN_TIMEOUT_S)
-        if not self._worker.is_alive():
+        """Stop the worker (waiting a little for the frame in hand), free the backend."""
+        if self._worker.stop():
             self._backend.close()
         super().destroy_node()
 
 
-def spin_until_shutdown(executor: Executor) -> None:
-    """Spin until SIGINT/SIGTERM (rclpy's handlers) or Ctrl-C shut the context down."""
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:  # RCLError when the shutdown lands between two waits of the executor
-        if executor.context.ok():
-            raise
-
-
-def _shutdown_requested(number: int, frame: Any) -> None:
-    """Python's handler of SIGINT and SIGTERM under rclpy's: rclpy has already shut the context down."""
-
-
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until SIGINT/SIGTERM; returns 0, or 2 when it cannot start (the reason is logged).
-
-    rclpy's signal handlers shut the context down and then call the handler that was there before them: Python's,
-    which raises KeyboardInterrupt wherever the main thread is, also in the middle of the clean-up when a second SIGINT
-    follows the first (Ctrl-C under ``ros2 launch`` reaches the node from the terminal and again from launch).
-    Installed before ``rclpy.init``, :func:`_shutdown_requested` takes that place, so any number of signals only shut
-    down, once. After the clean-up both signals are ignored: the interpreter's exit gives signals with Python handlers
-    their default action back, and SIGINT's would end the process with status -2 while it exits.
-    """
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, _shutdown_requested)
-    rclpy.init(args=args)
-    try:
-        try:
-            node = DiskNode()
-        except NodeConfigurationError as error:
-            rclpy.logging.get_logger(NODE_NAME).fatal(str(error))
-            return 2
-        except RuntimeError:  # RCLError: a signal shut the context down while the node was starting
-            if rclpy.ok():
-                raise
-            return 0
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        try:
-            spin_until_shutdown(executor)
-        finally:
-            executor.shutdown(timeout_sec=0.5)
-            node.destroy_node()
-    finally:
-        rclpy.try_shutdown()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, signal.SIG_IGN)
-    return 0
+    """Run the node until SIGINT/SIGTERM; returns 0, or 2 when it cannot start (the reason is logged)."""
+    return run_node(DiskNode, NODE_NAME, args)

@@ -1,5 +1,6 @@
-"""A DiskNode in this process beside a probe node, in a namespace of its own, with inboxes for what it publishes;
-and the image messages the tests send it, stamped so that a Keypoints message names its frame."""
+"""A node of the package in this process beside a probe node, in a namespace of its own, with inboxes for what it
+publishes (:class:`NodeHarness`; the DiskNode's is :class:`NodeUnderTest`); and the image messages the tests send
+it, stamped so that a Keypoints message names its frame."""
 
 from __future__ import annotations
 
@@ -59,25 +60,38 @@ def has_stamp(index: int) -> Callable[[Any], bool]:
     return lambda message: message.header.stamp == stamp_of(index)
 
 
-class NodeUnderTest:
-    """A DiskNode and a probe node (publishers, subscriptions) in one context, spun by an executor thread.
+class NodeHarness:
+    """A node of the package and a probe node in one context, spun by an executor thread, with inboxes for what the
+    node publishes, its diagnostics and its log. Each instance lives in its own namespace, so tests cannot hear each
+    other.
 
-    Each instance lives in its own namespace so that tests cannot hear each other.
+    Args:
+        context: the rclpy context.
+        make: the node's class (it takes rclpy's ``context``, ``namespace`` and ``parameter_overrides``).
+        node_name: its name (for its diagnostics and its log).
+        parameters: its parameter overrides.
+        outputs: the topics it publishes that the probe records, with their message types (``inboxes[topic]``); the
+            first is its main output, which :meth:`input_publisher` waits for.
     """
 
-    def __init__(self, context: Any, parameters: dict[str, Any]) -> None:
+    def __init__(
+        self, context: Any, make: Callable[..., Any], node_name: str, parameters: dict[str, Any],
+        outputs: dict[str, type],
+    ) -> None:
         self.namespace = f"/t{uuid.uuid4().hex[:8]}"
+        self.node_name = node_name
         overrides = [Parameter(name, value=value) for name, value in parameters.items()]
-        self.node = DiskNode(context=context, namespace=self.namespace, parameter_overrides=overrides)
+        self.node = make(context=context, namespace=self.namespace, parameter_overrides=overrides)
         self.probe = rclpy.create_node("probe", namespace=self.namespace, context=context)
-        self.keypoints = Inbox()
+        self.inboxes = {topic: Inbox() for topic in outputs}
+        self._output_subscriptions = {
+            topic: self.probe.create_subscription(message_type, topic, self.inboxes[topic], RELIABLE)
+            for topic, message_type in outputs.items()
+        }
         self.diagnostics = Inbox()
-        self.debug_images = Inbox()
-        self._keypoints_subscription = self.probe.create_subscription(Keypoints, "keypoints", self.keypoints, RELIABLE)
         self.probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
-        self.probe.create_subscription(Image, "disk_node/debug_image", self.debug_images, RELIABLE)
         self.log = Inbox()
-        logger_name = f"{self.namespace[1:]}.disk_node"
+        logger_name = f"{self.namespace[1:]}.{node_name}"
         self.probe.create_subscription(
             Log, "/rosout", lambda log: self.log(log) if log.name == logger_name else None, ROSOUT_QOS
         )
@@ -89,19 +103,17 @@ class NodeUnderTest:
 
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
         for status in message.status:
-            if status.name.startswith(f"{self.namespace}/disk_node"):
+            if status.name.startswith(f"{self.namespace}/{self.node_name}"):
                 self.diagnostics({value.key: value.value for value in status.values} | {"level": status.level})
 
-    def publisher(self, message_type: type, qos: QoSProfile = RELIABLE) -> Any:
-        """A publisher on the node's image topic, returned once the node's subscription has matched it."""
-        topic = "image/compressed" if message_type is CompressedImage else "image"
+    def input_publisher(self, message_type: type, topic: str, qos: QoSProfile = RELIABLE) -> Any:
+        """A publisher on one of the node's input topics, returned once the node's subscription has matched it and
+        the probe hears the node's main output."""
         publisher = self.probe.create_publisher(message_type, topic, qos)
         wait_until(publisher.get_subscription_count, 10.0, f"the node to subscribe {topic}")
-        wait_until(self._keypoints_subscription.get_publisher_count, 10.0, "the node's keypoints publisher")
+        main, subscription = next(iter(self._output_subscriptions.items()))
+        wait_until(subscription.get_publisher_count, 10.0, f"the node's {main} publisher")
         return publisher
-
-    def wait_for_keypoints(self, index: int, timeout: float = 20.0) -> Keypoints:
-        return self.keypoints.wait_for(has_stamp(index), timeout, f"keypoints of frame {index}")
 
     def wait_for_diagnostics(self, predicate: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
         return self.diagnostics.wait_for(predicate, 10.0, f"diagnostics with {what}")
@@ -110,6 +122,25 @@ class NodeUnderTest:
         self.executor.shutdown(timeout_sec=2.0)
         self.node.destroy_node()
         self.probe.destroy_node()
+
+
+class NodeUnderTest(NodeHarness):
+    """A DiskNode with inboxes for its keypoints and debug images."""
+
+    def __init__(self, context: Any, parameters: dict[str, Any]) -> None:
+        super().__init__(
+            context, DiskNode, "disk_node", parameters, {"keypoints": Keypoints, "disk_node/debug_image": Image}
+        )
+        self.keypoints = self.inboxes["keypoints"]
+        self.debug_images = self.inboxes["disk_node/debug_image"]
+
+    def publisher(self, message_type: type, qos: QoSProfile = RELIABLE) -> Any:
+        """A publisher on the node's image topic, returned once the node's subscription has matched it."""
+        topic = "image/compressed" if message_type is CompressedImage else "image"
+        return self.input_publisher(message_type, topic, qos)
+
+    def wait_for_keypoints(self, index: int, timeout: float = 20.0) -> Keypoints:
+        return self.keypoints.wait_for(has_stamp(index), timeout, f"keypoints of frame {index}")
 
 
 def header_of(index: int) -> Header:

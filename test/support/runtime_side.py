@@ -14,7 +14,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "disk_trt_ros"
 RUNTIME_MODULES = (
     "disk_trt_ros.errors",
     "disk_trt_ros.files",
+    "disk_trt_ros.metadata",
     "disk_trt_ros.contract",
+    "disk_trt_ros.matcher_contract",
     "disk_trt_ros.atomic",
     "disk_trt_ros.cli",
     "disk_trt_ros.cli_arguments",
@@ -22,6 +24,7 @@ RUNTIME_MODULES = (
     "disk_trt_ros.inference.registry",
     "disk_trt_ros.inference.comparison",
     "disk_trt_ros.inference.onnxruntime_backend",
+    "disk_trt_ros.inference.mnn",
     "disk_trt_ros.inference.bench",
 )
 RUNTIME_PACKAGES = ("disk_trt_ros.inference.tensorrt",)

@@ -1,23 +1,24 @@
-"""Run a TensorRT engine built by ``build-engine`` (TensorRT 8.2 to 10.x).
+"""Run a TensorRT engine built by ``build-engine`` (TensorRT 8.2 to 10.x): :class:`TensorRTEngine` for any exported
+model, :class:`TensorRTBackend` for the extractor (LightGlue's matcher is :mod:`.matcher`).
 
-The engine's :class:`~disk_trt_ros.contract.ModelInfo` comes from its sidecar (an engine file carries no ONNX
-metadata). Its input and output tensors are bound by name and checked against the contract. Device buffers and
-pinned host buffers are allocated once; a frame is one host-to-device copy, one enqueue, four device-to-host copies
-and a stream synchronisation. Where the engine binds the image as uint8 (TensorRT 8.5 on, see
-:mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it comes, with no conversion.
+The engine's :class:`~disk_trt_ros.contract.ModelInfo` (or :class:`~disk_trt_ros.matcher_contract.MatcherInfo`)
+comes from its sidecar (an engine file carries no ONNX metadata). Its input and output tensors are bound by name and
+checked against the contract. Device buffers and pinned host buffers are allocated once; a frame is one
+host-to-device copy per input, one enqueue, one device-to-host copy per output and a stream synchronisation. Where the
+engine binds the image as uint8 (TensorRT 8.5 on, see :mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is
+copied as it comes, with no conversion.
 
 TensorRT's two execution APIs are in :mod:`~disk_trt_ros.inference.tensorrt.engine_io`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -27,8 +28,11 @@ from disk_trt_ros.contract import (
     OUTPUT_NAMES,
     BackendName,
     ModelInfo,
+    Precision,
+    TensorContract,
     TensorSpec,
     contract_violations,
+    tensor_specs_of,
 )
 from disk_trt_ros.errors import ContractError, EngineCacheError, InferenceError
 from disk_trt_ros.inference.base import Backend, BackendOptions, Features
@@ -39,11 +43,11 @@ from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
 from disk_trt_ros.inference.tensorrt.directory import require_trusted_directory
 from disk_trt_ros.inference.tensorrt.engine_io import engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_engine, read_sidecar
+from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_recorded_engine, read_sidecar
 from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt
 
 
-def check_engine_tensors(tensors: list[TensorSpec], info: ModelInfo, input_dtype: str) -> None:
+def check_engine_tensors(tensors: list[TensorSpec], info: TensorContract, input_dtype: str) -> None:
     """Raise :class:`ContractError` naming each tensor whose name, direction, shape or dtype breaks the contract
     (with the ``image`` input in ``input_dtype``, the dtype the engine's sidecar records)."""
     problems = contract_violations(tensors, info, input_dtype)
@@ -54,21 +58,35 @@ def check_engine_tensors(tensors: list[TensorSpec], info: ModelInfo, input_dtype
         )
 
 
-class TensorRTBackend(Backend):
-    """A deserialized engine with its buffers; :meth:`run` takes a uint8 ``[H, W, C]`` image.
+def engine_for(model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> Path:
+    """The engine to run for ``model_path``: the file itself when it is an engine, else the ONNX model's engine
+    (``options.engine_path``, by default ``MODEL.<precision>.engine`` beside it), built there first when missing or
+    stale."""
+    if model_path.suffix in ENGINE_SUFFIXES:
+        return model_path
+    engine = options.engine_path or default_engine_path(model_path, options.precision)
+    ensure_engine(model_path, engine, BuildSettings(precision=options.precision), progress=Progress(report))
+    return engine
+
+
+class TensorRTEngine:
+    """A deserialized engine with its buffers (pinned ``host`` and ``device`` ones, by tensor name), for the
+    extractor or a matcher.
 
     Args:
         engine_path: engine written by ``build-engine``, with its sidecar ``ENGINE.json`` beside it.
         cuda: the CUDA layer to allocate and copy with (default: :func:`open_cuda_memory`); closed by :meth:`close`.
-    """
 
-    name = BackendName.TENSORRT
+    Attributes:
+        info: the contract of the model the engine was built from (its sidecar's).
+        precision, input_dtype: what it was built with, and its ``image`` binding's dtype (the extractor's).
+    """
 
     def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
         engine_path = Path(engine_path)
         require_trusted_directory(engine_path)
         record = read_sidecar(engine_path)
-        super().__init__(record.model_info, record.precision)
+        self.info, self.precision = record.model_info, Precision(record.precision)
         self.input_dtype = record.input_dtype
         trt = import_tensorrt()
         if record.tensorrt_version != str(trt.__version__):
@@ -76,36 +94,14 @@ class TensorRTBackend(Backend):
                 f"engine {engine_path} was built with TensorRT {record.tensorrt_version}, this is "
                 f"{trt.__version__}; rebuild it with 'python -m disk_trt_ros build-engine --if-needed'"
             )
+        data = read_recorded_engine(engine_path, record)
+        self.cuda = cuda or open_cuda_memory()
         try:
-            data = read_engine(engine_path)
-        except OSError as error:
-            raise EngineCacheError(f"cannot read the engine: {error}") from error
-        if hashlib.sha256(data).hexdigest() != record.engine_sha256:
-            raise EngineCacheError(
-                f"engine {engine_path} does not match the sha256 in its sidecar (truncated or replaced); rebuild it "
-                "with 'python -m disk_trt_ros build-engine --if-needed'"
-            )
-        self._cuda = cuda or open_cuda_memory()
-        try:
-            with self._cuda.active():
+            with self.cuda.active():
                 self._setup(trt, data, engine_path)
         except BaseException:
-            self._cuda.close()
+            self.cuda.close()
             raise
-
-    @classmethod
-    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> TensorRTBackend:
-        """The backend for an engine file, or for an exported ONNX model: its engine (``options.engine_path``, by
-        default ``MODEL.<precision>.engine`` beside it) is built there first when missing or stale."""
-        if model_path.suffix in ENGINE_SUFFIXES:
-            return cls(model_path)
-        engine = options.engine_path or default_engine_path(model_path, options.precision)
-        ensure_engine(model_path, engine, BuildSettings(precision=options.precision), progress=Progress(report))
-        return cls(engine)
-
-    @property
-    def compute_device(self) -> str:
-        return "cuda"
 
     def _setup(self, trt: ModuleType, data: bytes, engine_path: Path) -> None:
         self._trt = trt
@@ -121,50 +117,29 @@ class TensorRTBackend(Backend):
             raise EngineCacheError(f"TensorRT could not create an execution context for {engine_path} (GPU memory?)")
         self._io = engine_io(trt, self._engine, self._context)
         check_engine_tensors(self._io.tensors(), self.info, self.input_dtype)
-        specs = self.info.tensor_specs(self.input_dtype)
-        self._host = {spec.name: self._cuda.pinned_array(spec.shape, spec.dtype) for spec in specs}
-        self._device = {name: self._cuda.device_buffer(host.nbytes) for name, host in self._host.items()}
-        self._io.bind(self._device)
+        specs = tensor_specs_of(self.info, self.input_dtype)
+        self.host = {spec.name: self.cuda.pinned_array(spec.shape, spec.dtype) for spec in specs}
+        self.device = {name: self.cuda.device_buffer(host.nbytes) for name, host in self.host.items()}
+        self._io.bind(self.device)
 
-    def run(self, image: np.ndarray) -> Features:
-        self.check_image(image)
-        with self._cuda.active():
-            for _, step in self._frame_steps(image):
-                step()
-            self._cuda.synchronize()
-        return Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES), self.info)
+    def execute(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
+        """Copy ``inputs`` (by tensor name, in the contract's shapes) to the device, run the engine, and return the
+        pinned host buffers of ``outputs``, valid until the next call."""
+        cuda = self.cuda
+        with cuda.active():
+            for name, array in inputs.items():
+                np.copyto(self.host[name], array.reshape(self.host[name].shape))
+                cuda.copy_to_device(self.device[name], self.host[name])
+            self.enqueue()
+            for name in outputs:
+                cuda.copy_to_host(self.host[name], self.device[name])
+            cuda.synchronize()
+        return [self.host[name] for name in outputs]
 
-    def timed_run(self, image: np.ndarray) -> tuple[Features, dict[str, float]]:
-        """:meth:`run` with the stream synchronised after each step, and each step's wall time in milliseconds:
-        ``copy in`` (the frame into pinned memory), ``upload``, ``engine``, ``download``, ``results`` (the
-        features copied out). Slower than :meth:`run`, where the steps overlap; for finding where time goes."""
-        self.check_image(image)
-        milliseconds: dict[str, float] = {}
-        with self._cuda.active():
-            for name, step in self._frame_steps(image):
-                started = time.perf_counter()
-                step()
-                self._cuda.synchronize()
-                milliseconds[name] = (time.perf_counter() - started) * 1e3
-        started = time.perf_counter()
-        features = Features.from_outputs(*(self._host[name] for name in OUTPUT_NAMES), self.info)
-        milliseconds["results"] = (time.perf_counter() - started) * 1e3
-        return features, milliseconds
-
-    def _frame_steps(self, image: np.ndarray) -> list[tuple[str, Callable[[], None]]]:
-        """One frame's work on the stream, in order (the caller synchronises)."""
-        cuda, host, device = self._cuda, self._host, self._device
-
-        def download() -> None:
-            for name in OUTPUT_NAMES:
-                cuda.copy_to_host(host[name], device[name])
-
-        return [
-            ("copy in", lambda: np.copyto(host[INPUT_NAME][0], image)),
-            ("upload", lambda: cuda.copy_to_device(device[INPUT_NAME], host[INPUT_NAME])),
-            ("engine", self._enqueue),
-            ("download", download),
-        ]
+    def enqueue(self) -> None:
+        """Run the engine on the stream (the caller copies and synchronises)."""
+        if not self._io.enqueue(self.cuda.stream_handle):
+            raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
 
     def layers(self) -> list[dict[str, str]]:
         """The engine's layers as TensorRT's engine inspector describes them (8.2 on): ``name`` and ``type``
@@ -178,23 +153,90 @@ class TensorRTBackend(Backend):
             for layer in described.get("Layers", [])
         ]
 
-    def engine_milliseconds(self, image: np.ndarray) -> float:
-        """GPU time of the engine alone on ``image`` (CUDA events around the enqueue; the copies are outside)."""
-        self.check_image(image)
-        cuda = self._cuda
-        with cuda.active():
-            np.copyto(self._host[INPUT_NAME][0], image)
-            cuda.copy_to_device(self._device[INPUT_NAME], self._host[INPUT_NAME])
-            cuda.synchronize()
-            return cuda.elapsed_ms(self._enqueue)
-
-    def _enqueue(self) -> None:
-        if not self._io.enqueue(self._cuda.stream_handle):
-            raise InferenceError("TensorRT failed to enqueue the engine; its messages above say why")
-
     def close(self) -> None:
         # TensorRT's objects go before the memory they use
         for attribute in ("_io", "_context", "_engine", "_runtime", "_trt"):
             if hasattr(self, attribute):
                 delattr(self, attribute)
-        self._cuda.close()
+        self.cuda.close()
+
+
+class TensorRTBackend(Backend):
+    """The extractor's engine (:class:`TensorRTEngine`); :meth:`run` takes a uint8 ``[H, W, C]`` image.
+
+    Args:
+        engine_path, cuda: as for :class:`TensorRTEngine`.
+    """
+
+    name = BackendName.TENSORRT
+
+    def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
+        self.engine = TensorRTEngine(engine_path, cuda)
+        if not isinstance(self.engine.info, ModelInfo):
+            self.engine.close()
+            raise ContractError(f"engine {engine_path} was built from a matcher, not from the extractor")
+        super().__init__(self.engine.info, self.engine.precision)
+        self.input_dtype = self.engine.input_dtype
+
+    @classmethod
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> TensorRTBackend:
+        """The backend for an engine file, or for an exported ONNX model (see :func:`engine_for`)."""
+        return cls(engine_for(model_path, options, report))
+
+    @property
+    def compute_device(self) -> str:
+        return "cuda"
+
+    def run(self, image: np.ndarray) -> Features:
+        self.check_image(image)
+        return Features.from_outputs(*self.engine.execute({INPUT_NAME: image}, OUTPUT_NAMES), self.info)
+
+    def timed_run(self, image: np.ndarray) -> tuple[Features, dict[str, float]]:
+        """:meth:`run` with the stream synchronised after each step, and each step's wall time in milliseconds:
+        ``copy in`` (the frame into pinned memory), ``upload``, ``engine``, ``download``, ``results`` (the
+        features copied out). Slower than :meth:`run`, where the steps overlap; for finding where time goes."""
+        self.check_image(image)
+        milliseconds: dict[str, float] = {}
+        cuda = self.engine.cuda
+        with cuda.active():
+            for name, step in self._frame_steps(image):
+                started = time.perf_counter()
+                step()
+                cuda.synchronize()
+                milliseconds[name] = (time.perf_counter() - started) * 1e3
+        started = time.perf_counter()
+        features = Features.from_outputs(*(self.engine.host[name] for name in OUTPUT_NAMES), self.info)
+        milliseconds["results"] = (time.perf_counter() - started) * 1e3
+        return features, milliseconds
+
+    def _frame_steps(self, image: np.ndarray) -> list[tuple[str, Callable[[], None]]]:
+        """One frame's work on the stream, in order (the caller synchronises)."""
+        cuda, host, device = self.engine.cuda, self.engine.host, self.engine.device
+
+        def download() -> None:
+            for name in OUTPUT_NAMES:
+                cuda.copy_to_host(host[name], device[name])
+
+        return [
+            ("copy in", lambda: np.copyto(host[INPUT_NAME][0], image)),
+            ("upload", lambda: cuda.copy_to_device(device[INPUT_NAME], host[INPUT_NAME])),
+            ("engine", self.engine.enqueue),
+            ("download", download),
+        ]
+
+    def layers(self) -> list[dict[str, str]]:
+        """The engine's layers (:meth:`TensorRTEngine.layers`)."""
+        return self.engine.layers()
+
+    def engine_milliseconds(self, image: np.ndarray) -> float:
+        """GPU time of the engine alone on ``image`` (CUDA events around the enqueue; the copies are outside)."""
+        self.check_image(image)
+        engine = self.engine
+        with engine.cuda.active():
+            np.copyto(engine.host[INPUT_NAME][0], image)
+            engine.cuda.copy_to_device(engine.device[INPUT_NAME], engine.host[INPUT_NAME])
+            engine.cuda.synchronize()
+            return engine.cuda.elapsed_ms(engine.enqueue)
+
+    def close(self) -> None:
+        self.engine.close()

@@ -38,12 +38,13 @@ from disk_trt_ros.inference.tensorrt.record import (
     sidecar_path,
 )
 from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
+from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
 MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
 
 
 def wanted_dependencies(
-    onnx_sha256: str, info: ModelInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
+    onnx_sha256: str, info: ModelInfo | MatcherInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
 ) -> dict[str, Any]:
     """What an engine built now with ``settings`` would record under :attr:`EngineRecord.DEPENDENCIES`, less
     ``workspace_mib`` when ``settings`` leaves it open (any cached value is then accepted)."""
@@ -124,7 +125,7 @@ def ensure_engine(
     except OSError as error:
         raise EngineCacheError(f"cannot read the ONNX model: {error}") from error
     metadata = onnx_metadata(parse_onnx_model(onnx_data, onnx_path, load_external_data=False))
-    info = ModelInfo.from_metadata(metadata)
+    info = info_from_metadata(metadata)
     policy = PrecisionPolicy.from_metadata(metadata)
     require_trusted_directory(engine_path, create=True)
     for path in (engine_path, sidecar_path(engine_path)):  # found now, not after a build of minutes

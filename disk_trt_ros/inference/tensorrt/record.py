@@ -1,14 +1,16 @@
 """The engine record: the sidecar ``ENGINE.json`` that says what an engine was built from and with.
 
 An engine file carries no ONNX metadata, so the sidecar holds the model's metadata
-(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`) beside what the engine depends on: the ONNX file's sha256,
-the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The engine cache
+(:meth:`~disk_trt_ros.contract.ModelInfo.to_metadata`, or a matcher's) beside what the engine depends on: the ONNX
+file's sha256, the TensorRT version, the GPU's name and compute capability, the precision and builder settings. The
+engine cache
 (:mod:`~disk_trt_ros.inference.tensorrt.cache`) compares them to decide whether an engine can be reused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 from disk_trt_ros.contract import ModelInfo, Precision
 from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
+from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
 SIDECAR_VERSION = 2
 MAX_SIDECAR_BYTES = 1 << 20  # a sidecar is a few kB of JSON
@@ -64,8 +67,9 @@ class EngineRecord:
     )
 
     @property
-    def model_info(self) -> ModelInfo:
-        return ModelInfo.from_metadata(self.model_metadata)
+    def model_info(self) -> ModelInfo | MatcherInfo:
+        """The extractor's or the matcher's contract, as the engine's model promised it."""
+        return info_from_metadata(self.model_metadata)
 
     def dependencies(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.DEPENDENCIES}
@@ -110,7 +114,7 @@ class EngineRecord:
         if data["precision"] not in Precision.values():
             raise ValueError(f"precision {data['precision']!r} is not one of {', '.join(Precision.values())}")
         record = cls(**{name: data[name] for name in fields})
-        ModelInfo.from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
+        info_from_metadata(record.model_metadata)  # raises ContractError (a ValueError) naming what is wrong
         return record
 
 
@@ -127,6 +131,21 @@ def read_engine(engine_path: str | os.PathLike[str]) -> bytes:
     """The bytes of an engine file: a regular file of this user's or root's, of at most
     :data:`~disk_trt_ros.files.MAX_MODEL_BYTES` (raises FileNotFoundError, FileRefusedError, OSError)."""
     return read_regular_file(engine_path, MAX_MODEL_BYTES, "TensorRT engine", owned=True)
+
+
+def read_recorded_engine(engine_path: str | os.PathLike[str], record: EngineRecord) -> bytes:
+    """The bytes of the engine ``record`` (its sidecar) describes; :class:`EngineCacheError` when it cannot be read or
+    does not match the sidecar's sha256."""
+    try:
+        data = read_engine(engine_path)
+    except OSError as error:
+        raise EngineCacheError(f"cannot read the engine: {error}") from error
+    if hashlib.sha256(data).hexdigest() != record.engine_sha256:
+        raise EngineCacheError(
+            f"engine {engine_path} does not match the sha256 in its sidecar (truncated or replaced); rebuild it "
+            "with 'python -m disk_trt_ros build-engine --if-needed'"
+        )
+    return data
 
 
 def read_sidecar(engine_path: str | os.PathLike[str]) -> EngineRecord:
