@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros <command>``: one entry point for the offline tools.
 
 Each command lives in its own module with ``add_arguments(parser)`` and ``main(args) -> int``; modules are
@@ -27,9 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: one sub-command per entry of :data:`COMMANDS`, whose modules are not imported yet."""
     parser = argparse.ArgumentParser(prog="python -m disk_trt_ros", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, summary) in COMMANDS.items():
+    for name, (_module, summary) in COMMANDS.items():
         subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
@@ -48,6 +51,7 @@ def run_command(name: str, argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m disk_trt_ros COMMAND ...``; the exit status (errors of the package: one line, status 1)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0] not in COMMANDS:
         build_parser().parse_args(arguments)  # prints usage and exits

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The engine contract and the package's vocabulary, in one place; the matcher's contract builds on it in
 :mod:`disk_trt_ros.matcher_contract`.
 
@@ -253,7 +255,7 @@ class ModelInfo:
         return to_metadata(self, METADATA_PREFIX)
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str]) -> "ModelInfo":
+    def from_metadata(cls, metadata: Mapping[str, str]) -> ModelInfo:
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
         return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
@@ -305,7 +307,7 @@ class PrecisionPolicy:
         return {PRECISION_POLICY_KEY: json.dumps(dataclasses.asdict(self))}
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str]) -> "PrecisionPolicy":
+    def from_metadata(cls, metadata: Mapping[str, str]) -> PrecisionPolicy:
         """The policy a model's metadata holds; the empty policy for a model without one (older exports)."""
         if PRECISION_POLICY_KEY not in metadata:
             return cls()
@@ -314,7 +316,8 @@ class PrecisionPolicy:
             policy = cls(**{field.name: tuple(values[field.name]) for field in dataclasses.fields(cls)})
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' is malformed: {error}") from error
-        if not all(isinstance(pattern, str) for pattern in policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs):
+        patterns = policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs
+        if not all(isinstance(pattern, str) for pattern in patterns):
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' must list patterns as strings")
         return policy
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Every error disk_trt_ros raises on purpose, under one base class, :class:`DiskTrtRosError`.
 
 Each message names the problem and what to do about it. ``python -m disk_trt_ros COMMAND`` catches the base class

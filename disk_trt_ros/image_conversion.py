@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """From ``sensor_msgs/Image`` and ``sensor_msgs/CompressedImage`` to the model's input, and back to the source frame.
 
 The model takes a uint8 ``[H, W, C]`` image of its own size in its own :class:`~disk_trt_ros.contract.InputFormat`.

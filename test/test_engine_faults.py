@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Engine and model faults as the node and the launch meet them: each ends in a rebuild or a clear error, never in
 a half-written engine or a node that fails at every start.
 
@@ -59,8 +61,10 @@ def other_engine(tmp_path: Path, **overrides: object) -> Path:
     return engine
 
 
-DAMAGES = ["truncated engine", "random bytes with a sidecar that vouches for them", "another model's engine and sidecar",
-           "an engine of another TensorRT version", "sidecar deleted", "engine deleted"]
+DAMAGES = [
+    "truncated engine", "random bytes with a sidecar that vouches for them", "another model's engine and sidecar",
+    "an engine of another TensorRT version", "sidecar deleted", "engine deleted",
+]
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
@@ -108,7 +112,8 @@ def test_a_consistent_sidecar_that_lies_about_the_engine_is_a_clear_error_naming
     foreign = other_engine(tmp_path, max_keypoints=4)
     shutil.copy(foreign, engine)
     record = json.loads(sidecar_path(engine).read_text())
-    sidecar_path(engine).write_text(json.dumps({**record, "engine_sha256": hashlib.sha256(engine.read_bytes()).hexdigest()}))
+    engine_sha256 = hashlib.sha256(engine.read_bytes()).hexdigest()
+    sidecar_path(engine).write_text(json.dumps({**record, "engine_sha256": engine_sha256}))
     with pytest.raises(ContractError, match=r"tensor 'keypoints' has shape \(1, 4, 2\), the contract says \(1, 8, 2\)"
                                             r".*build-engine"):
         start_node_backend(tiny_model, engine)
@@ -202,7 +207,8 @@ def test_a_read_only_cache_directory_with_a_stale_engine_is_refused_before_build
     old = engine.read_bytes(), sidecar_path(engine).read_text()
     trt_double.make_contract_onnx(tiny_model, trt_double.tiny_model_info(weights_sha256="cd" * 32))  # a new export
     before = builds()
-    with read_only(cache), pytest.raises(EngineCacheError, match=f"cannot write in {cache}.*directory must be writable"):
+    unwritable = f"cannot write in {cache}.*directory must be writable"
+    with read_only(cache), pytest.raises(EngineCacheError, match=unwritable):
         start_node_backend(tiny_model, engine)
     assert builds() == before, "nothing was built only to be thrown away"
     assert (engine.read_bytes(), sidecar_path(engine).read_text()) == old

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval --matcher``: the matcher's quality on pairs with known answers (evaluation/matching.py), and the matching
 section of the report, end to end on bags with ground truth."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzing ``eval`` with bags of malformed Image messages, and of messages that are no Image at all: it reports
 them as rejected and evaluates the others, or fails with a clear error; it never crashes and never writes a report
 that is not JSON.
@@ -103,7 +105,9 @@ def test_eval_reports_malformed_frames_as_rejected_and_evaluates_the_rest(
 
 @given(garbage=st.binary(max_size=120))
 @settings(max_examples=10, deadline=None, derandomize=True, database=None)
-def test_a_message_that_does_not_deserialize_is_rejected_and_the_next_frame_evaluated(model: Any, garbage: bytes) -> None:
+def test_a_message_that_does_not_deserialize_is_rejected_and_the_next_frame_evaluated(
+    model: Any, garbage: bytes
+) -> None:
     """Bytes in the bag that are no Image at all (a damaged bag) count as a rejected frame that names the message,
     or, where the bytes happen to decode as an Image, get the usual conversion check; the good frame after them is
     evaluated either way."""
@@ -113,7 +117,9 @@ def test_a_message_that_does_not_deserialize_is_rejected_and_the_next_frame_eval
     typestore = get_typestore(Stores.ROS2_JAZZY)
     image_type = typestore.types[IMAGE_TYPE]
     fields = good_frame(1)
-    good = image_type(header=make_header(typestore, 2, "camera"), **{**fields, "data": np.frombuffer(fields["data"], np.uint8)})
+    good = image_type(
+        header=make_header(typestore, 2, "camera"), **{**fields, "data": np.frombuffer(fields["data"], np.uint8)}
+    )
     with tempfile.TemporaryDirectory() as directory:
         bag, out = Path(directory) / "bag", Path(directory) / "report"
         with Writer(bag, version=Writer.VERSION_LATEST) as writer:

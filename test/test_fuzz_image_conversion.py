@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzing image conversion: any Image or CompressedImage message becomes a model input or an ImageConversionError.
 
 The node and ``eval`` convert every message with :class:`~disk_trt_ros.image_conversion.ImageConverter`.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzing the node itself: parameter values, and Image / CompressedImage messages sent to a running node process.
 
 Every parameter set either starts the node or is refused with a NodeConfigurationError that names the parameter.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The matcher node on real rclpy and Fast DDS: temporal and stereo pairs, mutual nearest neighbours and LightGlue,
 messages it must refuse, its parameters, and the unbroken chain of pairs under load.
 

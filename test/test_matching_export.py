@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue weights (release checkpoint format, kornia's key renaming, bad checkpoints), the matcher metadata, and
 ``python -m disk_trt_ros export-matcher``."""
 
@@ -15,10 +17,10 @@ import torch
 
 from disk_trt_ros import cli
 from disk_trt_ros.contract import MatcherMethod, TrtCompat
-from disk_trt_ros.matcher_contract import MATCHER_METADATA_PREFIX, MatcherInfo, read_onnx_matcher_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.lightglue_graph import StaticLightGlue
 from disk_trt_ros.export.lightglue_weights import lightglue_for_disk, load_lightglue, random_lightglue
+from disk_trt_ros.matcher_contract import MATCHER_METADATA_PREFIX, MatcherInfo, read_onnx_matcher_info
 from support.paths import REPO_ROOT
 
 

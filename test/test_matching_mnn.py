@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Mutual nearest neighbours: the numpy reference against the rule written as loops, the torch implementation
 against the numpy one (exact), ties, masks, ratio test, distance threshold, and refused inputs."""
 

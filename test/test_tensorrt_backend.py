@@ -25,9 +25,9 @@ from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend, check_engine_tensors
-from disk_trt_ros.inference.tensorrt.engine_io import BindingIndexIO, NamedTensorIO, engine_io
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.engine_io import BindingIndexIO, NamedTensorIO, engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import sidecar_path
 from support import trt_double

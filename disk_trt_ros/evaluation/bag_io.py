@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Reading camera frames from bags and writing bags, with the pure-Python ``rosbags`` package (no ROS needed).
 
 Bags: rosbag2 directories (sqlite3 or mcap storage) and ROS 1 ``.bag`` files, read through
@@ -28,7 +30,8 @@ import numpy as np
 from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.interfaces import Connection
 from rosbags.rosbag1 import Writer as Ros1Writer
-from rosbags.rosbag2 import StoragePlugin, Writer as Ros2Writer
+from rosbags.rosbag2 import StoragePlugin
+from rosbags.rosbag2 import Writer as Ros2Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -298,7 +301,7 @@ class ImageBag:
         if self._reader.stack is not None:
             self._reader.close()
 
-    def __enter__(self) -> "ImageBag":
+    def __enter__(self) -> ImageBag:
         return self
 
     def __exit__(
@@ -334,7 +337,7 @@ class BagWriter:
         self._staging: Path | None = None
         self._writer: Ros1Writer | Ros2Writer | None = None
 
-    def __enter__(self) -> "BagWriter":
+    def __enter__(self) -> BagWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent))
         staged = self._staging / self.path.name  # rosbag2 names its storage files after the directory

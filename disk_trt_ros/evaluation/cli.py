@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros eval``: run the extractor over an image topic of a bag and write a report.
 
 The arguments become :class:`~disk_trt_ros.evaluation.options.EvalOptions`, and
@@ -27,6 +29,7 @@ MAX_WAIT_S = 86400.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``eval``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument("--bag", type=Path, required=True, help="rosbag2 directory (sqlite3 or mcap) or ROS 1 .bag")
     parser.add_argument("--topic", required=True, help="sensor_msgs/Image or CompressedImage topic to evaluate")
     parser.add_argument("--model", help="exported ONNX model (or TensorRT engine); with --node only for the report")
@@ -145,5 +148,6 @@ def matching_from(args: argparse.Namespace) -> MatchingOptions | None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``eval`` with the parsed ``args``; the exit status."""
     evaluate_to_directory(options_from(args))
     return 0

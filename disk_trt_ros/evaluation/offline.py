@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval`` offline: the extractor runs in this process on every frame of the bag.
 
 Frames are decoded and converted exactly as the node does it (:mod:`disk_trt_ros.image_conversion`); an optional

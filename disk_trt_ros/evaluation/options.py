@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What an evaluation is asked to do, as typed options: the ``eval`` command's arguments are parsed into
 :class:`EvalOptions`, and :func:`disk_trt_ros.evaluation.run.evaluate` takes nothing else.
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros make-sample-bag``: a camera sequence over real photographs, with ground truth.
 
 The photographs are laid side by side on one plane (a poster wall); a virtual camera pans along it while it
@@ -188,6 +190,7 @@ def write_sample_bag(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``make-sample-bag``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--out", type=output_path, required=True, help="bag to write: a directory, or a .bag file for ROS 1"
     )
@@ -214,6 +217,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``make-sample-bag`` with the parsed ``args``; the exit status."""
     photos = load_photos(args.images)
     write_sample_bag(
         args.out, photos, frames=args.frames, fps=args.fps, width=args.width, height=args.height,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Per-frame and pairwise metrics over a sequence of frames, as they arrive (offline or from the node).
 
 Each frame is paired with the previous frame that reached the evaluator (in node mode, dropped frames leave gaps:

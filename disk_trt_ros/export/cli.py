@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``export``: write DISK as one static ONNX graph for a fixed input size."""
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ MAX_NMS_WINDOW = 255
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``export``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--weights",
         default="depth",
@@ -57,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``export`` with the parsed ``args``; the exit status."""
     from disk_trt_ros.export.onnx_export import export_onnx
     from disk_trt_ros.export.weights import load_disk
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue weights for DISK: kornia's download, a local checkpoint, or seeded random weights (needs torch, kornia).
 
 The checkpoint is what kornia downloads for ``LightGlue(features='disk')``: the LightGlue release's

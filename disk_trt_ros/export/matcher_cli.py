@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``export-matcher``: write LightGlue for DISK as one static ONNX graph for a fixed K and keypoint frame."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ DEFAULT_FILTER_THRESHOLD = 0.1  # kornia's LightGlue default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``export-matcher``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--weights",
         default="disk",
@@ -70,6 +73,7 @@ def frame_and_slots(args: argparse.Namespace) -> tuple[int, int, int]:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``export-matcher`` with the parsed ``args``; the exit status."""
     from disk_trt_ros.export.cli import export_checked
     from disk_trt_ros.export.lightglue_weights import load_lightglue
     from disk_trt_ros.export.onnx_export import export_matcher_onnx

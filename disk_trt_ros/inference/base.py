@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The interfaces every extractor backend and every matcher implement, the options they are created with, and what
 they take and return."""
 
@@ -48,7 +50,7 @@ class Features:
         descriptors: np.ndarray,
         num_keypoints: np.ndarray,
         info: ModelInfo,
-    ) -> "Features":
+    ) -> Features:
         """Copy the first ``num_keypoints`` slots out of the contract's fixed-size outputs (batch of one) of a model
         described by ``info``, once :func:`output_violations` finds nothing wrong with them: every backend's
         :meth:`Backend.run` returns through here.
@@ -156,7 +158,7 @@ class Backend(abc.ABC):
         self.precision = Precision(precision)
 
     @classmethod
-    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> "Backend":
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> Backend:
         """The backend for the exported model at ``model_path`` with ``options``; ``report`` takes what the user
         should know (a setting ignored, engine build progress). Every backend in the registry implements it; a
         backend made otherwise (a wrapper, a test double) need not."""
@@ -185,7 +187,7 @@ class Backend(abc.ABC):
         (TensorRT, with CUDA events); None elsewhere."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (not abstract: most hold nothing to release)
         """Release device resources (no-op where there are none)."""
 
     def describe(self) -> str:
@@ -218,7 +220,7 @@ class KeypointSlots:
         return int(self.num_keypoints.reshape(-1)[0])
 
     @classmethod
-    def from_valid(cls, keypoints: np.ndarray, descriptors: np.ndarray, slots: int) -> "KeypointSlots":
+    def from_valid(cls, keypoints: np.ndarray, descriptors: np.ndarray, slots: int) -> KeypointSlots:
         """The ``N`` valid keypoints ``[N, 2]`` and descriptors ``[N, D]`` in the first of ``slots`` zeroed slots."""
         count = len(keypoints)
         padded_keypoints = np.zeros((1, slots, 2), dtype=np.float32)
@@ -344,7 +346,7 @@ class Matcher(abc.ABC):
         self.info = info
 
     @classmethod
-    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> "Matcher":
+    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> Matcher:
         """The matcher for ``options``; ``report`` takes what the user should know (a setting ignored, an engine
         build's progress)."""
         raise NotImplementedError(f"{cls.__name__} is not created by name")
@@ -374,7 +376,7 @@ class Matcher(abc.ABC):
     def _match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
         """Match inputs already checked against the contract."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (not abstract: most hold nothing to release)
         """Release device resources (no-op where there are none)."""
 
     def describe(self) -> str:

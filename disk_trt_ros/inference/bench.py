@@ -1,9 +1,12 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros bench``: a backend's latency on real photographs, optionally against kornia's DISK.
 
 ``bench --backend X --model M [--iters N] [--compare kornia]`` prints the median, p90 and p99 latency and the
 frames per second of ``Backend.run`` (a uint8 image in, numpy features out: copies and synchronisation included),
-after warm-up runs; for TensorRT also the engine's GPU time alone (CUDA events) and the per-frame overhead beyond it. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this
-checkout when present, else scikit-image's sample photos), resized to the model's size.
+after warm-up runs; for TensorRT also the engine's GPU time alone (CUDA events) and the per-frame overhead beyond
+it. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this checkout when present,
+else scikit-image's sample photos), resized to the model's size.
 
 ``--compare kornia`` also times ``kornia.feature.DISK`` with the same weights (rebuilt from the model's metadata:
 ``random:SEED`` weights are regenerated, a checkpoint path is loaded; its sha256 must match the model's), on the
@@ -52,7 +55,7 @@ class LatencyStats:
     runs: int
 
     @classmethod
-    def from_seconds(cls, seconds: Sequence[float]) -> "LatencyStats":
+    def from_seconds(cls, seconds: Sequence[float]) -> LatencyStats:
         milliseconds = np.asarray(seconds, dtype=np.float64) * 1e3
         median, p90, p99 = np.percentile(milliseconds, [50, 90, 99])
         mean = float(milliseconds.mean())
@@ -114,7 +117,8 @@ def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool =
     order = list(info.input_format.rgb_channels)
 
     def run(image: np.ndarray) -> Features:
-        numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if not allow_tf32 else contextlib.nullcontext()
+        strict = torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
+        numerics = strict if not allow_tf32 else contextlib.nullcontext()
         with torch.inference_mode(), numerics:
             pixels = torch.from_numpy(image).to(device)[..., order].permute(2, 0, 1).unsqueeze(0)
             rgb = pixels.to(torch.float32).div(255.0)
@@ -146,6 +150,7 @@ def agreement_summary(ours: Sequence[Features], reference: Sequence[Features]) -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``bench``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--backend", choices=BackendName.values(), default="auto", help="backend to time (default %(default)s)"
     )
@@ -173,6 +178,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``bench`` with the parsed ``args``; the exit status."""
     results = run_bench(args)
     if args.json is not None:
         from disk_trt_ros.atomic import atomic_write_bytes

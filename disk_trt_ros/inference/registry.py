@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The extractor backends and the matchers by name, and choosing one: ``tensorrt``, ``onnxruntime``, ``torch`` or
 ``auto``.
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch backend: the exporter's own module, on CUDA (CUDA graph, optional fp16) when available, else the CPU."""
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ class TorchBackend(Backend):
 
     def _forward(self) -> tuple[torch.Tensor, ...]:
         strict_fp32 = self.device.type == "cuda" and self.precision is Precision.FP32
-        numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if strict_fp32 else contextlib.nullcontext()
+        strict = torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
+        numerics = strict if strict_fp32 else contextlib.nullcontext()
         with torch.inference_mode(), numerics:
             return self.pipeline(self._input)
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``matcher_node``: matches the keypoints of two Keypoints messages, publishes ``disk_trt_ros/msg/Matches``.
 
 Modes (parameter ``mode``):

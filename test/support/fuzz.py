@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Hypothesis strategies shared by the fuzz tests: JSON values, Image messages (well-formed and malformed) and the
 bytes of compressed images; and decompression bombs, small files whose header declares a huge image. ROS messages,
 OpenCV and Pillow are imported when a strategy first draws."""
@@ -78,7 +80,7 @@ def malformed_images(draw: st.DrawFn) -> Any:
 # ---------------------------------------------------------------------------------------------- compressed images
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def encoded_pictures() -> tuple[bytes, ...]:
     """JPEG and PNG files of every kind a camera driver or a bag might hold: mono, colour, alpha, palette,
     1-bit, 16-bit, CMYK JPEG."""

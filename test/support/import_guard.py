@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A process in which PyTorch, OpenCV, kornia, rclpy and launch cannot be imported, as on a Jetson without them.
 
 ``python -m support.import_guard MODULE [ARGUMENTS...]`` runs ``python -m MODULE ARGUMENTS...`` with an import hook

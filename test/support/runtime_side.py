@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The runtime side: the modules a Jetson runs next to TensorRT, and the libraries they must not import.
 
 They import without PyTorch, OpenCV, kornia, rclpy or launch, and run under Python 3.9 (JetPack 5): test_structure.py

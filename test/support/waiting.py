@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Waiting for a condition that another thread or process makes true: the one polling loop of the tests; and calling
 something that must not hang."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Run a TensorRT engine built by ``build-engine`` (TensorRT 8.2 to 10.x): :class:`TensorRTEngine` for any exported
 model, :class:`TensorRTBackend` for the extractor (LightGlue's matcher is :mod:`.matcher`).
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Building a serialized engine from an exported ONNX model with TensorRT's builder (TensorRT 8.2 to 10.x).
 
 :func:`compile_engine` is the only call into the builder: parse, configure (workspace, precision, the model's

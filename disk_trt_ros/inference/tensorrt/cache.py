@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The TensorRT engine as a cached artefact of the ONNX model: build it, reuse it while it still fits.
 
 :func:`ensure_engine` writes the engine ``E`` and its sidecar ``E.json`` (:mod:`.record`). With ``if_needed`` it

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros build-engine --onnx M --engine E [--fp16|--fp32] [--workspace-mib N]
 [--timing-cache F] [--tactic-sources A,B] [--if-needed] [--device D]``: build (or reuse) the engine ``E`` and its
 sidecar ``E.json``.
@@ -20,6 +22,7 @@ MAX_DEVICE_INDEX = 255
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``build-engine``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument("--onnx", required=True, type=Path, help="exported model (python -m disk_trt_ros export)")
     parser.add_argument(
         "--engine", required=True, type=output_file, help="engine file to write; its sidecar is ENGINE.json"
@@ -53,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``build-engine`` with the parsed ``args``; the exit status."""
     settings = BuildSettings(args.precision, args.workspace_mib, args.timing_cache, args.tactic_sources)
     ensure_engine(args.onnx, args.engine, settings, if_needed=args.if_needed, device=args.device)
     return 0

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The engine record: the sidecar ``ENGINE.json`` that says what an engine was built from and with.
 
 An engine file carries no ONNX metadata, so the sidecar holds the model's metadata
@@ -78,7 +80,7 @@ class EngineRecord:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "EngineRecord":
+    def from_json(cls, text: str) -> EngineRecord:
         """Parse a sidecar; raises :class:`ValueError` naming what is wrong."""
         data = json.loads(text)
         if not isinstance(data, dict):
@@ -119,6 +121,7 @@ class EngineRecord:
 
 
 def sidecar_path(engine_path: str | os.PathLike[str]) -> Path:
+    """Where the sidecar of ``engine_path`` is: beside it, with ``.json`` appended to its name."""
     return Path(f"{engine_path}.json")
 
 

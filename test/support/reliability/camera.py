@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """This process's side of one node: publishes frames, receives and checks keypoints, follows the node's
 diagnostics."""
 
@@ -46,7 +48,9 @@ class Camera:
         self.diagnostics: dict[str, str] = {}
         self._received_changed_at = time.monotonic()
         self.publisher = probe.create_publisher(message_type, image_topic, RELIABLE)
-        self.keypoints_subscription = probe.create_subscription(Keypoints, keypoints_topic, self._on_keypoints, RELIABLE)
+        self.keypoints_subscription = probe.create_subscription(
+            Keypoints, keypoints_topic, self._on_keypoints, RELIABLE
+        )
         probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
 
     def send(self, index: int, message: Any, source_size: tuple[int, int] | None) -> None:

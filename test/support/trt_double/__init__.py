@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Test doubles of TensorRT's Python API and of cuda-python's runtime module, over numpy "device" memory.
 
 They implement only documented signatures:

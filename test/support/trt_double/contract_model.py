@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A tiny model that follows the engine contract, for tests that need no real DISK: its outputs are computed from
 slices of the input pixels, exactly reproducible in numpy, so the data flow through the TensorRT double (and a real
 engine) can be checked exactly."""
