@@ -11,12 +11,15 @@ NaN descriptor biases, the checkpoint the hostile-input trial made the node publ
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import io
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-import pytest
 
 from disk_trt_ros.contract import DESCRIPTOR_DIM
 from disk_trt_ros.errors import InvalidOutputError, WeightsError

@@ -6,12 +6,17 @@ run the ONNX graph with onnxruntime: the data flow is tested here, TensorRT's nu
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from disk_trt_ros import __version__
 from disk_trt_ros.contract import MatcherMethod, Precision, TrtCompat

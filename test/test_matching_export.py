@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import hashlib
 import json
 import re
@@ -12,7 +18,6 @@ import subprocess
 import sys
 
 import kornia.feature.lightglue as kornia_lightglue
-import pytest
 import torch
 
 from disk_trt_ros import cli

@@ -12,6 +12,12 @@ match scores within 1e-4 relative.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import dataclasses
 import subprocess
 import sys
@@ -19,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import pytest
 import torch
 from kornia.feature import LightGlue
 

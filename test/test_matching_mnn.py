@@ -5,10 +5,13 @@ against the numpy one (exact), ties, masks, ratio test, distance threshold, and 
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+
 import itertools
 
 import numpy as np
-import pytest
 import torch
 
 from disk_trt_ros.errors import ContractError, OptionsError
