@@ -15,7 +15,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from disk_trt_ros.errors import DiskTrtRosError
+from disk_trt_ros.errors import DiskTrtRosError, LibraryMissingError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("disk_trt_ros.export.cli", "export DISK as one static ONNX graph"),
@@ -45,6 +45,12 @@ def run_command(name: str, argv: Sequence[str]) -> int:
     arguments = parser.parse_args(list(argv))
     try:
         return int(module.main(arguments))
+    except ModuleNotFoundError as error:
+        missing = LibraryMissingError.from_import_error(name, error)
+        if missing is None:
+            raise
+        print(f"{name}: error: {missing}", file=sys.stderr)
+        return 1
     except DiskTrtRosError as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1

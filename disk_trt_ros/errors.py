@@ -92,7 +92,27 @@ class CudaUnavailableError(UnavailableError):
 
 
 class BackendUnavailableError(UnavailableError):
-    """No inference backend is installed."""
+    """No inference backend is installed, or a library the chosen one needs is not."""
+
+
+class LibraryMissingError(UnavailableError):
+    """A third-party library a command or backend imports is not installed; the message says how to install it."""
+
+    INSTALL_HINTS = {
+        "onnxruntime": "pip install onnxruntime (onnxruntime-gpu for CUDA)",
+        "torch": "pip install torch kornia",
+        "kornia": "pip install kornia",
+    }
+
+    @classmethod
+    def from_import_error(cls, needed_by: str, error: ModuleNotFoundError) -> LibraryMissingError | None:
+        """The error for ``needed_by`` failing to import a library, or None when the missing module is this
+        package's own (a broken installation, not a missing library)."""
+        missing = (error.name or "").split(".")[0]
+        if not missing or missing == "disk_trt_ros":
+            return None
+        hint = cls.INSTALL_HINTS.get(missing, f"pip install {missing}")
+        return cls(f"{needed_by} needs {missing}, which is not installed here: {hint}")
 
 
 class CudaError(DiskTrtRosError, RuntimeError):
