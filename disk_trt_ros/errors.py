@@ -109,7 +109,7 @@ class LibraryMissingError(UnavailableError):
         """The error for ``needed_by`` failing to import a library, or None when the missing module is this
         package's own (a broken installation, not a missing library)."""
         missing = (error.name or "").split(".")[0]
-        if not missing or missing == "disk_trt_ros":
+        if not missing or missing == __name__.partition(".")[0]:  # this package's own module: not a library
             return None
         hint = cls.INSTALL_HINTS.get(missing, f"pip install {missing}")
         return cls(f"{needed_by} needs {missing}, which is not installed here: {hint}")

@@ -140,6 +140,7 @@ def test_bombs_and_undecodable_frames_are_rejected_under_a_memory_limit(tmp_path
 def test_frames_whose_model_outputs_break_the_contract_are_skipped_and_counted(tmp_path: Path) -> None:
     """A model whose keypoints leave the frame for bright images: those frames are not evaluated, the report counts
     and names them."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
     broken = tmp_path / "broken.onnx"
     trt_double.make_contract_onnx(broken, trt_double.tiny_model_info(), violation="keypoints outside the frame")
     bright = (128 + np.arange(32 * 32 * 3) % 127).astype(np.uint8)

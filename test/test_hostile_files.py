@@ -12,6 +12,7 @@ of ``support.trt_double``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -101,15 +102,26 @@ def test_every_model_loader_refuses_a_special_file(tmp_path: Path, kind: str) ->
     path = SPECIAL_FILES[kind][0](tmp_path)
     with pytest.raises(ContractError, match="cannot be read as an ONNX model"):
         finishes_within(lambda: load_onnx_model(path), DEADLINE_S, f"loading {kind}")
+
+
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_the_onnxruntime_backend_refuses_a_special_file(tmp_path: Path, kind: str) -> None:
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+    path = SPECIAL_FILES[kind][0](tmp_path)
     with pytest.raises(ContractError, match="cannot be read as an ONNX model"):
         finishes_within(lambda: create_backend("onnxruntime", path), DEADLINE_S, f"onnxruntime on {kind}")
+
+
+def installed(*modules: str) -> pytest.MarkDecorator:
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"not installed here: {', '.join(missing)}")
 
 
 @pytest.mark.parametrize("command", [
     ["check", "{fifo}"],
     ["check", "/dev/zero"],
-    ["bench", "--backend", "onnxruntime", "--model", "{fifo}"],
-    ["export", "--weights", "{fifo}", "--output", "{tmp}/disk.onnx"],
+    pytest.param(["bench", "--backend", "onnxruntime", "--model", "{fifo}"], marks=installed("onnxruntime")),
+    pytest.param(["export", "--weights", "{fifo}", "--output", "{tmp}/disk.onnx"], marks=installed("torch", "kornia")),
 ])
 def test_commands_refuse_special_files_in_one_line(tmp_path: Path, command: list[str]) -> None:
     named = fifo(tmp_path / "special")
