@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """DISK keypoints and descriptors as one static ONNX/TensorRT graph, with a ROS 2 node around it.
 
 Sub-packages follow the pipeline: ``export`` (PyTorch module and ONNX export), ``inference`` (backends and the

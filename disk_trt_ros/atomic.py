@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Writing files so that readers see the old file or the whole new one, never a half-written one."""
 
 from __future__ import annotations

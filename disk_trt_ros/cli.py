@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros <command>``: one entry point for the offline tools.
 
 Each command lives in its own module with ``add_arguments(parser)`` and ``main(args) -> int``; modules are
@@ -13,7 +15,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from disk_trt_ros.errors import DiskTrtRosError
+from disk_trt_ros.errors import DiskTrtRosError, LibraryMissingError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("disk_trt_ros.export.cli", "export DISK as one static ONNX graph"),
@@ -27,9 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: one sub-command per entry of :data:`COMMANDS`, whose modules are not imported yet."""
     parser = argparse.ArgumentParser(prog="python -m disk_trt_ros", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, summary) in COMMANDS.items():
+    for name, (_module, summary) in COMMANDS.items():
         subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
@@ -42,12 +45,19 @@ def run_command(name: str, argv: Sequence[str]) -> int:
     arguments = parser.parse_args(list(argv))
     try:
         return int(module.main(arguments))
+    except ModuleNotFoundError as error:
+        missing = LibraryMissingError.from_import_error(name, error)
+        if missing is None:
+            raise
+        print(f"{name}: error: {missing}", file=sys.stderr)
+        return 1
     except DiskTrtRosError as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m disk_trt_ros COMMAND ...``; the exit status (errors of the package: one line, status 1)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0] not in COMMANDS:
         build_parser().parse_args(arguments)  # prints usage and exits

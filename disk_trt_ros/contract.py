@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The engine contract and the package's vocabulary, in one place; the matcher's contract builds on it in
 :mod:`disk_trt_ros.matcher_contract`.
 
@@ -16,8 +18,8 @@ Tensors (batch of one; :meth:`ModelInfo.tensor_specs` gives them for one model):
     ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
     ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
 
-This module imports only the standard library (and onnx when an ONNX file is read), so that every layer, the
-TensorRT runtime on a Jetson included, can use it.
+This module imports only the standard library, :mod:`disk_trt_ros.files` (and onnx when an ONNX file is read), so
+that every layer, the TensorRT runtime on a Jetson included, can use it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 from typing import TYPE_CHECKING, Iterable, Mapping, Protocol
 
 from disk_trt_ros.errors import ContractError, ModelNotFoundError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 from disk_trt_ros.metadata import from_metadata, to_metadata
 
 if TYPE_CHECKING:
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 INPUT_NAME = "image"
 OUTPUT_NAMES: tuple[str, ...] = ("keypoints", "scores", "descriptors", "num_keypoints")
 DESCRIPTOR_DIM = 128
+# How far a descriptor row's L2 norm may be from 1 (fp16 engines normalise in half precision).
+DESCRIPTOR_NORM_TOLERANCE = 1e-2
 SIZE_MULTIPLE = 16
 # Largest TopK K both parsers accept: TensorRT 8.2 allows K <= 3840, TensorRT 10's parser documents K < 3840.
 TRT_TOPK_MAX = 3839
@@ -249,7 +255,7 @@ class ModelInfo:
         return to_metadata(self, METADATA_PREFIX)
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str]) -> "ModelInfo":
+    def from_metadata(cls, metadata: Mapping[str, str]) -> ModelInfo:
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
         return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
@@ -301,7 +307,7 @@ class PrecisionPolicy:
         return {PRECISION_POLICY_KEY: json.dumps(dataclasses.asdict(self))}
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str]) -> "PrecisionPolicy":
+    def from_metadata(cls, metadata: Mapping[str, str]) -> PrecisionPolicy:
         """The policy a model's metadata holds; the empty policy for a model without one (older exports)."""
         if PRECISION_POLICY_KEY not in metadata:
             return cls()
@@ -310,31 +316,63 @@ class PrecisionPolicy:
             policy = cls(**{field.name: tuple(values[field.name]) for field in dataclasses.fields(cls)})
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' is malformed: {error}") from error
-        if not all(isinstance(pattern, str) for pattern in policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs):
+        patterns = policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs
+        if not all(isinstance(pattern, str) for pattern in patterns):
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' must list patterns as strings")
         return policy
 
 
-def load_onnx_model(path: str, load_external_data: bool = True, command: str = "export") -> "onnx.ModelProto":
-    """Load an ONNX file; :class:`ModelNotFoundError` when it does not exist (saying to make one with ``command``),
-    :class:`ContractError` when it is not an ONNX model."""
-    import onnx
-
+def read_onnx_file(path: str | os.PathLike[str], command: str = "export") -> bytes:
+    """The bytes of an ONNX file (a regular file of at most :data:`~disk_trt_ros.files.MAX_MODEL_BYTES`);
+    :class:`ModelNotFoundError` when it does not exist (saying to make one with ``command``), :class:`ContractError`
+    when it cannot be one."""
     try:
-        return onnx.load(path, load_external_data=load_external_data)
+        return read_regular_file(path, MAX_MODEL_BYTES, "ONNX model")
     except FileNotFoundError as error:
         raise ModelNotFoundError(
             f"{path}: no such file; export a model with 'python -m disk_trt_ros {command} --output {path}'"
         ) from error
-    except Exception as error:  # onnx raises DecodeError and others for a file that is not a model
+    except OSError as error:  # FileRefusedError (a FIFO, a device, too large) names the problem itself
+        raise ContractError(f"{path} cannot be read as an ONNX model: {error}") from error
+
+
+def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_data: bool = True) -> onnx.ModelProto:
+    """The ONNX model in ``data`` (read from ``path``); :class:`ContractError` when it is not one, or when its weights
+    are needed (``load_external_data``) and kept in external data files, which are not read (the exporter writes one
+    file)."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as error:  # onnx raises DecodeError and others for bytes that are not a model
         raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
+    if load_external_data and any(uses_external_data(tensor) for tensor in model.graph.initializer):
+        raise ContractError(
+            f"{path} keeps its weights in external data files, which disk_trt_ros does not read; "
+            "export a single-file model with 'python -m disk_trt_ros export'"
+        )
+    return model
 
 
-def read_onnx_metadata(path: str, command: str = "export") -> dict[str, str]:
+def load_onnx_model(
+    path: str | os.PathLike[str], load_external_data: bool = True, command: str = "export"
+) -> onnx.ModelProto:
+    """Load an ONNX file (:func:`read_onnx_file`, :func:`parse_onnx_model`); with ``load_external_data`` False only
+    its graph and metadata are needed."""
+    return parse_onnx_model(read_onnx_file(path, command), path, load_external_data)
+
+
+def onnx_metadata(model: onnx.ModelProto) -> dict[str, str]:
+    """An ONNX model's ``metadata_props``."""
+    return {prop.key: prop.value for prop in model.metadata_props}
+
+
+def read_onnx_metadata(path: str | os.PathLike[str], command: str = "export") -> dict[str, str]:
     """An ONNX file's ``metadata_props`` (weights are not loaded); errors as :func:`load_onnx_model`'s."""
-    return {prop.key: prop.value for prop in load_onnx_model(path, False, command).metadata_props}
+    return onnx_metadata(load_onnx_model(path, load_external_data=False, command=command))
 
 
-def read_onnx_model_info(path: str) -> ModelInfo:
+def read_onnx_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     """Read :class:`ModelInfo` from an exported ONNX file's ``metadata_props`` (weights are not loaded)."""
     return ModelInfo.from_metadata(read_onnx_metadata(path))

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """From ``sensor_msgs/Image`` and ``sensor_msgs/CompressedImage`` to the model's input, and back to the source frame.
 
 The model takes a uint8 ``[H, W, C]`` image of its own size in its own :class:`~disk_trt_ros.contract.InputFormat`.
@@ -11,6 +13,12 @@ The raw encodings of :data:`RAW_ENCODINGS` are decoded here (``step`` row paddin
 CompressedImage data must be JPEG or PNG. Other raw encodings (Bayer, YUV, ``8UC3``...) go through ``cv_bridge``
 when it is installed.
 
+A message of more than ``max_image_pixels`` (width x height, :data:`DEFAULT_MAX_IMAGE_PIXELS` by default) is refused
+before anything is allocated for its pixels: for a raw image, by its declared size; for JPEG and PNG, by the size
+their header declares (:func:`declared_size`), since a 629-byte JPEG can declare 30000x30000 pixels, for which the
+decoder would allocate 2.7 GB. Every decoder failure, OpenCV's ``cv2.error`` included, is an
+:class:`~disk_trt_ros.errors.ImageConversionError`.
+
 No ROS import: a message is read through its fields (:class:`RawImageMessage`, :class:`CompressedImageMessage`), so
 rclpy's messages (the node), rosbags' (``eval``) and plain arrays (:meth:`ImageConverter.from_pixels`, ``bench``) all
 go through the same conversion.
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import struct
 from typing import Any, Protocol
 
 import cv2
@@ -101,6 +110,18 @@ _DECODED_ORDER = {1: "mono", 3: "bgr", 4: "bgra"}
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+# The largest image accepted by default, width x height: DCI 8K (8192x4320, 35.4 Mpx), which also covers 8K UHD
+# (7680x4320, 33.2 Mpx). The node's parameter max_image_pixels and eval's --max-image-pixels default to it.
+DEFAULT_MAX_IMAGE_PIXELS = 8192 * 4320
+# The most max_image_pixels may be set to: OpenCV's own limit on a decoded image (CV_IO_MAX_IMAGE_PIXELS).
+MAX_IMAGE_PIXELS_LIMIT = 1 << 30
+
+# JPEG markers that start a frame header (SOF0-3, 5-7, 9-11, 13-15); between SOI and the frame header, every marker
+# but the standalone ones (TEM, RST0-7) is followed by a 2-byte big-endian length that counts itself.
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])
+_JPEG_SCAN_OR_END = frozenset([0xDA, 0xD9])  # SOS, EOI: the frame header must come before them
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelInput:
@@ -150,15 +171,20 @@ def keypoints_to_model(
 
 
 class ImageConverter:
-    """Turns image messages into :class:`ModelInput` for a model of one size and input format."""
+    """Turns image messages into :class:`ModelInput` for a model of one size and input format; images of more than
+    ``max_image_pixels`` pixels (width x height) are refused before they are decoded."""
 
-    def __init__(self, height: int, width: int, input_format: InputFormat) -> None:
+    def __init__(
+        self, height: int, width: int, input_format: InputFormat, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    ) -> None:
         self.height = height
         self.width = width
         self.input_format = input_format
+        self.max_image_pixels = max_image_pixels
 
     def from_image(self, message: RawImageMessage) -> ModelInput:
         """Convert a ``sensor_msgs/Image``; raises :class:`ImageConversionError` for a message it cannot use."""
+        refuse_oversized(message.width, message.height, self.max_image_pixels, f"image ({message.encoding})")
         if message.encoding in RAW_ENCODINGS:
             pixels, order = decode_raw(message), RAW_ENCODINGS[message.encoding].order
         else:
@@ -167,7 +193,7 @@ class ImageConverter:
 
     def from_compressed(self, message: CompressedImageMessage) -> ModelInput:
         """Convert a JPEG or PNG ``sensor_msgs/CompressedImage``; raises :class:`ImageConversionError` if unusable."""
-        pixels = decode_compressed(message)
+        pixels = decode_compressed(message, self.max_image_pixels)
         return self.from_pixels(pixels, _DECODED_ORDER[pixels.shape[2]])
 
     def from_pixels(self, pixels: np.ndarray, order: str) -> ModelInput:
@@ -249,24 +275,88 @@ def decode_raw(message: RawImageMessage) -> np.ndarray:
     return rows.view(dtype).astype(layout.dtype, copy=False).reshape(height, width, layout.channels)
 
 
-def decode_compressed(message: CompressedImageMessage) -> np.ndarray:
+def decode_compressed(message: CompressedImageMessage, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
     """The pixels of a JPEG or PNG CompressedImage: ``[h, w, c]`` uint8 (uint16 for 16-bit PNG), c in 1, 3, 4.
 
-    Channels are in ``cv2.imdecode``'s order: mono, bgr or bgra.
+    Channels are in ``cv2.imdecode``'s order: mono, bgr or bgra. The size its header declares is checked against
+    ``max_image_pixels`` before the decoder allocates anything; every decoder failure is an
+    :class:`ImageConversionError`.
     """
     data = np.frombuffer(message.data, dtype=np.uint8)
     if data.size == 0:
         raise ImageConversionError(f"compressed image (format '{message.format}') has no data")
-    header = data[:8].tobytes()
-    if not (header.startswith(_JPEG_SIGNATURE) or header.startswith(_PNG_SIGNATURE)):
+    width, height = declared_size(data, message.format)
+    refuse_oversized(width, height, max_image_pixels, f"compressed image (format '{message.format}')")
+    try:
+        pixels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # OpenCV's own limits and allocation failures
         raise ImageConversionError(
-            f"compressed image (format '{message.format}') is neither JPEG nor PNG: publish jpeg or png "
-            "(compressedDepth and other formats are not supported)"
-        )
-    pixels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            f"compressed image (format '{message.format}', {data.size} bytes) could not be decoded: "
+            f"{str(error).strip().splitlines()[-1]}"
+        ) from error
     if pixels is None:
         raise ImageConversionError(
             f"compressed image (format '{message.format}', {data.size} bytes) could not be decoded: "
             "the JPEG/PNG data is corrupt or truncated"
         )
     return pixels.reshape(pixels.shape[0], pixels.shape[1], -1)
+
+
+def refuse_oversized(width: int, height: int, max_image_pixels: int, what: str) -> None:
+    """Raise :class:`ImageConversionError` when an image of ``width`` x ``height`` is over ``max_image_pixels``."""
+    if width * height > max_image_pixels:
+        raise ImageConversionError(
+            f"{what} declares {width}x{height} = {width * height} pixels, more than max_image_pixels = "
+            f"{max_image_pixels}: refused before decoding (raise max_image_pixels for a camera that large)"
+        )
+
+
+def declared_size(data: np.ndarray, image_format: str) -> tuple[int, int]:
+    """``(width, height)`` as the PNG ``IHDR`` chunk or the JPEG frame header (SOFn) in ``data`` (uint8, a
+    CompressedImage of ``image_format``) declares it, read without decoding.
+
+    Raises:
+        ImageConversionError: the data is neither PNG nor JPEG, or has no such header where it must be.
+    """
+    head = data[:24].tobytes()
+    if head.startswith(_PNG_SIGNATURE):
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            raise ImageConversionError(
+                f"PNG image (format '{image_format}', {data.size} bytes) could not be decoded: it does not start with "
+                "its IHDR chunk (corrupt or truncated)"
+            )
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head.startswith(_JPEG_SIGNATURE):
+        frame_header = jpeg_frame_header(memoryview(data))
+        if frame_header is None:
+            raise ImageConversionError(
+                f"JPEG image (format '{image_format}', {data.size} bytes) could not be decoded: it has no frame "
+                "header (SOFn) before its image data (corrupt or truncated)"
+            )
+        height, width = struct.unpack_from(">HH", data, frame_header + 5)
+        return width, height
+    raise ImageConversionError(
+        f"compressed image (format '{image_format}') is neither JPEG nor PNG: publish jpeg or png "
+        "(compressedDepth and other formats are not supported)"
+    )
+
+
+def jpeg_frame_header(data: memoryview) -> int | None:
+    """The offset of the first frame header (its SOFn marker) after SOI, walking the marker segments by their lengths
+    as libjpeg does; None when a scan, the end of the image or anything but a marker comes first."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            position += 1
+        elif marker in _JPEG_STANDALONE_MARKERS:
+            position += 2
+        elif marker in _JPEG_SCAN_OR_END or marker == 0x00:
+            return None
+        elif marker in _JPEG_FRAME_MARKERS:
+            return position if position + 9 <= len(data) else None
+        else:
+            position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return None

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What ``launch/disk.launch.py`` starts, decided without the ``launch`` library so that it can be tested anywhere.
 
 The launch file's arguments override the parameters file; an empty argument keeps the file's value. When the
@@ -112,7 +114,9 @@ def plan_launch(
         raise NodeConfigurationError(f"precision {precision!r}: choose one of {', '.join(Precision.values())}")
     model_path = Path(values["model"]).expanduser().absolute()
     engine_path = (
-        Path(values["engine"]).expanduser().absolute() if values["engine"] else default_engine_path(model_path, precision)
+        Path(values["engine"]).expanduser().absolute()
+        if values["engine"]
+        else default_engine_path(model_path, precision)
     )
     name, reason = resolve_backend_name(values["backend"] or "auto")
     return LaunchPlan(str(model_path), str(engine_path), str(name), reason, precision)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The matcher contract: the tensors and metadata of an exported matcher (LightGlue for DISK), on the vocabulary of
 :mod:`disk_trt_ros.contract`.
 
@@ -92,7 +94,7 @@ class MatcherInfo:
         return to_metadata(self, MATCHER_METADATA_PREFIX)
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str]) -> "MatcherInfo":
+    def from_metadata(cls, metadata: Mapping[str, str]) -> MatcherInfo:
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
         return from_metadata(
             cls, metadata, MATCHER_METADATA_PREFIX, MATCHER_CONTRACT_VERSION, "matcher", "export-matcher"

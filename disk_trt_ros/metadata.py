@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A frozen dataclass as flat string metadata (ONNX ``metadata_props``, an engine's sidecar), and back.
 
 Each field is one key, ``PREFIX + field name``, holding the field's value as JSON: numbers as numbers, enumerations

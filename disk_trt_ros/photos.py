@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Real photographs for sample bags, the demo and benchmarks: a directory of JPEG/PNG files, or scikit-image's.
 
 Kept apart from the evaluation tools so that ``bench`` needs no rosbags; OpenCV and scikit-image are imported only

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``ros2 launch disk_trt_ros disk.launch.py [image_topic:=...] [model:=...] [matcher:=mnn] ...``: the DISK node,
 and optionally the matcher node on its keypoints.
 
@@ -14,7 +16,6 @@ from __future__ import annotations
 import os
 
 from ament_index_python.packages import get_package_prefix
-from launch import LaunchContext, LaunchDescription, LaunchDescriptionEntity
 from launch.actions import (
     DeclareLaunchArgument,
     ExecuteProcess,
@@ -32,14 +33,19 @@ from launch_ros.substitutions import FindPackageShare
 
 from disk_trt_ros.contract import MATCHER_NODE_NAME, NODE_NAME
 from disk_trt_ros.launch_plan import LaunchPlan, detector_placements, plan_launch, plan_matcher
+from launch import LaunchContext, LaunchDescription, LaunchDescriptionEntity
 
 PACKAGE = "disk_trt_ros"
 BUILDER_MESSAGE_LINES = 5  # of the builder's stderr, quoted when it fails
 STDERR_GRACE_S = 0.5
 
 ARGUMENTS = {
-    "config": (PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "disk.yaml"]), "parameters file of disk_node"),
-    "image_topic": ("/camera/image_raw", "sensor_msgs/Image topic; IMAGE_TOPIC/compressed with image_transport compressed"),
+    "config": (
+        PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "disk.yaml"]), "parameters file of disk_node"
+    ),
+    "image_topic": (
+        "/camera/image_raw", "sensor_msgs/Image topic; IMAGE_TOPIC/compressed with image_transport compressed"
+    ),
     "model": ("", "exported ONNX model; empty: the parameters file's"),
     "engine": ("", "TensorRT engine file; empty: the parameters file's, else beside the model"),
     "backend": ("", "auto, tensorrt, onnxruntime or torch; empty: the parameters file's"),
@@ -123,7 +129,8 @@ def build_engine_then(nodes: list[Node], plan: LaunchPlan) -> list[LaunchDescrip
         if event.returncode == 0:
             return list(nodes)
         # launch can report the exit before the builder's last stderr lines: let them arrive first.
-        return [TimerAction(period=STDERR_GRACE_S, actions=[OpaqueFunction(function=lambda _: give_up(event.returncode))])]
+        report = OpaqueFunction(function=lambda _: give_up(event.returncode))
+        return [TimerAction(period=STDERR_GRACE_S, actions=[report])]
 
     return [
         RegisterEventHandler(OnProcessIO(target_action=builder, on_stderr=keep_errors)),

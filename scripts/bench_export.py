@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Export benchmark: onnxruntime (CPU) on the exported model vs kornia's DISK (CPU), same run, same photos.
 
 Usage: python scripts/bench_export.py [--weights random:0|PATH] [--iters 20] [--threads N] [--out FILE.json]
@@ -54,11 +56,13 @@ def main() -> int:
             print(f"\n== {height}x{width}, K={max_keypoints}, weights {args.weights}")
             results = bench.run_bench(bench_parser.parse_args(bench_arguments))
             rows.append({"size": f"{height}x{width}", "max_keypoints": max_keypoints, **results})
-    print(f"\nmachine: {platform.node()}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    machine = platform.processor() or platform.machine()
+    print(f"\nmachine: {platform.node()}, {machine}, python {platform.python_version()}")
     print(f"{'input':<10} {'K':>5} {'onnxruntime ms':>15} {'kornia ms':>10} {'ratio':>7}  goal <= {GOAL_RATIO}")
     for row in rows:
+        verdict = "met" if row["ratio"] <= GOAL_RATIO else "missed"
         print(f"{row['size']:<10} {row['max_keypoints']:>5} {row['latency']['median_ms']:>15.1f} "
-              f"{row['kornia']['median_ms']:>10.1f} {row['ratio']:>7.3f}  {'met' if row['ratio'] <= GOAL_RATIO else 'missed'}")
+              f"{row['kornia']['median_ms']:>10.1f} {row['ratio']:>7.3f}  {verdict}")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

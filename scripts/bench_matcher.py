@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Matcher benchmark: latency per image pair of mutual nearest neighbours (numpy, torch) and of LightGlue for DISK
 (onnxruntime, torch), side by side with kornia's LightGlue, in one run.
 
@@ -45,18 +47,18 @@ import torch.nn.functional as F
 
 from disk_trt_ros import __version__
 from disk_trt_ros.contract import BackendName, InputFormat, MatcherMethod, ModelInfo, Precision, TrtCompat
-from disk_trt_ros.matcher_contract import MatcherInfo
 from disk_trt_ros.export.lightglue_graph import StaticLightGlue
 from disk_trt_ros.export.lightglue_weights import random_lightglue
 from disk_trt_ros.export.onnx_export import export_matcher_onnx
 from disk_trt_ros.export.pipeline import DiskPipeline
 from disk_trt_ros.export.weights import random_disk
-from disk_trt_ros.inference.base import BackendOptions, KeypointSlots, Matcher, Matches, MatcherOptions
+from disk_trt_ros.inference.base import BackendOptions, KeypointSlots, Matcher, MatcherOptions, Matches
 from disk_trt_ros.inference.bench import LatencyStats
 from disk_trt_ros.inference.mnn import NumpyMnnMatcher
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeLightGlue
 from disk_trt_ros.inference.registry import create_matcher
 from disk_trt_ros.inference.torch_matchers import TorchLightGlue, TorchMnnMatcher
+from disk_trt_ros.matcher_contract import MatcherInfo
 from disk_trt_ros.photos import describe_source, load_photos
 
 HEIGHT, WIDTH = 480, 640

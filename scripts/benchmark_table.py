@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The TensorRT 8.5 table of docs/benchmarks.md: kornia, the PyTorch backend and TensorRT, from one device session.
 
-    python scripts/benchmark_table.py torch DIR --out TORCH.json [--iters 200]
-        on the GPU machine's own Python (PyTorch with CUDA, kornia carried as wheels): for every model that
-        `scripts/tensorrt_check.py prepare` wrote to DIR, `bench --backend torch --precision fp16 --torch-compile
-        --compare kornia` in this process (so the compiled U-Net is reused across K), which also times kornia's DISK
-        as users run it (TF32 allowed) and in strict fp32.
-    python scripts/benchmark_table.py render TORCH.json TENSORRT.json...
-        the Markdown table: per model, the medians of kornia, the compiled PyTorch backend (fp16) and the TensorRT
-        backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the engine alone), with ratios
-        to kornia. TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
+python scripts/benchmark_table.py torch DIR --out TORCH.json [--iters 200]
+on the GPU machine's own Python (PyTorch with CUDA, kornia carried as wheels): for every model that
+`scripts/tensorrt_check.py prepare` wrote to DIR, `bench --backend torch --precision fp16 --torch-compile
+--compare kornia` in this process (so the compiled U-Net is reused across K), which also times kornia's DISK
+as users run it (TF32 allowed) and in strict fp32.
+python scripts/benchmark_table.py render TORCH.json TENSORRT.json...
+the Markdown table: per model, the medians of kornia, the compiled PyTorch backend (fp16) and the TensorRT
+backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the engine alone), with ratios
+to kornia. TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
             if "run_ms" in entry:
                 tensorrt[(entry["profile"]["name"], entry["precision"])] = entry
     lines = [
-        "| model | kornia (TF32) ms | kornia strict fp32 ms | PyTorch fp16 compiled ms | TensorRT fp32: run / engine ms "
-        "| TensorRT fp16: run / engine ms | TensorRT fp16 run / kornia | TensorRT fp16 run / PyTorch | fp16 kept vs kornia |",
+        "| model | kornia (TF32) ms | kornia strict fp32 ms | PyTorch fp16 compiled ms "
+        "| TensorRT fp32: run / engine ms | TensorRT fp16: run / engine ms | TensorRT fp16 run / kornia "
+        "| TensorRT fp16 run / PyTorch | fp16 kept vs kornia |",
         "|" + " --- |" * 9,
     ]
     for name in sorted({name for name, _ in tensorrt}, key=lambda n: (n.split("_")[1], int(n.split("_k")[-1]))):

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Derive disk_trt_ros/data/tensorrt_onnx_support.json from the ONNX-TensorRT support matrices.
 
 Usage: python scripts/derive_trt_support.py [REFERENCE_DIR]   (default: ../shared/reference)

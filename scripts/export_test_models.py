@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Write the models and photographs that test/test_tensorrt_real.py takes where PyTorch is not installed.
 
     python scripts/export_test_models.py DIR        (here: Python 3.11 with PyTorch, kornia and OpenCV)
@@ -18,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the model set lives in test/support
 
-from support.model_set import MODEL_SET_VARIABLE, write_model_set  # noqa: E402
+from support.model_set import MODEL_SET_VARIABLE, write_model_set
 
 
 def main() -> int:

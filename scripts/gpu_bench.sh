@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 # GPU figures for docs/benchmarks.md ("GPU (H200)"), in one run on a CUDA machine:
 #   1. export DISK at 480x640, K=2048 (random:0 weights: same network and cost as pretrained ones);
 #   2. `bench --backend torch --compare kornia` in strict fp32 and fp16, each with an eager and a torch.compile'd

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """GPU experiment: where the PyTorch-CUDA pipeline's time goes, and which precision/layout variants pay.
 
 Usage (on a CUDA machine, repository root): python scripts/gpu_variants.py [--iters 200] [--compile]
@@ -24,10 +26,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from disk_trt_ros import __version__  # noqa: E402
-from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat  # noqa: E402
-from disk_trt_ros.export.pipeline import DiskPipeline  # noqa: E402
-from disk_trt_ros.export.weights import random_disk  # noqa: E402
+from disk_trt_ros import __version__
+from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.export.pipeline import DiskPipeline
+from disk_trt_ros.export.weights import random_disk
 
 HEIGHT, WIDTH, K = 480, 640, 2048
 
@@ -75,6 +77,24 @@ def graphed(forward: Callable[[], tuple[torch.Tensor, ...]]) -> tuple[Callable[[
     return graph.replay, outputs
 
 
+def cudnn_flags(allow_tf32: bool) -> contextlib.AbstractContextManager:
+    return torch.backends.cudnn.flags(enabled=True, allow_tf32=allow_tf32)
+
+
+def half_unet(pipeline: DiskPipeline, channels_last: bool) -> None:
+    pipeline.unet = HalfUnet(pipeline.unet, channels_last)
+
+
+def forward_of(
+    pipeline: DiskPipeline, static_input: torch.Tensor, context: Callable[[], contextlib.AbstractContextManager]
+) -> Callable[[], tuple[torch.Tensor, ...]]:
+    def forward() -> tuple[torch.Tensor, ...]:
+        with torch.inference_mode(), context():
+            return pipeline(static_input)
+
+    return forward
+
+
 def keypoint_set(xy: torch.Tensor) -> set[tuple[int, int]]:
     return {(int(x), int(y)) for x, y in xy.tolist()}
 
@@ -90,12 +110,14 @@ def main() -> int:
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}")
 
     disk, sha256 = random_disk(0)
-    info = ModelInfo(HEIGHT, WIDTH, K, InputFormat.RGB, "uint8", 5, 0.0, TrtCompat.TRT_10, "random:0", sha256, __version__)
+    info = ModelInfo(
+        HEIGHT, WIDTH, K, InputFormat.RGB, "uint8", 5, 0.0, TrtCompat.TRT_10, "random:0", sha256, __version__
+    )
     if args.photo and Path(args.photo).is_file():
         bgr = cv2.resize(cv2.imread(args.photo), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
         image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     else:
-        from skimage import data  # noqa: PLC0415
+        from skimage import data
 
         image = cv2.resize(data.astronaut(), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
     pixels = torch.from_numpy(image).to(device).unsqueeze(0)
@@ -109,7 +131,8 @@ def main() -> int:
     def report(name: str, timing: tuple[float, float], keypoints: set[tuple[int, int]]) -> None:
         differing = len(keypoints ^ reference)
         rows.append((name, *timing, differing))
-        print(f"{name:<44} median {timing[0]:7.3f} ms  p99 {timing[1]:7.3f} ms  differing {differing:5d} of {len(reference)}", flush=True)
+        print(f"{name:<44} median {timing[0]:7.3f} ms  p99 {timing[1]:7.3f} ms  "
+              f"differing {differing:5d} of {len(reference)}", flush=True)
 
     with torch.inference_mode():
         for label, tf32 in (("kornia DISK, default (TF32 convs)", True), ("kornia DISK, strict fp32", False)):
@@ -119,11 +142,11 @@ def main() -> int:
                 report(label.replace("DISK", "U-Net only"), time_cuda(lambda: disk.unet(rgb), args.iters), reference)
 
     variants: list[tuple[str, Callable[[DiskPipeline], None], Callable[[], contextlib.AbstractContextManager]]] = [
-        ("pipeline, CUDA graph, strict fp32", lambda p: None, lambda: torch.backends.cudnn.flags(enabled=True, allow_tf32=False)),
-        ("pipeline, CUDA graph, TF32", lambda p: None, lambda: torch.backends.cudnn.flags(enabled=True, allow_tf32=True)),
+        ("pipeline, CUDA graph, strict fp32", lambda p: None, lambda: cudnn_flags(allow_tf32=False)),
+        ("pipeline, CUDA graph, TF32", lambda p: None, lambda: cudnn_flags(allow_tf32=True)),
         ("pipeline, CUDA graph, fp16 autocast", lambda p: None, lambda: torch.autocast("cuda", dtype=torch.float16)),
-        ("pipeline, CUDA graph, U-Net in fp16", lambda p: setattr(p, "unet", HalfUnet(p.unet, False)), contextlib.nullcontext),
-        ("pipeline, CUDA graph, U-Net fp16 channels_last", lambda p: setattr(p, "unet", HalfUnet(p.unet, True)), contextlib.nullcontext),
+        ("pipeline, CUDA graph, U-Net in fp16", lambda p: half_unet(p, False), contextlib.nullcontext),
+        ("pipeline, CUDA graph, U-Net fp16 channels_last", lambda p: half_unet(p, True), contextlib.nullcontext),
     ]
     if args.compile:
         variants.append((
@@ -135,14 +158,8 @@ def main() -> int:
         fresh, _ = random_disk(0)
         pipeline = DiskPipeline(fresh, info).to(device).eval()
         modify(pipeline)
-        static_input = pixels.clone()
-
-        def forward() -> tuple[torch.Tensor, ...]:
-            with torch.inference_mode(), context():
-                return pipeline(static_input)
-
         try:
-            replay, outputs = graphed(forward)
+            replay, outputs = graphed(forward_of(pipeline, pixels.clone(), context))
         except Exception as error:  # an experiment: report and go on
             print(f"{name}: failed: {error}", flush=True)
             continue

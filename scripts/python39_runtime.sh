@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 # CPython 3.9 with requirements/python39.txt in an ignored directory, for test/test_runtime_python39.py: the
 # runtime side must import and run there (Jetsons on JetPack 5 run Python 3.8/3.9; TensorRT 8.5's bindings are cp39).
 #

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Reliability scenarios for disk_node, at full length: a flood faster than inference, two cameras, a soak.
 
 Usage (after `make setup`):
@@ -26,12 +28,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the harness lives in test/support
 
-import rclpy  # noqa: E402
+import rclpy
 
-from disk_trt_ros.atomic import atomic_write_bytes  # noqa: E402
-from disk_trt_ros.contract import read_onnx_model_info  # noqa: E402
-from support.reliability.results import TABLE_HEADER  # noqa: E402
-from support.reliability.scenario import export_default_model, machine, run_scenario  # noqa: E402
+from disk_trt_ros.atomic import atomic_write_bytes
+from disk_trt_ros.contract import read_onnx_model_info
+from support.reliability.results import TABLE_HEADER
+from support.reliability.scenario import export_default_model, machine, run_scenario
 
 
 def main() -> int:

@@ -4,8 +4,9 @@
 """SPDX licence headers: check that every source file has one, or add the missing ones.
 
 A source file is a tracked file (``git ls-files``) that holds code or build configuration and takes comments:
-Python (``*.py`` and scripts whose first line runs Python), shell, CMake, the Makefile, ROS interface definitions,
-YAML, XML, TOML and INI files. Its header is
+Python (``*.py`` and scripts whose first line runs Python), shell, CMake, the Makefile, YAML, XML, TOML and INI
+files. ROS interface definitions (``msg/*.msg``) carry none: their leading comments are the message's description
+(``ros2 interface show``); package.xml's licence covers them. Its header is
 
     # SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
     # SPDX-License-Identifier: Apache-2.0
@@ -28,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LICENSE = "Apache-2.0"
 COPYRIGHT = "2026 disk_trt_ros contributors"
 HEADER_LINES = (f"SPDX-FileCopyrightText: {COPYRIGHT}", f"SPDX-License-Identifier: {LICENSE}")
-HASH_COMMENTED = {".py", ".sh", ".cmake", ".msg", ".yaml", ".yml", ".toml", ".ini", ".cfg"}
+HASH_COMMENTED = {".py", ".sh", ".cmake", ".yaml", ".yml", ".toml", ".ini", ".cfg"}
 HASH_COMMENTED_NAMES = {"CMakeLists.txt", "Makefile", "run"}  # run: .ci/run
 SEARCHED_LINES = 10  # a header further down than this does not count
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The TensorRT path checked on real TensorRT: build-engine and the TensorRT backend over the export profiles.
 
 Three steps, the first and last on a development machine, the middle on a GPU machine with TensorRT:
@@ -11,7 +13,7 @@ Three steps, the first and last on a development machine, the middle on a GPU ma
         backend in this one (so every engine is loaded by another process than the one that built it): engine
         inspector (layers, plugins), latency (CUDA events around the engine alone, and `Backend.run` from a uint8
         image to numpy features), and agreement with both references on every photograph.
-    python scripts/tensorrt_check.py report RESULTS.json... 
+    python scripts/tensorrt_check.py report RESULTS.json...
         prints the Markdown tables of docs/tensorrt.md.
 
 `run` needs only numpy, onnx, tensorrt and a CUDA binding (no PyTorch, OpenCV or kornia), on Python 3.9 or later.
@@ -98,7 +100,9 @@ def prepare(out: Path, profiles: Iterable[Profile]) -> None:
         print(f"prepared {profile.name}: {model.stat().st_size / 1e6:.1f} MB model, {len(images)} photos", flush=True)
 
 
-def agreement(keypoints: np.ndarray, scores: np.ndarray, descriptors: np.ndarray, reference: dict[str, np.ndarray]) -> dict[str, Any]:
+def agreement(
+    keypoints: np.ndarray, scores: np.ndarray, descriptors: np.ndarray, reference: dict[str, np.ndarray]
+) -> dict[str, Any]:
     """How ``(keypoints, scores, descriptors)`` agree with a reference on one image (keypoints are integer pixels)."""
     ours = {(int(x), int(y)): row for row, (x, y) in enumerate(keypoints)}
     theirs = {(int(x), int(y)): row for row, (x, y) in enumerate(reference["keypoints"])}
@@ -106,13 +110,18 @@ def agreement(keypoints: np.ndarray, scores: np.ndarray, descriptors: np.ndarray
     rows_ours, rows_theirs = [ours[k] for k in shared], [theirs[k] for k in shared]
     reference_descriptors = reference["descriptors"].astype(np.float32)  # stored as float16: renormalised below
     reference_descriptors /= np.maximum(np.linalg.norm(reference_descriptors, axis=1, keepdims=True), 1e-12)
+    if not shared:
+        score_diff, cosine = 0.0, 1.0
+    else:
+        score_diff = float(np.abs(scores[rows_ours] - reference["scores"][rows_theirs]).max())
+        cosine = float((descriptors[rows_ours] * reference_descriptors[rows_theirs]).sum(axis=1).min())
     return {
         "reference": len(theirs),
         "ours": len(ours),
         "kept": len(shared) / max(len(theirs), 1),
         "differing": len(set(ours) ^ set(theirs)),
-        "score_diff": float(np.abs(scores[rows_ours] - reference["scores"][rows_theirs]).max()) if shared else 0.0,
-        "cosine": float((descriptors[rows_ours] * reference_descriptors[rows_theirs]).sum(axis=1).min()) if shared else 1.0,
+        "score_diff": score_diff,
+        "cosine": cosine,
     }
 
 
@@ -138,8 +147,10 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
                 command += ["--timing-cache", str(timing_cache)]
             started = time.monotonic()
             built = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY)
-            entry: dict[str, Any] = {"profile": dataclasses.asdict(profile), "precision": precision,
-                                     "tensorrt": str(trt.__version__), "build_wall_s": round(time.monotonic() - started, 1)}
+            entry: dict[str, Any] = {
+                "profile": dataclasses.asdict(profile), "precision": precision, "tensorrt": str(trt.__version__),
+                "build_wall_s": round(time.monotonic() - started, 1),
+            }
             if built.returncode != 0:
                 entry["build_error"] = (built.stdout + built.stderr)[-3000:]
                 print(f"{profile.name} {precision}: build FAILED\n{entry['build_error']}", flush=True)
@@ -149,18 +160,23 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
             backend = TensorRTBackend(engine)
             try:
                 layers = backend.layers()
+                plugin_layers = [layer for layer in layers if "Plugin" in layer["type"]]
                 entry.update(
                     gpu=record.gpu_name, build_s=record.build_seconds, engine_mb=round(engine.stat().st_size / 1e6, 2),
                     input_dtype=record.input_dtype, fp32_layers=record.fp32_layers, warnings=record.build_warnings,
-                    layers=len(layers), plugins=sorted({layer["type"] for layer in layers if "Plugin" in layer["type"]}),
-                    plugin_layers=sum("Plugin" in layer["type"] for layer in layers),
+                    layers=len(layers), plugins=sorted({layer["type"] for layer in plugin_layers}),
+                    plugin_layers=len(plugin_layers),
                 )
                 for reference in ("kornia", "onnxruntime"):
                     entry[reference] = []
                     for index, image in enumerate(images):
                         features = backend.run(image)
-                        expected = {name: data[f"{reference}_{index}_{name}"] for name in ("keypoints", "scores", "descriptors")}
-                        entry[reference].append(agreement(features.keypoints, features.scores, features.descriptors, expected))
+                        expected = {
+                            name: data[f"{reference}_{index}_{name}"] for name in ("keypoints", "scores", "descriptors")
+                        }
+                        entry[reference].append(
+                            agreement(features.keypoints, features.scores, features.descriptors, expected)
+                        )
                 for _ in range(20):  # warm-up
                     backend.run(images[0])
                 engine_ms = [backend.engine_milliseconds(images[i % len(images)]) for i in range(iterations)]
@@ -190,7 +206,8 @@ def summary_line(entry: dict[str, Any]) -> str:
         f"run {entry['run_ms']['p50']:.3f}/{entry['run_ms']['p90']:.3f} ms, steps "
         f"{ {name: round(value, 3) for name, value in entry['steps_ms'].items()} }, kornia kept >= {kept:.4f}, "
         f"differing {[a['differing'] for a in entry['kornia']]}, score <= "
-        f"{max(a['score_diff'] for a in entry['kornia']):.1e}, cosine >= {min(a['cosine'] for a in entry['kornia']):.5f}"
+        f"{max(a['score_diff'] for a in entry['kornia']):.1e}, "
+        f"cosine >= {min(a['cosine'] for a in entry['kornia']):.5f}"
     )
 
 
@@ -225,7 +242,9 @@ def report(paths: Iterable[Path]) -> str:
     steps = [entry for entry in entries if "steps_ms" in entry]
     if steps:
         names = list(steps[0]["steps_ms"])
-        lines += ["", "Where a frame's time goes (ms, median of 50 frames, the stream synchronised after each step):", ""]
+        lines += [
+            "", "Where a frame's time goes (ms, median of 50 frames, the stream synchronised after each step):", ""
+        ]
         lines += ["| profile | precision | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 2)]
         lines += [
             f"| {entry['profile']['name']} | {entry['precision']} | "

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The bench command: latency statistics, and a short real run against kornia on the CPU."""
 
 from __future__ import annotations

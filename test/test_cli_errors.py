@@ -6,12 +6,15 @@ on stdout, exit status 1: the new user's mistakes of issue 13, command by comman
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from disk_trt_ros.cli import main
 from support import trt_double
+from support.paths import REPO_ROOT, subprocess_environment
 
 NO_TENSORRT = pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")
 
@@ -50,6 +53,26 @@ def test_bench_and_build_engine_with_tensorrt_missing(
     arguments = {"bench": ["bench", "--backend", "tensorrt", "--model", model, "--iters", "1"],
                  "build-engine": ["build-engine", "--onnx", model, "--engine", str(workspace / "m.engine")]}
     assert "TensorRT is not installed" in run_failing(arguments[command], capsys)
+
+
+@pytest.mark.parametrize("arguments, library", [
+    (["export", "--weights", "random:0", "--height", "64", "--width", "64", "--output", "OUT/m.onnx"], "torch"),
+    (["bench", "--backend", "torch", "--model", "MODEL", "--iters", "1"], "torch"),
+])
+def test_a_command_whose_library_is_missing_says_what_to_install(
+    workspace: Path, tmp_path: Path, arguments: list[str], library: str
+) -> None:
+    """As in a colcon test environment or on a Jetson without PyTorch: one line naming what to pip install."""
+    given = [a.replace("OUT", str(tmp_path)).replace("MODEL", str(workspace / "model.onnx")) for a in arguments]
+    result = subprocess.run(
+        [sys.executable, "-m", "support.import_guard", "disk_trt_ros", *given],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=subprocess_environment(), timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (1, ""), result
+    assert result.stderr == f"{arguments[0]}: error: " + (
+        f"{'export' if arguments[0] == 'export' else 'TorchBackend'} needs {library}, which is not installed here: "
+        "pip install torch kornia\n"
+    ), result.stderr
 
 
 def test_eval_without_a_model(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:

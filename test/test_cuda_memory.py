@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The CUDA memory layer: on a real GPU with whichever of cuda-python and pycuda is installed, and (everywhere)
 its cuda-python implementation against the cuda-python double, for return-code checking and bookkeeping."""
 
@@ -97,7 +99,7 @@ def test_works_from_another_thread(memory: CudaMemory) -> None:
                 memory.copy_to_device(address, source)
                 memory.copy_to_host(target, address)
                 memory.synchronize()
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     worker = threading.Thread(target=copy)

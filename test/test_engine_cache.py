@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The engine cache, for real on disk: sidecar, reuse, every kind of mismatch, corrupt and missing files, the lock
 between two processes, atomic writes and a build killed half way.
 
@@ -93,7 +95,9 @@ def test_if_needed_reuses_an_up_to_date_engine(fake_gpu: trt_double.FakeGpu, tin
     assert len(builds()) == 2, "without --if-needed the engine is always rebuilt"
 
 
-def test_workspace_left_open_accepts_any_cached_limit(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
+def test_workspace_left_open_accepts_any_cached_limit(
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
+) -> None:
     engine = tmp_path / "model.engine"
     build(tiny_model, engine, BuildSettings(workspace_mib=512))
     build(tiny_model, engine, BuildSettings(workspace_mib=None))
@@ -252,7 +256,9 @@ def test_timing_cache_is_saved_and_reused_and_a_corrupt_one_tolerated(
     assert (tmp_path / "c.engine").is_file()
 
 
-def test_stale_partial_files_are_removed_under_the_lock(fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path) -> None:
+def test_stale_partial_files_are_removed_under_the_lock(
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
+) -> None:
     leftover = tmp_path / ".model.engine.k2j3h4.partial"  # what a writer killed mid-write leaves
     leftover.write_bytes(b"half an engine")
     unrelated = tmp_path / ".other.engine.x.partial"

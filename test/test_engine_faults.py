@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Engine and model faults as the node and the launch meet them: each ends in a rebuild or a clear error, never in
 a half-written engine or a node that fails at every start.
 
@@ -10,7 +12,6 @@ the doubles of ``support.trt_double``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -20,7 +21,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import onnx
 import pytest
@@ -31,6 +31,7 @@ from disk_trt_ros.inference.registry import create_backend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.tensorrt.record import read_sidecar, sidecar_path
 from support import trt_double
+from support.filesystem import read_only
 from support.paths import REPO_ROOT, subprocess_environment
 
 
@@ -60,8 +61,10 @@ def other_engine(tmp_path: Path, **overrides: object) -> Path:
     return engine
 
 
-DAMAGES = ["truncated engine", "random bytes with a sidecar that vouches for them", "another model's engine and sidecar",
-           "an engine of another TensorRT version", "sidecar deleted", "engine deleted"]
+DAMAGES = [
+    "truncated engine", "random bytes with a sidecar that vouches for them", "another model's engine and sidecar",
+    "an engine of another TensorRT version", "sidecar deleted", "engine deleted",
+]
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
@@ -109,7 +112,8 @@ def test_a_consistent_sidecar_that_lies_about_the_engine_is_a_clear_error_naming
     foreign = other_engine(tmp_path, max_keypoints=4)
     shutil.copy(foreign, engine)
     record = json.loads(sidecar_path(engine).read_text())
-    sidecar_path(engine).write_text(json.dumps({**record, "engine_sha256": hashlib.sha256(engine.read_bytes()).hexdigest()}))
+    engine_sha256 = hashlib.sha256(engine.read_bytes()).hexdigest()
+    sidecar_path(engine).write_text(json.dumps({**record, "engine_sha256": engine_sha256}))
     with pytest.raises(ContractError, match=r"tensor 'keypoints' has shape \(1, 4, 2\), the contract says \(1, 8, 2\)"
                                             r".*build-engine"):
         start_node_backend(tiny_model, engine)
@@ -180,25 +184,6 @@ def test_the_node_refuses_a_model_from_another_export_version_at_start(tiny_mode
     assert "contract version 2" in output and "Traceback" not in output, output
 
 
-@contextlib.contextmanager
-def read_only(directory: Path) -> Iterator[None]:
-    """Make ``directory`` refuse new entries: permission bits for a user, the immutable attribute for root (who
-    ignores permission bits)."""
-    if os.geteuid() != 0:
-        directory.chmod(0o555)
-        try:
-            yield
-        finally:
-            directory.chmod(0o755)
-        return
-    if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode != 0:
-        pytest.skip("running as root without a way to make a directory read-only (chattr +i)")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(directory)], check=True)
-
-
 def test_a_read_only_cache_directory_serves_an_up_to_date_engine(
     fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -222,7 +207,8 @@ def test_a_read_only_cache_directory_with_a_stale_engine_is_refused_before_build
     old = engine.read_bytes(), sidecar_path(engine).read_text()
     trt_double.make_contract_onnx(tiny_model, trt_double.tiny_model_info(weights_sha256="cd" * 32))  # a new export
     before = builds()
-    with read_only(cache), pytest.raises(EngineCacheError, match=f"cannot write in {cache}.*directory must be writable"):
+    unwritable = f"cannot write in {cache}.*directory must be writable"
+    with read_only(cache), pytest.raises(EngineCacheError, match=unwritable):
         start_node_backend(tiny_model, engine)
     assert builds() == before, "nothing was built only to be thrown away"
     assert (engine.read_bytes(), sidecar_path(engine).read_text()) == old

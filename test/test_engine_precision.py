@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The precision an engine is built with: which layers an fp16 build constrains to which type, and the builder flags.
 
 A real exported random-weight DISK model is parsed by the TensorRT double, whose network has one layer per ONNX node
@@ -148,7 +150,7 @@ def test_a_float16_layer_writing_float32_does_not_build(
     trt_double.install(monkeypatch, "8.5.3.1")
     original = network_setup.apply_precision_policy
 
-    def policy_with_the_output_type_on_the_layer(trt, network, config, policy):  # noqa: ANN001, ANN202
+    def policy_with_the_output_type_on_the_layer(trt, network, config, policy):
         constrained = original(trt, network, config, policy)
         for index in range(network.num_layers):
             layer = network.get_layer(index)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """An engine built in one process loads and runs in another, because the loading process registers TensorRT's plugins.
 
 TensorRT 8.2 to 8.5 import ONNX ``InstanceNormalization`` as a plugin layer, and an engine holding one deserializes

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Bags in and out with rosbags: round trips in sqlite3, mcap and ROS 1, ground truth, errors; the sample bag."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The metrics on cases with known answers: matching, RANSAC, tracks, HPatches measures, backend agreement."""
 
 from __future__ import annotations

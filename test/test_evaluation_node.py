@@ -20,12 +20,13 @@ from rosbags.highlevel import AnyReader  # noqa: E402
 
 from disk_trt_ros.cli import main as dispatch  # noqa: E402
 from disk_trt_ros.evaluation import demo  # noqa: E402
-from disk_trt_ros.evaluation.bag_io import BagFormat  # noqa: E402
+from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag  # noqa: E402
 from disk_trt_ros.evaluation.node_counters import COUNTERS, frame_accounting  # noqa: E402
 from disk_trt_ros.evaluation.report import frames_to_the_node  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
 from disk_trt_ros.photos import load_photos  # noqa: E402
+from support.bags import corrupt_sqlite_page_holding  # noqa: E402
 from support.paths import PHOTO_DIR, shared_photo_paths  # noqa: E402
 from support.ros import spinning  # noqa: E402
 
@@ -111,8 +112,9 @@ def test_a_flood_faster_than_inference_counts_the_dropped_frames(
     assert node["published"] == 30
     assert node["dropped"] > 0, "30 frames back to back are faster than inference"
     assert node["delivered"] + node["unanswered"] == 30
-    assert node["unanswered"] == (node["lost_in_transport"] + node["dropped"] + node["rejected"]
-                                  + node["inference_errors"]), "every unanswered frame accounted for by the node"
+    accounted = (node["lost_in_transport"] + node["dropped"] + node["rejected"] + node["inference_errors"]
+                 + node["invalid_output"])
+    assert node["unanswered"] == accounted, "every unanswered frame accounted for by the node"
     assert report["frames"][-1]["index"] == 29, "the newest frame wins"
     assert report["summary"]["frames"] == node["delivered"] == len(recorded_keypoints(Path(node["recorded_bag"])))
     assert "weights" not in report["model"], "without --model the report cannot state the weights"
@@ -120,18 +122,32 @@ def test_a_flood_faster_than_inference_counts_the_dropped_frames(
 
 def test_frames_are_accounted_from_the_nodes_counters_or_said_unknown() -> None:
     before = dict.fromkeys(COUNTERS, 10)
-    after = {**before, "received": 17, "published": 13, "dropped": 13, "rejected": 11, "lost_before_node": 12}
+    after = {**before, "received": 18, "published": 13, "dropped": 13, "rejected": 11, "invalid_output": 11,
+             "lost_before_node": 11}
     accounting = frame_accounting(published=10, unanswered=7, before=before, after=after)
-    assert accounting == {"lost_in_transport": 3, "dropped": 3, "rejected": 1, "inference_errors": 0,
-                          "lost_counted_by_node": 2, "unanswered": 7}
+    assert accounting == {"lost_in_transport": 2, "dropped": 3, "rejected": 1, "inference_errors": 0,
+                          "invalid_output": 1, "lost_counted_by_node": 1, "unanswered": 7}
     line = frames_to_the_node({"published": 10, "delivered": 3, "rate": "1x the bag's", **accounting})
-    assert line == ("published 10 frames to the node (1x the bag's): 3 delivered, 3 lost in transport, 3 dropped by "
-                    "the node while inference was busy, 1 rejected or failed")
+    assert line == ("published 10 frames to the node (1x the bag's): 3 delivered, 2 lost in transport, 3 dropped by "
+                    "the node while inference was busy, 2 rejected or failed")
     for unknown in (frame_accounting(10, 7, None, None),
                     frame_accounting(10, 7, before, {**after, "received": 21})):  # another publisher fed the node
         assert unknown["unanswered"] == 7 and unknown["lost_in_transport"] is None and unknown["dropped"] is None
         line = frames_to_the_node({"published": 10, "delivered": 3, "rate": "1x the bag's", **unknown})
         assert line.endswith("3 delivered, 7 without keypoints (lost in transport or dropped: unknown, no diagnostics)")
+
+
+def test_a_corrupt_bag_page_ends_the_replay_cleanly_and_the_report_says_so(
+    tmp_path: Path, node_namespace: str, domain: None
+) -> None:
+    bag = sample_bag(tmp_path / "bag", frames=5, fps=2.0)
+    with ImageBag(bag, TOPIC) as opened:
+        third = next(frame for frame in opened.frames() if frame.index == 3)
+    corrupt_sqlite_page_holding(bag, bytes(third.message.data[5000:5064]))
+    status, report = eval_node(bag, tmp_path / "out", node_namespace)
+    assert status == 0 and report is not None
+    assert report["node"]["published"] == 3 and [record["index"] for record in report["frames"]] == [0, 1, 2]
+    assert report["bag_read_errors"][0].startswith(f"the bag cannot be read past message 3 on '{TOPIC}'")
 
 
 def test_without_a_node_eval_says_how_to_start_one(

@@ -160,11 +160,14 @@ def test_bad_arguments_get_a_clear_error(
         (["--bag", str(sample_bag), "--topic", "/nope", "--model", model], "image topics are: /camera/image_raw"),
         (["--bag", str(tmp_path / "missing"), "--topic", TOPIC, "--model", model], "does not exist"),
         (["--bag", str(sample_bag), "--topic", TOPIC, "--model", str(tmp_path / "no.onnx")], "no.onnx"),
-        (["--bag", str(sample_bag), "--topic", TOPIC, "--model", model, "--max-frames", "0"], "--max-frames"),
         (["--bag", str(sample_bag), "--topic", TOPIC, "--node", "--reference", "onnxruntime"], "--reference"),
     ]
     for arguments, message in cases:
         assert dispatch(["eval", *arguments, "--out", str(tmp_path / "out")]) == 1, arguments
         error = capsys.readouterr().err
         assert error.startswith("eval: error: ") and message in error, arguments
+    with pytest.raises(SystemExit) as parse_error:  # refused while parsing (cli_arguments): argparse's status 2
+        dispatch(["eval", "--bag", str(sample_bag), "--topic", TOPIC, "--model", model, "--max-frames", "0", "--out",
+                  str(tmp_path / "out")])
+    assert parse_error.value.code == 2 and "argument --max-frames: must be an integer from 1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -92,20 +92,21 @@ def test_export_command_writes_a_model_that_describes_itself(checkpoint, tmp_pat
 
 
 @pytest.mark.parametrize(
-    "arguments,message",
+    "arguments,status,message",
     [
-        (["--width", "100"], "width=100 must be a positive multiple of 16"),
-        (["--nms-window", "4"], "nms_window=4 must be odd"),
-        (["--max-keypoints", "0"], "max_keypoints=0 must be at least 1"),
-        (["--score-threshold", "1e9"], "inside float16's range"),
-        (["--weights", "nowhere.pth"], "no such file"),
+        (["--width", "100"], 1, "width=100 must be a positive multiple of 16"),
+        (["--nms-window", "4"], 1, "nms_window=4 must be odd"),
+        (["--max-keypoints", "0"], 2, "argument --max-keypoints: must be an integer from 1 to 65536, got '0'"),
+        (["--score-threshold", "1e9"], 1, "inside float16's range"),
+        (["--weights", "nowhere.pth"], 1, "no such file"),
     ],
 )
-def test_bad_settings_are_refused_and_nothing_is_written(tmp_path, arguments, message):
+def test_bad_settings_are_refused_and_nothing_is_written(tmp_path, arguments, status, message):
+    """Status 2: refused while the arguments are parsed (cli_arguments); 1: by the settings' own check."""
     output = tmp_path / "model.onnx"
     output.write_bytes(b"previous model")
     result = export("--weights", "random:0", *arguments, "--output", str(output))
-    assert result.returncode == 1
+    assert result.returncode == status
     assert "export: error: " in result.stderr and message in result.stderr
     assert output.read_bytes() == b"previous model"
     assert list(tmp_path.iterdir()) == [output]

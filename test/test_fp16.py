@@ -31,7 +31,7 @@ def test_float16_model_keeps_the_fp32_keypoints(export_model):
         image = load_photo(path, 240, 320)[None].astype(np.float32)
         outputs = [session.run(None, {"image": image}) for session in sessions]
         assert all(np.isfinite(o).all() for o in outputs[1][:3])
-        full, half = (Features.from_outputs(*o) for o in outputs)
+        full, half = (Features.from_outputs(*o, model.info) for o in outputs)
         result = agreement(half, full)
         overlap = 1.0 - len(result.only_b) / max(full.count, 1)
         print(f"{path.name}: fp16 keeps {overlap:.2%} of {full.count} fp32 keypoints, "

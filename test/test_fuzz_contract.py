@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzing the model metadata reader: every metadata either gives a valid ModelInfo or a ContractError.
 
 The node and the engine builder take H, W, K and the input format from a model's ``metadata_props``, which any

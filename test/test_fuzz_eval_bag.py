@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzing ``eval`` with bags of malformed Image messages, and of messages that are no Image at all: it reports
 them as rejected and evaluates the others, or fails with a clear error; it never crashes and never writes a report
 that is not JSON.
@@ -25,8 +27,9 @@ from hypothesis import strategies as st
 
 from disk_trt_ros.cli import run_command
 from disk_trt_ros.errors import ImageConversionError
-from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, BagFormat, BagWriter, make_header
+from disk_trt_ros.evaluation.bag_io import IMAGE_TYPE, make_header
 from disk_trt_ros.image_conversion import ImageConverter
+from support.bags import write_image_bag
 from support.fuzz import malformed_images
 
 TOPIC = "/camera/image_raw"
@@ -52,17 +55,6 @@ frame_fields = st.one_of(
     malformed_images().map(lambda m: {"height": m.height, "width": m.width, "encoding": m.encoding,
                                       "is_bigendian": m.is_bigendian, "step": m.step, "data": bytes(m.data)}),
 )
-
-
-def write_bag(path: Path, frames: list[dict[str, Any]]) -> None:
-    with BagWriter(path, BagFormat.SQLITE3) as writer:
-        image_type = writer.typestore.types[IMAGE_TYPE]
-        connection = writer.add_topic(TOPIC, IMAGE_TYPE)
-        for index, fields in enumerate(frames):
-            stamp = 1_700_000_000_000_000_000 + index * 50_000_000
-            message = image_type(header=make_header(writer.typestore, stamp, "camera"),
-                                 **{**fields, "data": np.frombuffer(fields["data"], np.uint8)})
-            writer.write(connection, stamp, message)
 
 
 def run_eval(*arguments: str) -> tuple[int, str, str]:
@@ -95,7 +87,7 @@ def test_eval_reports_malformed_frames_as_rejected_and_evaluates_the_rest(
     expected_rejected = sum(not converts(converter, fields) for fields in frames)
     with tempfile.TemporaryDirectory() as directory:
         bag, out = Path(directory) / "bag", Path(directory) / "report"
-        write_bag(bag, frames)
+        write_image_bag(bag, TOPIC, frames)
         status, stdout, stderr = run_eval("--bag", str(bag), "--topic", TOPIC, "--model", str(model.path),
                                           "--backend", "onnxruntime", "--threads", "1", "--out", str(out))
         event(f"status {status}, {expected_rejected} of {len(frames)} frames malformed")
@@ -113,7 +105,9 @@ def test_eval_reports_malformed_frames_as_rejected_and_evaluates_the_rest(
 
 @given(garbage=st.binary(max_size=120))
 @settings(max_examples=10, deadline=None, derandomize=True, database=None)
-def test_a_message_that_does_not_deserialize_is_rejected_and_the_next_frame_evaluated(model: Any, garbage: bytes) -> None:
+def test_a_message_that_does_not_deserialize_is_rejected_and_the_next_frame_evaluated(
+    model: Any, garbage: bytes
+) -> None:
     """Bytes in the bag that are no Image at all (a damaged bag) count as a rejected frame that names the message,
     or, where the bytes happen to decode as an Image, get the usual conversion check; the good frame after them is
     evaluated either way."""
@@ -123,7 +117,9 @@ def test_a_message_that_does_not_deserialize_is_rejected_and_the_next_frame_eval
     typestore = get_typestore(Stores.ROS2_JAZZY)
     image_type = typestore.types[IMAGE_TYPE]
     fields = good_frame(1)
-    good = image_type(header=make_header(typestore, 2, "camera"), **{**fields, "data": np.frombuffer(fields["data"], np.uint8)})
+    good = image_type(
+        header=make_header(typestore, 2, "camera"), **{**fields, "data": np.frombuffer(fields["data"], np.uint8)}
+    )
     with tempfile.TemporaryDirectory() as directory:
         bag, out = Path(directory) / "bag", Path(directory) / "report"
         with Writer(bag, version=Writer.VERSION_LATEST) as writer:

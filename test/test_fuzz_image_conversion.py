@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzing image conversion: any Image or CompressedImage message becomes a model input or an ImageConversionError.
 
 The node and ``eval`` convert every message with :class:`~disk_trt_ros.image_conversion.ImageConverter`.
@@ -19,8 +21,15 @@ from hypothesis import strategies as st
 
 from disk_trt_ros.contract import InputFormat
 from disk_trt_ros.errors import ImageConversionError
-from disk_trt_ros.image_conversion import ImageConverter, ModelInput, keypoints_to_source
-from support.fuzz import UINT32_MAX, compressed_data, encoded_pictures, malformed_images, well_formed_images
+from disk_trt_ros.image_conversion import ImageConverter, ModelInput, declared_size, keypoints_to_source
+from support.fuzz import (
+    UINT32_MAX,
+    compressed_data,
+    encoded_pictures,
+    malformed_images,
+    pictures_declaring,
+    well_formed_images,
+)
 
 sensor_msgs = pytest.importorskip("sensor_msgs.msg")
 Image, CompressedImage = sensor_msgs.Image, sensor_msgs.CompressedImage
@@ -98,6 +107,40 @@ def test_any_compressed_message_is_converted_or_rejected_with_a_message(
     if result is not None:
         decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         check_output(converter, result, decoded.shape[1], decoded.shape[0])
+        # what the limit is checked on is what the decoder made: a header cannot understate the image
+        assert declared_size(np.frombuffer(data, np.uint8), image_format) == (decoded.shape[1], decoded.shape[0])
+
+
+@given(picture=pictures_declaring(max_side=4 * 64), input_format=st.sampled_from(InputFormat))
+@FUZZ
+def test_a_picture_declaring_more_than_the_limit_is_refused_before_decoding(
+    picture: tuple[bytes, int, int], input_format: InputFormat
+) -> None:
+    """Headers rewritten to any size: over the limit (here 64x64 pixels), refused by name before the decoder runs;
+    within it, converted at exactly the declared size or rejected as corrupt."""
+    data, width, height = picture
+    converter = ImageConverter(32, 48, input_format, max_image_pixels=64 * 64)
+    result = convert_or_reject(converter.from_compressed, CompressedImage(format="jpeg", data=data))
+    if width * height > 64 * 64:
+        assert result is None
+        with pytest.raises(ImageConversionError, match=f"declares {width}x{height} = {width * height} pixels, more "
+                                                       "than max_image_pixels = 4096: refused before decoding"):
+            converter.from_compressed(CompressedImage(format="jpeg", data=data))
+    elif result is not None:
+        check_output(converter, result, width, height)
+
+
+@pytest.mark.parametrize("index", range(len(encoded_pictures())))
+def test_the_declared_size_is_read_from_every_kind_of_picture(index: int) -> None:
+    assert declared_size(np.frombuffer(encoded_pictures()[index], np.uint8), "png") == (40, 24)
+
+
+def test_a_raw_image_over_the_limit_is_refused_before_its_data_is_read() -> None:
+    converter = ImageConverter(32, 48, InputFormat.RGB, max_image_pixels=100 * 100)
+    with pytest.raises(ImageConversionError, match=r"image \(rgb8\) declares 101x100 = 10100 pixels, more than "
+                                                   "max_image_pixels = 10000"):
+        converter.from_image(Image(height=100, width=101, encoding="rgb8", step=303, data=bytes(30300)))
+    assert converter.from_image(Image(height=100, width=100, encoding="rgb8", step=300, data=bytes(30000)))
 
 
 @pytest.mark.parametrize("index", range(len(encoded_pictures())))

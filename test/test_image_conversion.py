@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Image messages to model input: raw encodings, compressed images, resizing, the mapping back, bad messages."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The Keypoints and Matches interfaces as built by `make setup` (rosidl through CMake), used from Python and from a
 C++ package downstream, and the package as CMake installs it."""
 
@@ -94,7 +96,8 @@ def test_package_is_installed_as_colcon_installs_it() -> None:
         installed = (share / "msg" / f"{name}.msg").read_text()
         assert installed == (MSG_DIR / f"{name}.msg").read_text(), "stale install: run `make setup`"
     for name in ("launch/disk.launch.py", "config/disk.yaml", "package.xml"):
-        assert (share / name).read_bytes() == (REPO_ROOT / name).read_bytes(), f"{name}: stale install, run `make setup`"
+        installed, source = (share / name).read_bytes(), (REPO_ROOT / name).read_bytes()
+        assert installed == source, f"{name}: stale install, run `make setup`"
     for executable in ("disk_node", "matcher_node", "build_engine"):
         path = prefix / "lib" / "disk_trt_ros" / executable
         assert os.access(path, os.X_OK), f"`ros2 run disk_trt_ros {executable}` needs {path}"

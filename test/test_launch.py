@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """launch/disk.launch.py: its decisions (disk_trt_ros.launch_plan) everywhere; the launch itself where the
 ``launch`` and ``launch_ros`` packages import (a ROS 2 installation; they are not on PyPI)."""
 

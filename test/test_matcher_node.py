@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The matcher node on real rclpy and Fast DDS: temporal and stereo pairs, mutual nearest neighbours and LightGlue,
 messages it must refuse, its parameters, and the unbroken chain of pairs under load.
 
@@ -8,6 +10,7 @@ features (inference/feature_matching.py), so the node's pairs, indices and score
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -242,6 +245,8 @@ def test_stereo_messages_with_other_descriptor_sizes_are_rejected(
 @pytest.fixture(scope="module")
 def lightglue_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """LightGlue for K=64 at 240x320 (random weights, threshold 0: every mutual best pair is a match)."""
+    for library in ("torch", "kornia", "onnxruntime"):
+        pytest.importorskip(library, reason=f"exporting and running LightGlue needs {library}")
     from disk_trt_ros.export.lightglue_weights import random_lightglue
     from disk_trt_ros.export.onnx_export import export_matcher_onnx
 
@@ -283,8 +288,11 @@ def test_lightglue_gives_the_exported_matchers_matches_and_refuses_more_than_k(
         ({"matcher": "sift"}, "'matcher': 'sift' is not one of mnn, lightglue"),
         ({"mode": "panorama"}, "'mode': 'panorama' is not one of temporal, stereo"),
         ({"matcher": "lightglue"}, "parameter 'model' is empty: matcher lightglue needs an exported matcher"),
-        ({"matcher": "lightglue", "model": "/nonexistent/lightglue.onnx"},
-         "cannot load matcher lightglue on backend onnxruntime: /nonexistent/lightglue.onnx: no such file"),
+        pytest.param(
+            {"matcher": "lightglue", "model": "/nonexistent/lightglue.onnx"},
+            "cannot load matcher lightglue on backend onnxruntime: /nonexistent/lightglue.onnx: no such file",
+            marks=pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="needs onnxruntime"),
+        ),
         ({"ratio_threshold": 1.5}, "invalid parameter 'ratio_threshold'"),
         ({"max_distance": -0.5}, "invalid parameter 'max_distance'"),
         ({"stereo_queue_size": 0}, "invalid parameter 'stereo_queue_size'"),

@@ -1,19 +1,25 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Matchers by name (inference/registry.py's MATCHERS): which one a method on a backend resolves to, and LightGlue on
 TensorRT through the same engine cache as the extractor, against the TensorRT and cuda-python doubles (their engines
 run the ONNX graph with onnxruntime: the data flow is tested here, TensorRT's numerics on the GPU machine)."""
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from disk_trt_ros import __version__
 from disk_trt_ros.contract import MatcherMethod, Precision, TrtCompat
-from disk_trt_ros.matcher_contract import MatcherInfo
 from disk_trt_ros.errors import ContractError, OptionsError
 from disk_trt_ros.export.lightglue_weights import random_lightglue
 from disk_trt_ros.export.onnx_export import export_matcher_onnx
@@ -24,6 +30,7 @@ from disk_trt_ros.inference.registry import MATCHERS, create_matcher, load_class
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.tensorrt.matcher import TensorRTLightGlue
 from disk_trt_ros.inference.torch_matchers import TorchMnnMatcher
+from disk_trt_ros.matcher_contract import MatcherInfo
 from support import trt_double
 from support.matching import FRAME_HEIGHT, FRAME_WIDTH, PHOTO_PAIRS, photo_slots, shuffled
 

@@ -1,7 +1,15 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue weights (release checkpoint format, kornia's key renaming, bad checkpoints), the matcher metadata, and
 ``python -m disk_trt_ros export-matcher``."""
 
 from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
 
 import hashlib
 import json
@@ -10,15 +18,14 @@ import subprocess
 import sys
 
 import kornia.feature.lightglue as kornia_lightglue
-import pytest
 import torch
 
 from disk_trt_ros import cli
 from disk_trt_ros.contract import MatcherMethod, TrtCompat
-from disk_trt_ros.matcher_contract import MATCHER_METADATA_PREFIX, MatcherInfo, read_onnx_matcher_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.lightglue_graph import StaticLightGlue
 from disk_trt_ros.export.lightglue_weights import lightglue_for_disk, load_lightglue, random_lightglue
+from disk_trt_ros.matcher_contract import MATCHER_METADATA_PREFIX, MatcherInfo, read_onnx_matcher_info
 from support.paths import REPO_ROOT
 
 
@@ -148,9 +155,8 @@ def test_export_command_takes_the_frame_from_the_extractor(checkpoint, export_mo
     "arguments, message",
     [
         (["--weights", "random:0", "--height", "64", "--width", "96"], "give --max-keypoints, or --extractor MODEL"),
-        (["--weights", "random:0", "--height", "64", "--width", "96", "--max-keypoints", "0"], "max_keypoints=0"),
         (["--weights", "random:0", "--height", "64", "--width", "96", "--max-keypoints", "8",
-          "--filter-threshold", "1.5"], r"filter_threshold=1.5 must be in \[0, 1\)"),
+          "--filter-threshold", "1"], r"filter_threshold=1.0 must be in \[0, 1\)"),
         (["--weights", "absent.pth", "--height", "64", "--width", "96", "--max-keypoints", "8"], "no such file"),
         (["--weights", "random:0", "--extractor", "absent.onnx"], "--extractor absent.onnx: no such file"),
         (["--weights", "random:0", "--extractor", "EXTRACTOR", "--max-keypoints", "32"],

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue for DISK as a static graph: parity with kornia's LightGlue (same random weights, photo keypoints),
 masking of invalid slots, the TensorRT 8.2 check of the exported graph, and the onnxruntime and torch matchers.
 
@@ -10,6 +12,12 @@ match scores within 1e-4 relative.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
 import dataclasses
 import subprocess
 import sys
@@ -17,13 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import pytest
 import torch
 from kornia.feature import LightGlue
 
 from disk_trt_ros import __version__
 from disk_trt_ros.contract import MatcherMethod, TrtCompat
-from disk_trt_ros.matcher_contract import MatcherInfo
 from disk_trt_ros.errors import ContractError, ModelNotFoundError
 from disk_trt_ros.export.lightglue_graph import MASKED_LOGIT, StaticLightGlue
 from disk_trt_ros.export.lightglue_weights import random_lightglue
@@ -31,6 +37,7 @@ from disk_trt_ros.export.onnx_export import export_matcher_onnx
 from disk_trt_ros.inference.base import KeypointSlots, Matches
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeLightGlue
 from disk_trt_ros.inference.torch_matchers import TorchLightGlue
+from disk_trt_ros.matcher_contract import MatcherInfo
 from support.matching import (
     FRAME_HEIGHT,
     FRAME_WIDTH,

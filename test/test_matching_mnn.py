@@ -1,12 +1,17 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Mutual nearest neighbours: the numpy reference against the rule written as loops, the torch implementation
 against the numpy one (exact), ties, masks, ratio test, distance threshold, and refused inputs."""
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+
 import itertools
 
 import numpy as np
-import pytest
 import torch
 
 from disk_trt_ros.errors import ContractError, OptionsError

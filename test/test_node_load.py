@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Load: a publisher far faster than inference, and two cameras side by side, through real node processes.
 
 Shortened versions of the scenarios of ``scripts/reliability.py`` (which runs them at full length and records the
@@ -15,7 +17,7 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from support.reliability import scenario  # noqa: E402
+from support.reliability import scenario
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 

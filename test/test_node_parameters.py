@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The node's parameters: every invalid value is refused at start with the allowed values, as an exception in
 this process and as one line and exit status 2 from ``python -m disk_trt_ros.node``."""
 
@@ -12,11 +14,11 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.parameter import Parameter
 
-from disk_trt_ros.errors import NodeConfigurationError  # noqa: E402
-from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
-from support.paths import REPO_ROOT  # noqa: E402
+from disk_trt_ros.errors import NodeConfigurationError
+from disk_trt_ros.node.disk_node import DiskNode
+from support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.ros
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from disk_trt_ros.errors import LibraryMissingError
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
-from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
+from disk_trt_ros.inference.registry import BACKENDS, MATCHERS, create_backend, load_class, resolve_backend_name
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
 from disk_trt_ros.inference.torch_backend import TorchBackend
 from support import trt_double
@@ -62,6 +63,21 @@ def test_auto_with_nothing_installed_says_what_to_install(monkeypatch: pytest.Mo
     hide(monkeypatch, "tensorrt", "onnxruntime", "torch")
     with pytest.raises(RuntimeError, match="no inference backend is installed.*install onnxruntime or torch"):
         resolve_backend_name("auto")
+
+
+@pytest.mark.parametrize("library, reference", [
+    ("onnxruntime", BACKENDS["onnxruntime"]),
+    ("torch", BACKENDS["torch"]),
+    ("onnxruntime", MATCHERS["lightglue-onnxruntime"]),
+    ("torch", MATCHERS["mnn-torch"]),
+])
+def test_a_backend_whose_library_is_missing_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, library: str, reference: str
+) -> None:
+    hide(monkeypatch, library)
+    monkeypatch.delitem(sys.modules, reference.partition(":")[0], raising=False)
+    with pytest.raises(LibraryMissingError, match=f"needs {library}, which is not installed here: pip install"):
+        load_class(reference)
 
 
 def test_explicit_and_invalid_names(monkeypatch: pytest.MonkeyPatch) -> None:

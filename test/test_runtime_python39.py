@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The runtime side under CPython 3.9 without PyTorch, OpenCV, kornia, rclpy or launch, as a Jetson on JetPack 5 has it.
 
 ``make setup`` builds ``.py39/`` (scripts/python39_runtime.sh): Debian 11's CPython 3.9 with numpy 1.23.5, onnx 1.16.2

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Soak: a long stream through one node process; memory, file descriptors and threads stay flat, every frame is
 accounted for.
 
@@ -14,7 +16,7 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from support.reliability import results, scenario  # noqa: E402
+from support.reliability import results, scenario
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Stereo pairing by stamp (node/stamp_pairing.py), without ROS: exact and approximate pairs, order, bounded
 queues, and what is counted as unpaired or out of order."""
 

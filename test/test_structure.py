@@ -25,6 +25,7 @@ PACKAGE = PACKAGE_DIR.name
 # (importer prefix, imported prefix): the layering rule says the first never imports the second.
 FORBIDDEN = (
     ("disk_trt_ros.errors", "disk_trt_ros."),
+    ("disk_trt_ros.files", "disk_trt_ros.contract"),
     ("disk_trt_ros.metadata", "disk_trt_ros.contract"),
     ("disk_trt_ros.contract", "disk_trt_ros.matcher_contract"),
     ("disk_trt_ros.contract", "disk_trt_ros.inference"),

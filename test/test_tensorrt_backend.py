@@ -25,9 +25,9 @@ from disk_trt_ros.contract import InputFormat, TensorSpec, TrtCompat
 from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend, check_engine_tensors
-from disk_trt_ros.inference.tensorrt.engine_io import BindingIndexIO, NamedTensorIO, engine_io
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.engine_io import BindingIndexIO, NamedTensorIO, engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import sidecar_path
 from support import trt_double
@@ -50,13 +50,8 @@ def image_with_count(count: int, seed: int = 0, channels: int = 3) -> np.ndarray
     return image
 
 
-def expected_features(image: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    flat = image.reshape(-1).astype(np.float32)
-    count = min(int(flat[0]), k)
-    keypoints = flat[: 2 * k].reshape(k, 2)[:count]
-    scores = (flat[:k] / np.float32(255))[:count]
-    descriptors = (flat[: 128 * k] / np.float32(255)).reshape(k, 128)[:count]
-    return keypoints, scores, descriptors
+def expected_features(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return trt_double.expected_outputs(image, trt_double.tiny_model_info())
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Real TensorRT: build fp32 and fp16 engines of exported models, run each in a fresh process, compare to ONNX Runtime.
 
 Runs wherever ``import tensorrt`` works, a CUDA GPU is visible through cuda-python or pycuda and onnxruntime imports

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The static TensorRT check: clean on our exports, and it does catch what the parser rejects."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Evaluation on rosbag replays.
 
 Modules: ``bag_io`` (bags in and out, the ground-truth convention), ``sample_bag`` (``make-sample-bag``),

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Reading camera frames from bags and writing bags, with the pure-Python ``rosbags`` package (no ROS needed).
 
 Bags: rosbag2 directories (sqlite3 or mcap storage) and ROS 1 ``.bag`` files, read through
@@ -28,7 +30,8 @@ import numpy as np
 from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.interfaces import Connection
 from rosbags.rosbag1 import Writer as Ros1Writer
-from rosbags.rosbag2 import StoragePlugin, Writer as Ros2Writer
+from rosbags.rosbag2 import StoragePlugin
+from rosbags.rosbag2 import Writer as Ros2Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -208,19 +211,29 @@ class ImageBag:
         return (self._reader.end_time - self._reader.start_time) / 1e9
 
     def frames(
-        self, max_frames: int | None = None, on_unreadable: Callable[[int, str], None] | None = None
+        self,
+        max_frames: int | None = None,
+        on_unreadable: Callable[[int, str], None] | None = None,
+        on_read_error: Callable[[str], None] | None = None,
     ) -> Iterator[BagFrame]:
         """Yield the topic's frames in bag order, each with its ground-truth homography when the bag has one.
 
-        A message that does not deserialize (a damaged bag) raises :class:`BagError`, or, with ``on_unreadable``,
-        is passed to it as ``(index, reason)`` and skipped.
+        A damaged bag: a message that does not deserialize raises :class:`BagError`, or, with ``on_unreadable``,
+        is passed to it as ``(index, reason)`` and skipped. Storage that cannot be read further (a corrupt page of a
+        sqlite3 bag, a damaged mcap chunk: rosbags raises while iterating) raises :class:`BagError`, or, with
+        ``on_read_error``, is passed to it as a reason and ends the frames (where the ground truth cannot be read
+        further, the later frames have none).
         """
-        homographies = self._read_ground_truth()
+        homographies = self._read_ground_truth(on_read_error)
         limit = self.frame_count if max_frames is None else min(max_frames, self.frame_count)
         if limit == 0:
             return
-        messages = self._reader.messages(connections=self._connections)
-        for index, (connection, log_time, raw) in enumerate(messages):
+
+        def stopped(index: int, error: str) -> str:
+            return (f"the bag cannot be read past message {index} on {self.topic!r} ({error}); the {limit - index} "
+                    "frames from there on were not read")
+
+        for index, (connection, log_time, raw) in enumerate(self._read(self._connections, stopped, on_read_error)):
             try:
                 message = self._reader.deserialize(raw, connection.msgtype)
             except AnyReaderError as error:
@@ -242,23 +255,53 @@ class ImageBag:
             if index + 1 >= limit:
                 return
 
-    def _read_ground_truth(self) -> dict[int, np.ndarray]:
-        """Ground-truth homographies by bag timestamp (empty when the bag has none)."""
+    def _read(
+        self,
+        connections: list[Connection],
+        describe: Callable[[int, str], str],
+        on_read_error: Callable[[str], None] | None,
+    ) -> Iterator[tuple[Connection, int, bytes]]:
+        """The raw messages of ``connections`` in bag order, until the storage fails: then ``describe(messages read,
+        error)`` goes to ``on_read_error`` (or is raised as a :class:`BagError`) and the messages end."""
+        messages = self._reader.messages(connections=connections)
+        read = 0
+        while True:
+            try:
+                item = next(messages)
+            except StopIteration:
+                return
+            except Exception as error:  # storage plugins raise their own types (apsw.CorruptError, mcap's, zstd's)
+                reason = describe(read, f"{type(error).__name__}: {error}")
+                if on_read_error is None:
+                    raise BagError(reason) from error
+                on_read_error(reason)
+                return
+            read += 1
+            yield item
+
+    def _read_ground_truth(self, on_read_error: Callable[[str], None] | None) -> dict[int, np.ndarray]:
+        """Ground-truth homographies by bag timestamp (empty when the bag has none; those before a storage failure
+        when it has one, see :meth:`frames`)."""
         connections = [c for c in self._reader.connections if c.topic == self.ground_truth_topic]
         if not connections:
             return {}
         if any(c.msgtype != HOMOGRAPHY_TYPE for c in connections):
             raise BagError(f"ground-truth topic {self.ground_truth_topic!r} must carry {HOMOGRAPHY_TYPE}")
+
+        def stopped(index: int, error: str) -> str:
+            return (f"the ground truth on {self.ground_truth_topic!r} cannot be read past message {index} ({error}); "
+                    "later frames have none")
+
         return {
             log_time: homography_from_message(self._reader.deserialize(raw, connection.msgtype))
-            for connection, log_time, raw in self._reader.messages(connections=connections)
+            for connection, log_time, raw in self._read(connections, stopped, on_read_error)
         }
 
     def close(self) -> None:
         if self._reader.stack is not None:
             self._reader.close()
 
-    def __enter__(self) -> "ImageBag":
+    def __enter__(self) -> ImageBag:
         return self
 
     def __exit__(
@@ -294,7 +337,7 @@ class BagWriter:
         self._staging: Path | None = None
         self._writer: Ros1Writer | Ros2Writer | None = None
 
-    def __enter__(self) -> "BagWriter":
+    def __enter__(self) -> BagWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent))
         staged = self._staging / self.path.name  # rosbag2 names its storage files after the directory

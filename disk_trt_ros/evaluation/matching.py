@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval --matcher``: a matcher (mutual nearest neighbours, or LightGlue) run on each pair of consecutive frames,
 and the quality of its matches: how many per pair, the fraction RANSAC keeps (inlier ratio) and, where the bag has
 ground-truth homographies, the precision: the fraction of matches whose reprojection error under the true

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Quality metrics of keypoints and descriptors: matching, geometry, tracks, HPatches measures.
 
 Backend agreement and nearest neighbours are in :mod:`disk_trt_ros.inference.comparison`.

@@ -18,7 +18,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 # The node's diagnostics keys this module reads (disk_trt_ros/node/diagnostics.py writes them).
-COUNTERS = ("received", "published", "dropped", "rejected", "inference_errors", "lost_before_node")
+COUNTERS = ("received", "published", "dropped", "rejected", "inference_errors", "invalid_output", "lost_before_node")
 REPORTS_TO_WAIT = 2
 WAIT_S = 3.0  # two reports of a node publishing once a second, with room for a busy machine
 
@@ -69,7 +69,8 @@ def frame_accounting(
     - ``lost_in_transport``: published here, never received by the node (DDS lost them, or the subscription's queue
       overflowed before the node's executor took them);
     - ``dropped``: received, then replaced by a newer frame while inference was busy;
-    - ``rejected`` (bad image messages) and ``inference_errors``;
+    - ``rejected`` (bad image messages), ``inference_errors`` and ``invalid_output`` (outputs that broke the contract,
+      not published);
     - ``lost_counted_by_node``: what the node itself noticed as lost (its ``lost_before_node``; at most
       ``lost_in_transport``);
     - ``unanswered``: as given.
@@ -85,6 +86,7 @@ def frame_accounting(
         "dropped": change.get("dropped"),
         "rejected": change.get("rejected"),
         "inference_errors": change.get("inference_errors"),
+        "invalid_output": change.get("invalid_output"),
         "lost_counted_by_node": change.get("lost_before_node"),
         "unanswered": unanswered,
     }

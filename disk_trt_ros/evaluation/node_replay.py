@@ -38,9 +38,10 @@ from disk_trt_ros.evaluation.bag_io import (
     stamp_to_ns,
 )
 from disk_trt_ros.evaluation.node_counters import NodeCounters, frame_accounting
-from disk_trt_ros.evaluation.options import EvalOptions, EvaluationSettings, ReplayOptions
+from disk_trt_ros.evaluation.options import EvalOptions, ReplayOptions
 from disk_trt_ros.evaluation.report import base_report, model_block
 from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEvaluator
+from disk_trt_ros.evaluation.skipped_frames import SkippedFrames
 from disk_trt_ros.inference.base import Matcher
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.keypoints_message import features_from_message
@@ -245,19 +246,23 @@ class NodeReplay:
 def replay(
     context: Context,
     bag: ImageBag,
-    options: ReplayOptions,
-    settings: EvaluationSettings,
+    evaluation: EvalOptions,
     record_to: Path,
-    max_frames: int | None = None,
+    skipped: SkippedFrames,
     matcher: Matcher | None = None,
 ) -> tuple[SequenceEvaluator, ReplayCounts]:
     """Replay ``bag`` into the node reachable on ``context``, recording its keypoints to ``record_to``; ``matcher``
-    runs on each pair of delivered frames."""
+    runs on each pair of delivered frames. Bag messages that cannot be read are noted in ``skipped`` (what the node
+    rejects, it does not answer: counted as dropped)."""
+    options = evaluation.replay
+    assert options is not None, "replay needs EvalOptions with replay options"
+    max_frames = evaluation.max_frames
     total = bag.frame_count if max_frames is None else min(max_frames, bag.frame_count)
-    evaluator = SequenceEvaluator(settings, total, matcher)
+    evaluator = SequenceEvaluator(evaluation.settings, total, evaluation.max_image_pixels, matcher)
     with BagWriter(record_to, options.record_format, with_keypoints=True, overwrite=True) as recorder:
         session = NodeReplay(context, options, bag.compressed, recorder)
-        frames = bag.frames(max_frames)
+        frames = bag.frames(max_frames, on_unreadable=lambda _, reason: skipped.rejections.append(reason),
+                            on_read_error=skipped.read_errors.append)
         try:
             first = next(frames, None)
             if first is not None:
@@ -280,14 +285,13 @@ def replay_into_node(
     options = evaluation.replay
     assert options is not None, "replay_into_node needs EvalOptions with replay options"
     record_to = evaluation.output_directory / RECORDED_BAG
+    skipped = SkippedFrames()
     context = Context()
     rclpy.init(context=context)
     try:
         with ImageBag(evaluation.bag, evaluation.topic, evaluation.ground_truth_topic) as bag:
             report = base_report(evaluation, bag, "node")
-            evaluator, counts = replay(
-                context, bag, options, evaluation.settings, record_to, evaluation.max_frames, matcher
-            )
+            evaluator, counts = replay(context, bag, evaluation, record_to, skipped, matcher)
     finally:
         rclpy.try_shutdown(context=context)
     info = None
@@ -313,6 +317,7 @@ def replay_into_node(
         **frame_accounting(counts.published, counts.unanswered, counts.node_before, counts.node_after),
     }
     report["throughput_fps"] = counts.delivered / elapsed_s if elapsed_s else None
+    report.update(skipped.report_fields())
     report["summary"] = evaluator.summary()
     report["frames"] = evaluator.records
     report["notes"] = report.get("notes", []) + [
@@ -325,5 +330,5 @@ def replay_into_node(
         "/diagnostics counted before and after the replay"
         + ("." if report["node"]["lost_in_transport"] is not None else
            ": unknown here (no diagnostics of the node on its image topic, or another publisher fed it)."),
-    ]
+    ] + skipped.notes()
     return report, evaluator.drawn_pairs

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What an evaluation is asked to do, as typed options: the ``eval`` command's arguments are parsed into
 :class:`EvalOptions`, and :func:`disk_trt_ros.evaluation.run.evaluate` takes nothing else.
 
@@ -8,12 +10,14 @@ Invalid combinations are refused when the options are made (:class:`~disk_trt_ro
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 from disk_trt_ros.contract import BackendName, MatcherMethod, Precision
 from disk_trt_ros.errors import OptionsError
 from disk_trt_ros.evaluation.bag_io import BagFormat
 from disk_trt_ros.evaluation.metrics import Geometry
+from disk_trt_ros.image_conversion import DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_LIMIT
 from disk_trt_ros.inference.base import MnnSettings
 
 
@@ -40,8 +44,10 @@ class EvaluationSettings:
     def __post_init__(self) -> None:
         if not 0 < self.ratio <= 1:
             raise OptionsError(f"--ratio must be in (0, 1], got {self.ratio}")
-        if self.ransac_threshold_px <= 0:
-            raise OptionsError(f"--ransac-threshold must be positive, got {self.ransac_threshold_px}")
+        if not 0 < self.ransac_threshold_px < math.inf:
+            raise OptionsError(
+                f"--ransac-threshold must be a positive number of pixels, got {self.ransac_threshold_px}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +73,8 @@ class ReplayOptions:
     record_format: BagFormat = BagFormat.MCAP
 
     def __post_init__(self) -> None:
-        if self.rate <= 0:
-            raise OptionsError(f"--rate must be positive, got {self.rate}")
+        if not 0 < self.rate < math.inf:
+            raise OptionsError(f"--rate must be a positive number, got {self.rate}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +115,8 @@ class EvalOptions:
         max_frames: evaluate at most this many frames.
         out: report directory (default: ``eval_<bag name>`` in the working directory).
         ground_truth_topic: homography topic (default: ``TOPIC/ground_truth_homography``).
+        max_image_pixels: frames over this many pixels (width x height) are rejected before decoding, as the node
+            rejects them (its parameter of the same name).
         settings: the metrics' settings.
         replay: replay into a running node with these options; None evaluates offline, in this process.
         matching: a matcher to run on each pair of consecutive frames (the report's matching section), or None.
@@ -126,6 +134,7 @@ class EvalOptions:
     max_frames: int | None = None
     out: Path | None = None
     ground_truth_topic: str | None = None
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     settings: EvaluationSettings = EvaluationSettings()
     replay: ReplayOptions | None = None
     matching: MatchingOptions | None = None
@@ -141,6 +150,10 @@ class EvalOptions:
             raise OptionsError(f"--max-frames must be at least 1, got {self.max_frames}")
         if self.threads is not None and self.threads < 1:
             raise OptionsError(f"--threads must be at least 1, got {self.threads}")
+        if not 1 <= self.max_image_pixels <= MAX_IMAGE_PIXELS_LIMIT:
+            raise OptionsError(
+                f"--max-image-pixels must be from 1 to {MAX_IMAGE_PIXELS_LIMIT}, got {self.max_image_pixels}"
+            )
 
     @property
     def output_directory(self) -> Path:

@@ -31,7 +31,8 @@ from disk_trt_ros.evaluation.sequence import DrawnPair
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("Frames evaluated", "summary.frames"),
     ("Frames on the topic", "bag.frames_on_topic"),
-    ("Frames rejected (could not be converted)", "rejected_frames"),
+    ("Frames rejected (could not be read or converted)", "rejected_frames"),
+    ("Frames whose model outputs broke the contract", "invalid_output_frames"),
     ("Frames published to the node", "node.published"),
     ("Frames delivered by the node", "node.delivered"),
     ("Frames lost in transport (never reached the node)", "node.lost_in_transport"),
@@ -264,7 +265,7 @@ def frames_to_the_node(node: dict[str, Any]) -> str:
         return f"{line}, {node['unanswered']} without keypoints (lost in transport or dropped: unknown, no diagnostics)"
     line += (f", {node['lost_in_transport']} lost in transport, {node['dropped']} dropped by the node while inference "
              "was busy")
-    rejected_or_failed = node["rejected"] + node["inference_errors"]
+    rejected_or_failed = node["rejected"] + node["inference_errors"] + node["invalid_output"]
     return line + (f", {rejected_or_failed} rejected or failed" if rejected_or_failed else "")
 
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Running an evaluation from its :class:`~disk_trt_ros.evaluation.options.EvalOptions`: the typed API under the
 ``eval`` command and ``make demo``.
 

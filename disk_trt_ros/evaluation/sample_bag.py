@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros make-sample-bag``: a camera sequence over real photographs, with ground truth.
 
 The photographs are laid side by side on one plane (a poster wall); a virtual camera pans along it while it
@@ -17,6 +19,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from disk_trt_ros.cli_arguments import integer, number, output_path
 from disk_trt_ros.errors import BagError
 from disk_trt_ros.evaluation.bag_io import (
     COMPRESSED_IMAGE_TYPE,
@@ -42,6 +45,8 @@ MAX_TILT = 0.03  # perspective foreshortening at the frame's edge, relative
 ROLL_PERIOD, ZOOM_PERIOD, TILT_PERIODS = 90.0, 70.0, (110.0, 130.0)  # frames
 MAX_BLUR_SIGMA_PX = 0.8
 NOISE_SIGMA = 2.0  # gray levels
+MIN_SIDE, MAX_SIDE = 16, 8192  # frame width and height, pixels
+MAX_FRAMES, MAX_FPS = 100_000, 1000.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,9 +159,10 @@ def write_sample_bag(
     Header stamps and bag timestamps start at a fixed instant and advance by ``1/fps``; each frame's ground-truth
     homography is written on :func:`~disk_trt_ros.evaluation.bag_io.ground_truth_topic` with the same timestamp.
     """
-    if frames < 1 or fps <= 0 or width < 16 or height < 16:
+    if frames < 1 or not 0 < fps < math.inf or width < MIN_SIDE or height < MIN_SIDE:
         raise BagError(
-            f"need frames >= 1, fps > 0 and a frame of at least 16x16; got {frames} frames, {fps} fps, {width}x{height}"
+            f"need frames >= 1, a finite fps > 0 and a frame of at least {MIN_SIDE}x{MIN_SIDE}; got {frames} frames, "
+            f"{fps} fps, {width}x{height}"
         )
     wall = build_wall(photos, round(WALL_HEIGHT_PER_FRAME_HEIGHT * height))
     poses = camera_path((wall.shape[1], wall.shape[0]), (width, height), frames)
@@ -184,25 +190,34 @@ def write_sample_bag(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="bag to write: a directory, or a .bag file for ROS 1")
+    """Add ``make-sample-bag``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
+    parser.add_argument(
+        "--out", type=output_path, required=True, help="bag to write: a directory, or a .bag file for ROS 1"
+    )
     parser.add_argument(
         "--images", type=Path, help="directory of JPEG/PNG photographs (default: scikit-image's sample photos)"
     )
-    parser.add_argument("--frames", type=int, default=60, help="number of frames (default 60)")
-    parser.add_argument("--fps", type=float, default=10.0, help="frame rate of the stamps (default 10)")
-    parser.add_argument("--width", type=int, default=640, help="frame width in pixels (default 640)")
-    parser.add_argument("--height", type=int, default=480, help="frame height in pixels (default 480)")
+    parser.add_argument("--frames", type=integer(1, MAX_FRAMES), default=60, help="number of frames (default 60)")
+    parser.add_argument(
+        "--fps", type=number(0.0, MAX_FPS, above_low=True), default=10.0, help="frame rate of the stamps (default 10)"
+    )
+    side = integer(MIN_SIDE, MAX_SIDE)
+    parser.add_argument("--width", type=side, default=640, help="frame width in pixels (default 640)")
+    parser.add_argument("--height", type=side, default=480, help="frame height in pixels (default 480)")
     parser.add_argument(
         "--format", choices=[f.value for f in BagFormat], default=BagFormat.SQLITE3.value,
         help="rosbag2 storage (sqlite3, mcap) or a ROS 1 bag (default sqlite3)",
     )
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help=f"image topic (default {DEFAULT_TOPIC})")
     parser.add_argument("--compressed", action="store_true", help="also write JPEG CompressedImage on TOPIC/compressed")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the blur and noise (default 0)")
+    parser.add_argument(
+        "--seed", type=integer(0, 2**64 - 1), default=0, help="seed of the blur and noise (default 0)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``make-sample-bag`` with the parsed ``args``; the exit status."""
     photos = load_photos(args.images)
     write_sample_bag(
         args.out, photos, frames=args.frames, fps=args.fps, width=args.width, height=args.height,

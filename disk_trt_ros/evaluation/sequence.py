@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Per-frame and pairwise metrics over a sequence of frames, as they arrive (offline or from the node).
 
 Each frame is paired with the previous frame that reached the evaluator (in node mode, dropped frames leave gaps:
@@ -61,9 +63,10 @@ def convert(converter: ImageConverter, message: Any, compressed: bool) -> ModelI
     return converter.from_compressed(message) if compressed else converter.from_image(message)
 
 
-def source_rgb(message: Any, compressed: bool, source_size: tuple[int, int]) -> np.ndarray:
+def source_rgb(message: Any, compressed: bool, source_size: tuple[int, int], max_image_pixels: int) -> np.ndarray:
     """The image of a message as RGB uint8 at its own size ``(width, height)``, for drawing."""
-    return convert(ImageConverter(source_size[1], source_size[0], InputFormat.RGB), message, compressed).image
+    converter = ImageConverter(source_size[1], source_size[0], InputFormat.RGB, max_image_pixels)
+    return convert(converter, message, compressed).image
 
 
 class SequenceEvaluator:
@@ -72,11 +75,15 @@ class SequenceEvaluator:
     Args:
         settings: metric settings.
         expected_frames: frames that will be offered, to spread the drawn pairs over the sequence.
+        max_image_pixels: the limit the frames were converted under (they are converted again to be drawn).
         matcher: a matcher run on each pair too (:mod:`disk_trt_ros.evaluation.matching`), or None.
     """
 
-    def __init__(self, settings: EvaluationSettings, expected_frames: int, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self, settings: EvaluationSettings, expected_frames: int, max_image_pixels: int, matcher: Matcher | None = None
+    ) -> None:
         self.settings = settings
+        self.max_image_pixels = max_image_pixels
         self.matcher = matcher
         self.records: list[dict[str, Any]] = []
         self.drawn_pairs: list[DrawnPair] = []
@@ -168,14 +175,17 @@ class SequenceEvaluator:
             DrawnPair(
                 index_a=previous.frame.index,
                 index_b=current.frame.index,
-                image_a=source_rgb(previous.frame.message, previous.frame.compressed, previous.source_size),
-                image_b=source_rgb(current.frame.message, current.frame.compressed, current.source_size),
+                image_a=self._source_rgb(previous),
+                image_b=self._source_rgb(current),
                 keypoints_a=previous.features.keypoints,
                 keypoints_b=current.features.keypoints,
                 inlier_matches=pair.inlier_matches,
                 matcher=matched,
             )
         )
+
+    def _source_rgb(self, result: FrameResult) -> np.ndarray:
+        return source_rgb(result.frame.message, result.frame.compressed, result.source_size, self.max_image_pixels)
 
     def summary(self) -> dict[str, Any]:
         """Statistics over all frames: latencies, keypoints, matching, tracks, ground truth, agreement, and the

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``export``: write DISK as one static ONNX graph for a fixed input size."""
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import sys
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from disk_trt_ros import __version__
-from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.cli_arguments import integer, number, output_file
+from disk_trt_ros.contract import SIZE_MULTIPLE, InputFormat, ModelInfo, TrtCompat
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.matcher_contract import MatcherInfo
 
@@ -19,20 +22,31 @@ if TYPE_CHECKING:
 Info = TypeVar("Info", ModelInfo, MatcherInfo)
 Module = TypeVar("Module")
 
+MAX_EXPORT_SIDE = 8192  # DCI 8K's width; DISK's U-Net at that size already needs tens of GB to export
+MAX_EXPORT_KEYPOINTS = 65536
+MAX_NMS_WINDOW = 255
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``export``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--weights",
         default="depth",
         help="'depth' or 'epipolar' (kornia's pretrained download), a checkpoint path ({'extractor': state_dict} "
         "or a bare state dict), or 'random:SEED' (random weights, for tests only). Default: depth",
     )
-    parser.add_argument("--height", type=int, default=480, help="input height, a multiple of 16 (default 480)")
-    parser.add_argument("--width", type=int, default=640, help="input width, a multiple of 16 (default 640)")
-    parser.add_argument("--max-keypoints", type=int, default=2048, help="K, the number of output slots (default 2048)")
-    parser.add_argument("--nms-window", type=int, default=5, help="odd NMS window side (default 5, as kornia)")
+    side = integer(SIZE_MULTIPLE, MAX_EXPORT_SIDE)
+    parser.add_argument("--height", type=side, default=480, help="input height, a multiple of 16 (default 480)")
+    parser.add_argument("--width", type=side, default=640, help="input width, a multiple of 16 (default 640)")
     parser.add_argument(
-        "--score-threshold", type=float, default=0.0, help="keep scores strictly above it (default 0.0, as kornia)"
+        "--max-keypoints", type=integer(1, MAX_EXPORT_KEYPOINTS), default=2048,
+        help="K, the number of output slots (default 2048)",
+    )
+    parser.add_argument(
+        "--nms-window", type=integer(3, MAX_NMS_WINDOW), default=5, help="odd NMS window side (default 5, as kornia)"
+    )
+    parser.add_argument(
+        "--score-threshold", type=number(), default=0.0, help="keep scores strictly above it (default 0.0, as kornia)"
     )
     parser.add_argument("--input-format", choices=[f.value for f in InputFormat], default="rgb", help="default rgb")
     parser.add_argument(
@@ -42,10 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="oldest TensorRT the model must build on; 8.2 (default) builds on every TensorRT from 8.2 on and takes "
         "a float32 image, 10 takes a uint8 image",
     )
-    parser.add_argument("--output", required=True, help="ONNX file to write (written atomically)")
+    parser.add_argument("--output", required=True, type=output_file, help="ONNX file to write (written atomically)")
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``export`` with the parsed ``args``; the exit status."""
     from disk_trt_ros.export.onnx_export import export_onnx
     from disk_trt_ros.export.weights import load_disk
 

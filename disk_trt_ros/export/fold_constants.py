@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Constant folding for exported graphs: TensorRT wants shapes, pads and axes as initializers, not subgraphs."""
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     kept: list[onnx.NodeProto] = []
     for node in graph.node:
         inputs = [name for name in node.input if name]
-        if node.domain in ("", "ai.onnx") and all(name in values for name in inputs) and not graph_outputs & set(node.output):
+        foldable = node.domain in ("", "ai.onnx") and all(name in values for name in inputs)
+        if foldable and not graph_outputs & set(node.output):
             for name, value in zip(node.output, _evaluate(node, [values[name] for name in inputs], opset)):
                 values[name] = value
         else:
@@ -40,7 +43,9 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.node[:]
     graph.node.extend(kept)
     del graph.initializer[:]
-    graph.initializer.extend(numpy_helper.from_array(np.asarray(values[name]), name) for name in sorted(used & set(values)))
+    graph.initializer.extend(
+        numpy_helper.from_array(np.asarray(values[name]), name) for name in sorted(used & set(values))
+    )
     del graph.value_info[:]
     return folded
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A float16 copy of an exported model, for checking that the graph survives half precision.
 
 TensorRT's fp16 mode picks per-layer precision itself; this converts every layer, the harsher case, so that

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue for DISK as one static torch module over fixed-size keypoint slots, exportable to a TensorRT-8.2-clean
 ONNX graph (needs torch and kornia).
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue weights for DISK: kornia's download, a local checkpoint, or seeded random weights (needs torch, kornia).
 
 The checkpoint is what kornia downloads for ``LightGlue(features='disk')``: the LightGlue release's
@@ -11,7 +13,6 @@ with this one (random weights, digests, reading and fitting a checkpoint) is :mo
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Mapping
 
 import torch
@@ -22,7 +23,9 @@ from disk_trt_ros.errors import WeightsError
 from disk_trt_ros.export.weights import (
     download_failure,
     parse_seed,
+    read_checkpoint_file,
     read_state_dict,
+    require_finite_weights,
     seeded,
     state_dict_misfits,
     state_dict_sha256,
@@ -56,16 +59,12 @@ def load_lightglue(weights: str) -> tuple[LightGlue, str]:
         return random_lightglue(parse_seed(weights))
     if weights == PRETRAINED:
         return _pretrained_lightglue()
-    path = Path(weights)
-    if not path.is_file():
-        raise WeightsError(
-            f"weights {weights!r}: no such file; give '{PRETRAINED}' (kornia's download), 'random:SEED' or the path "
-            "of disk_lightglue.pth"
-        )
-    data = path.read_bytes()
+    data = read_checkpoint_file(
+        weights, f"give '{PRETRAINED}' (kornia's download), 'random:SEED' or the path of disk_lightglue.pth"
+    )
     layout = "is not a state dict (name to tensor), as disk_lightglue.pth is"
-    state_dict = read_state_dict(data, str(path), nested=None, layout=layout)
-    return lightglue_from_state_dict(state_dict), hashlib.sha256(data).hexdigest()
+    state_dict = read_state_dict(data, weights, nested=None, layout=layout)
+    return lightglue_from_state_dict(state_dict, weights), hashlib.sha256(data).hexdigest()
 
 
 def random_lightglue(seed: int) -> tuple[LightGlue, str]:
@@ -84,8 +83,9 @@ def kornia_key_names(state_dict: Mapping[str, torch.Tensor], n_layers: int) -> d
     return renamed
 
 
-def lightglue_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> LightGlue:
-    """LightGlue for DISK with ``state_dict`` loaded; :class:`WeightsError` lists every key that does not fit."""
+def lightglue_from_state_dict(state_dict: Mapping[str, torch.Tensor], source: str) -> LightGlue:
+    """LightGlue for DISK with ``state_dict`` (weights from ``source``) loaded; :class:`WeightsError` lists every key
+    that does not fit, or every tensor that holds non-finite values."""
     lightglue = lightglue_for_disk()
     state = kornia_key_names(state_dict, lightglue.conf.n_layers)
     misfits = state_dict_misfits(lightglue.state_dict(), state, "LightGlue", optional=DERIVED_BUFFERS)
@@ -94,6 +94,7 @@ def lightglue_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> LightGl
             f"checkpoint does not fit kornia's LightGlue for DISK ({DESCRIPTOR_DIM}-d descriptors; a SuperPoint or "
             "ALIKED checkpoint does not): " + " | ".join(misfits)
         )
+    require_finite_weights(state, source)
     lightglue.load_state_dict(state, strict=False)
     return lightglue.eval()
 
@@ -105,4 +106,5 @@ def _pretrained_lightglue() -> tuple[LightGlue, str]:
         raise download_failure(
             "kornia's LightGlue weights for DISK", error, "disk_lightglue.pth from the LightGlue release"
         ) from error
+    require_finite_weights(lightglue.state_dict(), f"'{PRETRAINED}'")
     return lightglue.eval(), state_dict_sha256(lightglue.state_dict())

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``export-matcher``: write LightGlue for DISK as one static ONNX graph for a fixed K and keypoint frame."""
 
 from __future__ import annotations
@@ -5,14 +7,17 @@ from __future__ import annotations
 import argparse
 
 from disk_trt_ros import __version__
+from disk_trt_ros.cli_arguments import integer, number, output_file
 from disk_trt_ros.contract import MatcherMethod, TrtCompat, read_onnx_model_info
 from disk_trt_ros.errors import ModelNotFoundError, OptionsError
+from disk_trt_ros.export.cli import MAX_EXPORT_KEYPOINTS, MAX_EXPORT_SIDE
 from disk_trt_ros.matcher_contract import MatcherInfo
 
 DEFAULT_FILTER_THRESHOLD = 0.1  # kornia's LightGlue default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``export-matcher``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--weights",
         default="disk",
@@ -23,12 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--extractor",
         help="an extractor exported by 'python -m disk_trt_ros export': take the keypoint frame and K from it",
     )
-    parser.add_argument("--height", type=int, help="keypoint frame height in pixels (the extractor's input height)")
-    parser.add_argument("--width", type=int, help="keypoint frame width in pixels (the extractor's input width)")
-    parser.add_argument("--max-keypoints", type=int, help="K, the number of keypoint slots of each image")
+    side = integer(1, MAX_EXPORT_SIDE)
+    parser.add_argument("--height", type=side, help="keypoint frame height in pixels (the extractor's input height)")
+    parser.add_argument("--width", type=side, help="keypoint frame width in pixels (the extractor's input width)")
+    parser.add_argument(
+        "--max-keypoints", type=integer(1, MAX_EXPORT_KEYPOINTS), help="K, the number of keypoint slots of each image"
+    )
     parser.add_argument(
         "--filter-threshold",
-        type=float,
+        type=number(0.0, 1.0),
         default=DEFAULT_FILTER_THRESHOLD,
         help=f"keep matches whose probability is above it (default {DEFAULT_FILTER_THRESHOLD}, as kornia)",
     )
@@ -38,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=TrtCompat.TRT_8_2.value,
         help="oldest TensorRT the model must build on (sets the opset: 13 for 8.2, the default; 17 for 10)",
     )
-    parser.add_argument("--output", required=True, help="ONNX file to write (written atomically)")
+    parser.add_argument(
+        "--output", required=True, type=output_file, help="ONNX file to write (written atomically)"
+    )
 
 
 def frame_and_slots(args: argparse.Namespace) -> tuple[int, int, int]:
@@ -63,6 +73,7 @@ def frame_and_slots(args: argparse.Namespace) -> tuple[int, int, int]:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``export-matcher`` with the parsed ``args``; the exit status."""
     from disk_trt_ros.export.cli import export_checked
     from disk_trt_ros.export.lightglue_weights import load_lightglue
     from disk_trt_ros.export.onnx_export import export_matcher_onnx

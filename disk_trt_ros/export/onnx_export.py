@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Export :class:`~disk_trt_ros.export.pipeline.DiskPipeline` and
 :class:`~disk_trt_ros.export.lightglue_graph.StaticLightGlue` to ONNX files that carry their own settings."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """DISK from pixels to fixed-size keypoint slots, as one module with static shapes that exports to ONNX.
 
 The module computes what ``kornia.feature.DISK`` computes for ``n=K``: strict local maxima over the full NMS

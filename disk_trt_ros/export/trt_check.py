@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``check``: a static check of an ONNX model against a TensorRT ONNX parser's documented support.
 
 The support data (``disk_trt_ros/data/tensorrt_onnx_support.json``) is derived by
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, Iterable
 
@@ -57,12 +59,14 @@ class Violation:
         return f"{self.node} ({self.op}): {self.reason}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def support_data() -> dict[str, Any]:
+    """The TensorRT ONNX operator support matrix shipped with the package (``data/tensorrt_onnx_support.json``)."""
     return json.loads(resources.files("disk_trt_ros").joinpath("data", DATA_FILE).read_text())
 
 
 def parser_versions() -> list[str]:
+    """The TensorRT versions the support matrix describes (``--trt`` choices)."""
     return sorted(support_data()["parsers"])
 
 
@@ -77,7 +81,8 @@ def check_model(model: onnx.ModelProto, trt: str = "8.2") -> list[Violation]:
     violations += _check_bindings(graph, rules)
     for index, node in enumerate(graph.node):
         name = node.name or f"node_{index}"
-        violations += [Violation(name, node.op_type, reason) for reason in _node_problems(node, rules, constants, types)]
+        problems = _node_problems(node, rules, constants, types)
+        violations += [Violation(name, node.op_type, reason) for reason in problems]
     return violations
 
 
@@ -85,7 +90,8 @@ def _check_opset(model: onnx.ModelProto, rules: dict[str, Any]) -> Iterable[Viol
     for opset in model.opset_import:
         if opset.domain in ("", "ai.onnx") and not rules["opset_min"] <= opset.version <= rules["opset_max"]:
             yield Violation(
-                "model", "opset", f"opset {opset.version} outside the parser's {rules['opset_min']}..{rules['opset_max']}"
+                "model", "opset",
+                f"opset {opset.version} outside the parser's {rules['opset_min']}..{rules['opset_max']}",
             )
 
 
@@ -125,7 +131,9 @@ def _node_problems(
     yield from _op_specific_problems(node, rules, constants)
 
 
-def _type_problems(node: onnx.NodeProto, entry: dict[str, Any], rules: dict[str, Any], types: dict[str, str]) -> Iterable[str]:
+def _type_problems(
+    node: onnx.NodeProto, entry: dict[str, Any], rules: dict[str, Any], types: dict[str, str]
+) -> Iterable[str]:
     side, index = TYPED_TENSOR.get(node.op_type, ("input", 0))
     tensors = node.input if side == "input" else node.output
     checked = [tensors[index]] if index < len(tensors) and tensors[index] else []
@@ -140,7 +148,9 @@ def _type_problems(node: onnx.NodeProto, entry: dict[str, Any], rules: dict[str,
             yield f"tensor '{name}' is {dtype}; this operator takes {', '.join(entry['types'])}"
 
 
-def _op_specific_problems(node: onnx.NodeProto, rules: dict[str, Any], constants: dict[str, np.ndarray]) -> Iterable[str]:
+def _op_specific_problems(
+    node: onnx.NodeProto, rules: dict[str, Any], constants: dict[str, np.ndarray]
+) -> Iterable[str]:
     attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     if node.op_type == "TopK" and len(node.input) > 1 and node.input[1] in constants:
         k = int(np.asarray(constants[node.input[1]]).reshape(-1)[0])
@@ -182,7 +192,9 @@ def _value_types(graph: onnx.GraphProto) -> dict[str, str]:
 
 
 def _type_name(elem_type: int) -> str:
-    return str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))) if elem_type != onnx.TensorProto.BFLOAT16 else "bfloat16"
+    if elem_type == onnx.TensorProto.BFLOAT16:
+        return "bfloat16"
+    return str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)))
 
 
 def _text(value: Any) -> str:
@@ -190,11 +202,13 @@ def _text(value: Any) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``check``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument("model", help="ONNX model to check")
     parser.add_argument("--trt", choices=parser_versions(), default="8.2", help="TensorRT parser version (default 8.2)")
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``check`` with the parsed ``args``; the exit status."""
     model = load_onnx_model(args.model)
     violations = check_model(model, args.trt)
     for violation in violations:

@@ -20,6 +20,7 @@ from kornia.feature.disk.disk import urls as kornia_checkpoint_urls
 
 from disk_trt_ros.contract import RANDOM_WEIGHTS_PREFIX
 from disk_trt_ros.errors import ContractError, WeightsError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 
 PRETRAINED = ("depth", "epipolar")
 CONNECT_TIMEOUT_S = 5.0  # per download host, checked once before kornia's downloader (which retries each 3 times)
@@ -44,15 +45,10 @@ def load_disk(weights: str) -> tuple[DISK, str]:
         return random_disk(parse_seed(weights))
     if weights in PRETRAINED:
         return _pretrained_disk(weights)
-    path = Path(weights)
-    if not path.is_file():
-        raise WeightsError(
-            f"weights {weights!r}: no such file; give 'depth', 'epipolar', 'random:SEED' or a checkpoint path"
-        )
-    data = path.read_bytes()
+    data = read_checkpoint_file(weights, "give 'depth', 'epipolar', 'random:SEED' or a checkpoint path")
     layout = "holds neither {'extractor': state_dict} (the DISK release format) nor a bare state dict"
-    checkpoint = read_state_dict(data, str(path), nested="extractor", layout=layout)
-    return disk_from_state_dict(checkpoint), hashlib.sha256(data).hexdigest()
+    checkpoint = read_state_dict(data, weights, nested="extractor", layout=layout)
+    return disk_from_state_dict(checkpoint, weights), hashlib.sha256(data).hexdigest()
 
 
 def load_exported(
@@ -124,6 +120,24 @@ def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+def require_finite_weights(state_dict: Mapping[str, torch.Tensor], source: str) -> None:
+    """Raise :class:`WeightsError` naming every tensor of ``state_dict`` (weights from ``source``) that holds a NaN
+    or an infinity: such weights make NaN keypoints and descriptors, whatever the image."""
+    broken = []
+    for name in sorted(state_dict):
+        tensor = state_dict[name]
+        if tensor.is_floating_point() or tensor.is_complex():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                broken.append(f"'{name}' ({bad} of {tensor.numel()} values)")
+    if broken:
+        raise WeightsError(
+            f"weights {source} hold values that are not finite (NaN or infinite) in {len(broken)} tensors: "
+            f"{', '.join(broken[:MAX_LISTED])}{', ...' if len(broken) > MAX_LISTED else ''}; the checkpoint is "
+            "corrupt or its training diverged: use another one"
+        )
+
+
 def state_dict_misfits(
     expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor], module: str, optional: tuple[str, ...] = ()
 ) -> list[str]:
@@ -147,16 +161,29 @@ def state_dict_misfits(
     return parts
 
 
-def disk_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> DISK:
-    """kornia DISK with ``state_dict`` loaded strictly; mismatches raise :class:`WeightsError` listing them."""
+def disk_from_state_dict(state_dict: Mapping[str, torch.Tensor], source: str) -> DISK:
+    """kornia DISK with ``state_dict`` (weights from ``source``) loaded strictly; mismatches and non-finite values
+    raise :class:`WeightsError` naming them."""
     disk = DISK()
     misfits = state_dict_misfits(disk.state_dict(), state_dict, "DISK")
     if misfits:
         raise WeightsError(
             "checkpoint does not fit kornia's DISK (128-d descriptors, default U-Net): " + " | ".join(misfits)
         )
+    require_finite_weights(state_dict, source)
     disk.load_state_dict(dict(state_dict))
     return disk.eval()
+
+
+def read_checkpoint_file(weights: str, choices: str) -> bytes:
+    """The bytes of the checkpoint file ``weights`` (a regular file within :data:`~disk_trt_ros.files.MAX_MODEL_BYTES`);
+    :class:`WeightsError` when it does not exist (saying ``choices``, what to give instead) or cannot be read."""
+    try:
+        return read_regular_file(weights, MAX_MODEL_BYTES, "checkpoint")
+    except FileNotFoundError as error:
+        raise WeightsError(f"weights {weights!r}: no such file; {choices}") from error
+    except OSError as error:  # FileRefusedError names a FIFO, a device, a directory or a file too large
+        raise WeightsError(f"weights {weights!r} cannot be read: {error}") from error
 
 
 def read_state_dict(data: bytes, name: str, nested: str | None, layout: str) -> Mapping[str, torch.Tensor]:
@@ -195,6 +222,7 @@ def _pretrained_disk(name: str) -> tuple[DISK, str]:
         raise download_failure(
             f"kornia's pretrained '{name}' DISK weights", error, f"{name}-save.pth from the DISK release"
         ) from error
+    require_finite_weights(disk.state_dict(), f"'{name}'")
     return disk.eval(), state_dict_sha256(disk.state_dict())
 
 

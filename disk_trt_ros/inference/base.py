@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The interfaces every extractor backend and every matcher implement, the options they are created with, and what
 they take and return."""
 
@@ -10,8 +12,15 @@ from typing import Callable
 
 import numpy as np
 
-from disk_trt_ros.contract import DESCRIPTOR_DIM, ENGINE_SUFFIXES, BackendName, ModelInfo, Precision
-from disk_trt_ros.errors import ContractError, OptionsError
+from disk_trt_ros.contract import (
+    DESCRIPTOR_DIM,
+    DESCRIPTOR_NORM_TOLERANCE,
+    ENGINE_SUFFIXES,
+    BackendName,
+    ModelInfo,
+    Precision,
+)
+from disk_trt_ros.errors import ContractError, InvalidOutputError, OptionsError
 from disk_trt_ros.matcher_contract import MATCHER_INPUT_NAMES, NO_MATCH, MatcherInfo
 
 
@@ -35,17 +44,78 @@ class Features:
 
     @classmethod
     def from_outputs(
-        cls, keypoints: np.ndarray, scores: np.ndarray, descriptors: np.ndarray, num_keypoints: np.ndarray
-    ) -> "Features":
-        """Copy the first ``num_keypoints`` slots out of the contract's fixed-size outputs (batch of one)."""
+        cls,
+        keypoints: np.ndarray,
+        scores: np.ndarray,
+        descriptors: np.ndarray,
+        num_keypoints: np.ndarray,
+        info: ModelInfo,
+    ) -> Features:
+        """Copy the first ``num_keypoints`` slots out of the contract's fixed-size outputs (batch of one) of a model
+        described by ``info``, once :func:`output_violations` finds nothing wrong with them: every backend's
+        :meth:`Backend.run` returns through here.
+
+        Raises:
+            InvalidOutputError: naming what breaks the contract; the frame has no usable features.
+        """
+        capacity = scores.shape[-1]
         count = int(num_keypoints.reshape(-1)[0])
-        if not 0 <= count <= scores.shape[-1]:
-            raise ContractError(f"num_keypoints={count} is outside 0..{scores.shape[-1]}")
-        return cls(
+        if not 0 <= count <= capacity:
+            raise InvalidOutputError(f"the model's outputs break the contract: num_keypoints={count} is outside "
+                                     f"0..{capacity}")
+        features = cls(
             keypoints=np.array(keypoints.reshape(-1, 2)[:count], dtype=np.float32),
             scores=np.array(scores.reshape(-1)[:count], dtype=np.float32),
-            descriptors=np.array(descriptors.reshape(scores.shape[-1], -1)[:count], dtype=np.float32),
+            descriptors=np.array(descriptors.reshape(capacity, -1)[:count], dtype=np.float32),
         )
+        problems = output_violations(features, info)
+        if problems:
+            raise InvalidOutputError("the model's outputs break the contract: " + "; ".join(problems))
+        return features
+
+
+def output_violations(features: Features, info: ModelInfo) -> list[str]:
+    """What breaks the contract (:mod:`disk_trt_ros.contract`) in one frame's valid output slots: one sentence per
+    problem, empty when nothing does.
+
+    Checked: every value finite; keypoints inside the model's frame (``0 <= x <= W - 1``, ``0 <= y <= H - 1``);
+    scores not rising from one slot to the next; descriptor rows of L2 norm 1 within
+    :data:`~disk_trt_ros.contract.DESCRIPTOR_NORM_TOLERANCE`. One pass over the descriptors: their rows' squared
+    norms also reveal any value that is not finite (``scripts/bench_output_check.py`` times it).
+    """
+    problems = []
+    for name, values in (("keypoints", features.keypoints), ("scores", features.scores)):
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        if bad:
+            problems.append(f"{bad} {name} values are not finite")
+    squared_norms = np.einsum("ij,ij->i", features.descriptors, features.descriptors)
+    if not np.isfinite(squared_norms).all():
+        bad = int(np.count_nonzero(~np.isfinite(features.descriptors)))
+        if bad:  # else finite values whose squares overflow: not of unit length, below
+            problems.append(f"{bad} descriptors values are not finite")
+    if problems:
+        return problems
+    limits = np.array([info.width - 1, info.height - 1], dtype=np.float32)
+    outside = np.flatnonzero(np.any((features.keypoints < 0) | (features.keypoints > limits), axis=1))
+    if outside.size:
+        x, y = features.keypoints[outside[0]]
+        problems.append(f"{outside.size} keypoints lie outside the {info.width}x{info.height} model frame, the first "
+                        f"at ({x:g}, {y:g}) in slot {outside[0]}")
+    rises = np.flatnonzero(np.diff(features.scores) > 0)
+    if rises.size:
+        slot = rises[0]
+        problems.append(f"scores rise at {rises.size} slots, the first from {features.scores[slot]:g} to "
+                        f"{features.scores[slot + 1]:g} at slot {slot + 1} (they must descend)")
+    low, high = (1 - DESCRIPTOR_NORM_TOLERANCE) ** 2, (1 + DESCRIPTOR_NORM_TOLERANCE) ** 2
+    off = np.flatnonzero(~((squared_norms >= low) & (squared_norms <= high)))
+    if off.size:
+        norm = np.sqrt(squared_norms[off[0]])
+        problems.append(f"{off.size} descriptor rows are not of unit length, the first of norm {norm:g} in slot "
+                        f"{off[0]} (tolerance {DESCRIPTOR_NORM_TOLERANCE:g})")
+    return problems
+
+
+MAX_THREADS = 1024  # the most CPU threads a backend is given (the node's parameter, the commands' --threads)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +158,7 @@ class Backend(abc.ABC):
         self.precision = Precision(precision)
 
     @classmethod
-    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> "Backend":
+    def create(cls, model_path: Path, options: BackendOptions, report: Callable[[str], None]) -> Backend:
         """The backend for the exported model at ``model_path`` with ``options``; ``report`` takes what the user
         should know (a setting ignored, engine build progress). Every backend in the registry implements it; a
         backend made otherwise (a wrapper, a test double) need not."""
@@ -117,7 +187,7 @@ class Backend(abc.ABC):
         (TensorRT, with CUDA events); None elsewhere."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (not abstract: most hold nothing to release)
         """Release device resources (no-op where there are none)."""
 
     def describe(self) -> str:
@@ -150,7 +220,7 @@ class KeypointSlots:
         return int(self.num_keypoints.reshape(-1)[0])
 
     @classmethod
-    def from_valid(cls, keypoints: np.ndarray, descriptors: np.ndarray, slots: int) -> "KeypointSlots":
+    def from_valid(cls, keypoints: np.ndarray, descriptors: np.ndarray, slots: int) -> KeypointSlots:
         """The ``N`` valid keypoints ``[N, 2]`` and descriptors ``[N, D]`` in the first of ``slots`` zeroed slots."""
         count = len(keypoints)
         padded_keypoints = np.zeros((1, slots, 2), dtype=np.float32)
@@ -276,7 +346,7 @@ class Matcher(abc.ABC):
         self.info = info
 
     @classmethod
-    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> "Matcher":
+    def create(cls, options: MatcherOptions, report: Callable[[str], None]) -> Matcher:
         """The matcher for ``options``; ``report`` takes what the user should know (a setting ignored, an engine
         build's progress)."""
         raise NotImplementedError(f"{cls.__name__} is not created by name")
@@ -306,7 +376,7 @@ class Matcher(abc.ABC):
     def _match(self, image0: KeypointSlots, image1: KeypointSlots) -> Matches:
         """Match inputs already checked against the contract."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (not abstract: most hold nothing to release)
         """Release device resources (no-op where there are none)."""
 
     def describe(self) -> str:

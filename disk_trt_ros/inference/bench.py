@@ -1,9 +1,12 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m disk_trt_ros bench``: a backend's latency on real photographs, optionally against kornia's DISK.
 
 ``bench --backend X --model M [--iters N] [--compare kornia]`` prints the median, p90 and p99 latency and the
 frames per second of ``Backend.run`` (a uint8 image in, numpy features out: copies and synchronisation included),
-after warm-up runs; for TensorRT also the engine's GPU time alone (CUDA events) and the per-frame overhead beyond it. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this
-checkout when present, else scikit-image's sample photos), resized to the model's size.
+after warm-up runs; for TensorRT also the engine's GPU time alone (CUDA events) and the per-frame overhead beyond
+it. The photographs are those of ``--images`` (default: ``../shared/data/images`` beside this checkout when present,
+else scikit-image's sample photos), resized to the model's size.
 
 ``--compare kornia`` also times ``kornia.feature.DISK`` with the same weights (rebuilt from the model's metadata:
 ``random:SEED`` weights are regenerated, a checkpoint path is loaded; its sha256 must match the model's), on the
@@ -27,14 +30,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from disk_trt_ros.cli_arguments import integer, output_file
 from disk_trt_ros.contract import BackendName, ModelInfo, Precision
-from disk_trt_ros.errors import OptionsError
-from disk_trt_ros.inference.base import Backend, Features
+from disk_trt_ros.inference.base import MAX_THREADS, Backend, Features
 from disk_trt_ros.inference.comparison import agreement
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.photos import describe_source, load_photos, shared_photo_directory
 
 SAME_PIXEL_PX = 0.5  # keypoints are integer pixels: within half a pixel means the same pixel
+MAX_RUNS = 1_000_000
 
 Runner = Callable[[np.ndarray], Features]
 
@@ -51,7 +55,7 @@ class LatencyStats:
     runs: int
 
     @classmethod
-    def from_seconds(cls, seconds: Sequence[float]) -> "LatencyStats":
+    def from_seconds(cls, seconds: Sequence[float]) -> LatencyStats:
         milliseconds = np.asarray(seconds, dtype=np.float64) * 1e3
         median, p90, p99 = np.percentile(milliseconds, [50, 90, 99])
         mean = float(milliseconds.mean())
@@ -113,7 +117,8 @@ def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool =
     order = list(info.input_format.rgb_channels)
 
     def run(image: np.ndarray) -> Features:
-        numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if not allow_tf32 else contextlib.nullcontext()
+        strict = torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
+        numerics = strict if not allow_tf32 else contextlib.nullcontext()
         with torch.inference_mode(), numerics:
             pixels = torch.from_numpy(image).to(device)[..., order].permute(2, 0, 1).unsqueeze(0)
             rgb = pixels.to(torch.float32).div(255.0)
@@ -145,18 +150,23 @@ def agreement_summary(ours: Sequence[Features], reference: Sequence[Features]) -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``bench``'s arguments to ``parser`` (called by :mod:`disk_trt_ros.cli`'s registry)."""
     parser.add_argument(
         "--backend", choices=BackendName.values(), default="auto", help="backend to time (default %(default)s)"
     )
     parser.add_argument("--model", required=True, help="exported ONNX model (a TensorRT engine for --backend tensorrt)")
-    parser.add_argument("--engine", help="TensorRT engine for the model (built when missing or stale)")
+    parser.add_argument(
+        "--engine", type=output_file, help="TensorRT engine for the model (built when missing or stale)"
+    )
     parser.add_argument("--precision", choices=Precision.values(), default="fp32", help="default %(default)s")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime CPU threads (default: its own)")
+    parser.add_argument("--threads", type=integer(1, MAX_THREADS), help="ONNX Runtime CPU threads (default: its own)")
     parser.add_argument(
         "--torch-compile", action="store_true", help="torch backend on CUDA: compile the U-Net (slow start, faster run)"
     )
-    parser.add_argument("--iters", type=int, default=100, help="timed runs (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed runs first (default %(default)s)")
+    parser.add_argument("--iters", type=integer(1, MAX_RUNS), default=100, help="timed runs (default %(default)s)")
+    parser.add_argument(
+        "--warmup", type=integer(0, MAX_RUNS), default=10, help="untimed runs first (default %(default)s)"
+    )
     parser.add_argument(
         "--images", type=Path,
         help="directory of JPEG/PNG photographs (default: ../shared/data/images beside this checkout when present, "
@@ -164,12 +174,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--compare", choices=("kornia",), help="also time kornia's DISK with the same weights")
     parser.add_argument("--weights", help="weights for kornia (default: those the model's metadata names)")
-    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--json", type=output_file, help="also write the results to this JSON file")
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.iters < 1 or args.warmup < 0:
-        raise OptionsError("--iters must be at least 1 and --warmup not negative")
+    """Run ``bench`` with the parsed ``args``; the exit status."""
     results = run_bench(args)
     if args.json is not None:
         from disk_trt_ros.atomic import atomic_write_bytes

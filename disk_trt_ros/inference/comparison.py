@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Comparing two sets of features of one image: nearest neighbours, and how closely keypoints and descriptors agree.
 
 numpy only. ``bench --compare kornia`` and ``eval --reference`` measure backend agreement with :func:`agreement`;

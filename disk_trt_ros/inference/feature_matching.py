@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A matcher on extracted features: keypoints mapped from their source image to the matcher's frame, padded to its
 K, matched, and the matches returned as index pairs into the two feature sets (the matcher node and ``eval``)."""
 

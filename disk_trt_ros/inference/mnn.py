@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Mutual nearest neighbour matching of descriptors, with an optional ratio test and distance threshold: the rule,
 its numpy implementation (brute force over the valid slots, the reference that the torch one must equal) and the
 matcher that runs it on the CPU.

@@ -17,7 +17,9 @@ from disk_trt_ros.contract import (
     Precision,
     TensorSpec,
     contract_violations,
-    read_onnx_model_info,
+    onnx_metadata,
+    parse_onnx_model,
+    read_onnx_file,
 )
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.inference.base import (
@@ -32,18 +34,31 @@ from disk_trt_ros.inference.base import (
     require_matcher_model,
     require_onnx_model,
 )
-from disk_trt_ros.matcher_contract import MATCHER_OUTPUT_NAMES, MatcherInfo, read_onnx_matcher_info
+from disk_trt_ros.matcher_contract import MATCHER_OUTPUT_NAMES, MatcherInfo
 
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
 
 
+def read_onnx_model(model_path: str, command: str) -> tuple[bytes, dict[str, str]]:
+    """An exported model's bytes and metadata, read once so that the metadata and the session come from the same
+    bytes; errors as :func:`~disk_trt_ros.contract.load_onnx_model`'s (``command`` exports such models)."""
+    data = read_onnx_file(model_path, command)
+    return data, onnx_metadata(parse_onnx_model(data, model_path))
+
+
 def open_session(
-    model_path: str, info: ModelInfo | MatcherInfo, command: str, threads: int | None, providers: list[str] | None
+    model_path: str,
+    data: bytes,
+    info: ModelInfo | MatcherInfo,
+    command: str,
+    threads: int | None,
+    providers: list[str] | None,
 ) -> ort.InferenceSession:
     """An ONNX Runtime session for an exported model whose tensors are checked against ``info``'s contract.
 
     Args:
-        model_path: the ONNX file.
+        model_path: the ONNX file, for messages.
+        data: its bytes (:func:`read_onnx_model`).
         info: what its metadata promises.
         command: the command that exports such models (``export``, ``export-matcher``), for the message.
         threads: intra-op threads (None: ONNX Runtime's default, one per core).
@@ -60,7 +75,7 @@ def open_session(
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     available = ort.get_available_providers()
     chosen = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    session = ort.InferenceSession(model_path, sess_options=options, providers=chosen)
+    session = ort.InferenceSession(data, sess_options=options, providers=chosen)
     found = [
         TensorSpec(tensor.name, tuple(tensor.shape), ONNX_TYPES.get(tensor.type, tensor.type), is_input)
         for tensors, is_input in ((session.get_inputs(), True), (session.get_outputs(), False))
@@ -92,8 +107,9 @@ class OnnxRuntimeBackend(Backend):
     name = BackendName.ONNXRUNTIME
 
     def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
-        super().__init__(read_onnx_model_info(model_path), precision="fp32")
-        self.session = open_session(model_path, self.info, "export", threads, providers)
+        data, metadata = read_onnx_model(model_path, "export")
+        super().__init__(ModelInfo.from_metadata(metadata), precision="fp32")
+        self.session = open_session(model_path, data, self.info, "export", threads, providers)
         self.providers = self.session.get_providers()
         self._input = np.zeros(self.info.input_shape, dtype=self.info.input_dtype)
         shapes, dtypes = self.info.output_shapes(), self.info.output_dtypes()
@@ -118,7 +134,7 @@ class OnnxRuntimeBackend(Backend):
         self.check_image(image)
         np.copyto(self._input[0], image, casting="unsafe")
         self.session.run_with_iobinding(self._binding)
-        return Features.from_outputs(*self._outputs)
+        return Features.from_outputs(*self._outputs, self.info)
 
     def describe(self) -> str:
         return f"{super().describe()}, providers {','.join(self.providers)}"
@@ -136,9 +152,10 @@ class OnnxRuntimeLightGlue(Matcher):
     name = "lightglue-onnxruntime"
 
     def __init__(self, model_path: str, threads: int | None = None, providers: list[str] | None = None) -> None:
-        info = read_onnx_matcher_info(model_path)
+        data, metadata = read_onnx_model(model_path, "export-matcher")
+        info = MatcherInfo.from_metadata(metadata)
         super().__init__(info)
-        self.session = open_session(model_path, info, "export-matcher", threads, providers)
+        self.session = open_session(model_path, data, info, "export-matcher", threads, providers)
         self.providers = self.session.get_providers()
 
     @classmethod

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The extractor backends and the matchers by name, and choosing one: ``tensorrt``, ``onnxruntime``, ``torch`` or
 ``auto``.
 
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from disk_trt_ros.contract import BackendName, MatcherMethod, Precision
-from disk_trt_ros.errors import BackendUnavailableError, OptionsError, TensorRTUnavailableError
+from disk_trt_ros.errors import BackendUnavailableError, LibraryMissingError, OptionsError, TensorRTUnavailableError
 from disk_trt_ros.inference.base import Backend, BackendOptions, Matcher, MatcherOptions
 from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
 
@@ -44,9 +46,16 @@ logger = logging.getLogger(__name__)
 
 
 def load_class(reference: str) -> type:
-    """The class a ``module:Class`` reference names (importing its module, and so its libraries, now)."""
+    """The class a ``module:Class`` reference names (importing its module, and so its libraries, now);
+    :class:`~disk_trt_ros.errors.LibraryMissingError` saying what to install when a library it needs is missing."""
     module, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except ModuleNotFoundError as error:
+        missing = LibraryMissingError.from_import_error(attribute, error)
+        if missing is None:
+            raise
+        raise missing from error
 
 
 def backend_class(name: BackendName) -> type[Backend]:

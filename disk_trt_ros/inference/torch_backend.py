@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch backend: the exporter's own module, on CUDA (CUDA graph, optional fp16) when available, else the CPU."""
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ class TorchBackend(Backend):
 
     def _forward(self) -> tuple[torch.Tensor, ...]:
         strict_fp32 = self.device.type == "cuda" and self.precision is Precision.FP32
-        numerics = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if strict_fp32 else contextlib.nullcontext()
+        strict = torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
+        numerics = strict if strict_fp32 else contextlib.nullcontext()
         with torch.inference_mode(), numerics:
             return self.pipeline(self._input)
 
@@ -149,7 +152,7 @@ class TorchBackend(Backend):
                 host.copy_(device_output, non_blocking=True)
             if self.device.type == "cuda":
                 torch.cuda.current_stream().synchronize()
-        return Features.from_outputs(*(host.numpy() for host in self._host_outputs))
+        return Features.from_outputs(*(host.numpy() for host in self._host_outputs), self.info)
 
     def describe(self) -> str:
         graph = ", CUDA graph" if self._graph is not None else ""

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Matchers that run in torch, on CUDA when available, else the CPU (needs torch; LightGlue also kornia): mutual
 nearest neighbours, and LightGlue's static module (the one the ONNX graph is exported from).
 
@@ -111,6 +113,7 @@ def slots_on(image: KeypointSlots, device: torch.device) -> tuple[torch.Tensor, 
 
 
 def to_matches(matches0: torch.Tensor, scores0: torch.Tensor) -> Matches:
+    """``matches0`` and ``scores0`` (batch of one, on any device) as numpy :class:`Matches`."""
     return Matches(matches0.cpu().numpy(), scores0.cpu().numpy())
 
 

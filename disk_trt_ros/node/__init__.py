@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The ROS 2 nodes: image messages in, ``disk_trt_ros/msg/Keypoints`` out (``disk_node``); Keypoints in,
 ``disk_trt_ros/msg/Matches`` out (``matcher_node``).
 

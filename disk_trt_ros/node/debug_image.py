@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``~/debug_image``: the model's input with its keypoints drawn, at a limited rate."""
 
 from __future__ import annotations

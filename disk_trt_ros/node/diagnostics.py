@@ -15,7 +15,9 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 LOG_THROTTLE_S = 5.0  # a repeated warning or error is logged at most once per this many seconds
 LATENCY_WINDOW = 256  # latency percentiles (and mean sizes) are over the last this many published messages
-STANDARD_EVENTS = ("received", "published", "dropped", "lost_in_transport", "sequence_gaps", "rejected", "failed")
+STANDARD_EVENTS = (
+    "received", "published", "dropped", "lost_in_transport", "sequence_gaps", "rejected", "failed", "invalid_output"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +25,8 @@ class StatisticsReport:
     """Counts since start, the publish rate since the previous report, latency percentiles over the window.
 
     Latency is from the image's arrival in the node to the publication of its keypoints, in seconds; NaN before
-    the first frame. ``new_rejected``, ``new_failed`` and ``new_lost`` count the frames since the previous report.
+    the first frame. ``new_rejected``, ``new_failed``, ``new_invalid_output`` and ``new_lost`` count the frames since
+    the previous report. ``invalid_output`` counts frames whose model outputs broke the contract (not published).
     ``lost`` counts frames that never reached the node's callback, at least: the larger of the frames the middleware
     reported lost (``lost_in_transport``: the subscription's message_lost event, frames that did not arrive whole,
     from any number of publishers) and the gaps in the publication sequence numbers while the topic has a single
@@ -40,11 +43,13 @@ class StatisticsReport:
     lost: int
     rejected: int
     failed: int
+    invalid_output: int
     rate_hz: float
     latency_p50_s: float
     latency_p99_s: float
     new_rejected: int
     new_failed: int
+    new_invalid_output: int
     new_lost: int
     new_lost_in_transport: int
     size_mean: float = float("nan")
@@ -55,8 +60,8 @@ class FrameStatistics:
     """Thread-safe counters of what happened to each frame (the executor counts arrivals, the worker the rest).
 
     received = published + dropped (replaced in the slot before the worker took them) + rejected (bad message)
-    + failed (inference error) + frames in flight; frames sent to the node = received + lost (at least ``lost``:
-    see :class:`StatisticsReport`).
+    + failed (inference error) + invalid_output (outputs that break the contract) + frames in flight; frames sent to
+    the node = received + lost (at least ``lost``: see :class:`StatisticsReport`).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -69,9 +74,9 @@ class FrameStatistics:
         self._previous_time = clock()
 
     def count(self, event: str, frames: int = 1) -> None:
-        """Count ``frames`` (default one) ``received``, ``dropped``, ``rejected``, ``failed``, ``lost_in_transport``
-        (reported by the middleware), ``sequence_gaps`` (missing from a single publisher's sequence numbers), or another
-        event (reported under its name)."""
+        """Count ``frames`` (default one) ``received``, ``dropped``, ``rejected``, ``failed``, ``invalid_output``,
+        ``lost_in_transport`` (reported by the middleware), ``sequence_gaps`` (missing from a single publisher's
+        sequence numbers), or another event (reported under its name)."""
         with self._lock:
             self._counts[event] += frames
 
@@ -101,11 +106,13 @@ class FrameStatistics:
             lost=lost,
             rejected=counts["rejected"],
             failed=counts["failed"],
+            invalid_output=counts["invalid_output"],
             rate_hz=(counts["published"] - previous["published"]) / elapsed if elapsed > 0 else 0.0,
             latency_p50_s=float(p50),
             latency_p99_s=float(p99),
             new_rejected=counts["rejected"] - previous["rejected"],
             new_failed=counts["failed"] - previous["failed"],
+            new_invalid_output=counts["invalid_output"] - previous["invalid_output"],
             new_lost=lost - previous_lost,
             new_lost_in_transport=counts["lost_in_transport"] - previous["lost_in_transport"],
             size_mean=size_mean,
@@ -133,8 +140,9 @@ def diagnostic_array(
     ``source`` and ``waiting_for`` word what the node publishes and receives (the matcher: ``matches``, ``keypoints``,
     ``keypoints``).
 
-    Level: ERROR when inference failed since the previous report, WARN when messages were rejected or frames lost
-    before the node (the message then says so, with ``loss_cause``: the likely cause and the fix), else OK.
+    Level: ERROR when inference failed or gave outputs that break the contract since the previous report, WARN when
+    messages were rejected or frames lost before the node (the message then says so, with ``loss_cause``: the likely
+    cause and the fix), else OK.
     """
     warnings = []
     if report.new_rejected:
@@ -143,6 +151,9 @@ def diagnostic_array(
         warnings.append(f"lost {report.new_lost} frames before the node" + (f": {loss_cause}" if loss_cause else ""))
     if report.new_failed:
         level, message = DiagnosticStatus.ERROR, f"inference failed on {report.new_failed} frames"
+    elif report.new_invalid_output:
+        level, message = (DiagnosticStatus.ERROR,
+                          f"model outputs broke the contract on {report.new_invalid_output} frames (not published)")
     elif warnings:
         level, message = DiagnosticStatus.WARN, "; ".join(warnings)
     elif report.received == 0:
@@ -160,6 +171,7 @@ def diagnostic_array(
         "lost_before_node": str(report.lost),
         "rejected": str(report.rejected),
         "inference_errors": str(report.failed),
+        "invalid_output": str(report.invalid_output),
         **{event: str(count) for event, count in report.others.items()},
     }
     if not np.isnan(report.size_mean):

@@ -13,9 +13,11 @@ Topics (all remappable):
 
 The executor thread only hands each message to one worker thread through a slot of depth one
 (:class:`~disk_trt_ros.node.newest_worker.NewestWorker`): when the worker is busy, a newer frame replaces the
-waiting one (counted as dropped), so latency stays bounded under any input rate. Frames lost before the node are
-counted and explained by :class:`~disk_trt_ros.node.frame_loss.FrameLoss`; the node's process configures the
-middleware for large frames first (:func:`disk_trt_ros.node.process.run_node`, docs/dds.md).
+waiting one (counted as dropped), so latency stays bounded under any input rate. A message that cannot be converted
+(malformed, undecodable, over ``max_image_pixels``) is rejected; a frame whose model outputs break the contract is
+not published (``invalid_output``); both are counted and logged, throttled. Frames lost before the node are counted
+and explained (:class:`~disk_trt_ros.node.frame_loss.FrameLoss`); ``main`` configures the middleware first
+(:func:`~disk_trt_ros.node.process.run_node`, docs/dds.md).
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CompressedImage, Image
 
 from disk_trt_ros.contract import NODE_NAME, BackendName, Precision
-from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError, UnsupportedEncodingError
-from disk_trt_ros.image_conversion import ImageConverter
-from disk_trt_ros.inference.base import Backend
+from disk_trt_ros.errors import (
+    ImageConversionError,
+    InvalidOutputError,
+    NodeConfigurationError,
+    UnsupportedEncodingError,
+)
+from disk_trt_ros.image_conversion import DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_LIMIT, ImageConverter
+from disk_trt_ros.inference.base import MAX_THREADS, Backend
 from disk_trt_ros.inference.registry import create_backend, resolve_backend_name
 from disk_trt_ros.middleware import middleware_state
 from disk_trt_ros.msg import Keypoints
@@ -67,6 +74,7 @@ class NodeSettings:
     debug_image: bool
     debug_image_max_rate: float
     threads: int
+    max_image_pixels: int
 
 
 _PARAMETERS: dict[str, Parameter] = {
@@ -90,7 +98,11 @@ _PARAMETERS: dict[str, Parameter] = {
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)]),
     "threads": parameter(
         0, "CPU threads of ONNX Runtime and PyTorch (0: the library's default)",
-        integer_range=[IntegerRange(from_value=0, to_value=1024, step=1)]),
+        integer_range=[IntegerRange(from_value=0, to_value=MAX_THREADS, step=1)]),
+    "max_image_pixels": parameter(
+        DEFAULT_MAX_IMAGE_PIXELS, "Largest image accepted, width x height; larger ones (by their header, for JPEG and "
+        "PNG) are rejected before decoding. Default: 8192x4320 (DCI 8K; covers 7680x4320)",
+        integer_range=[IntegerRange(from_value=1, to_value=MAX_IMAGE_PIXELS_LIMIT, step=1)]),
 }
 
 
@@ -131,7 +143,7 @@ class DiskNode(Node):
             super().destroy_node()
             raise
         info = self._backend.info
-        self._converter = ImageConverter(info.height, info.width, info.input_format)
+        self._converter = ImageConverter(info.height, info.width, info.input_format, self.settings.max_image_pixels)
         self._statistics = FrameStatistics()
         self._reported_encodings: set[str] = set()
         self._loss = FrameLoss(
@@ -186,7 +198,7 @@ class DiskNode(Node):
             )
         except Exception as error:  # any failure to load is a start-up error with its own message
             raise NodeConfigurationError(
-                f"cannot load model '{settings.model}' with backend {settings.backend}: {error}"
+                f"cannot load model '{settings.model}' with backend {settings.backend} (parameter 'model'): {error}"
             ) from error
 
     def _on_image(self, message: Image | CompressedImage, info: dict[str, Any]) -> None:
@@ -210,7 +222,12 @@ class DiskNode(Node):
             self._statistics.count("rejected")
             self._report_rejection(error)
             return
-        features = self._backend.run(model_input.image)
+        try:
+            features = self._backend.run(model_input.image)
+        except InvalidOutputError as error:  # the model, not the frame: nothing of it is published
+            self._statistics.count("invalid_output")
+            self.get_logger().error(f"not published: {error}", throttle_duration_sec=LOG_THROTTLE_S)
+            return
         self._keypoints_publisher.publish(keypoints_message(features, model_input, message.header))
         self._statistics.count_published(time.monotonic() - frame.received_at)
         debug = self._debug_publisher

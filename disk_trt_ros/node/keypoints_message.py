@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The features of one frame as a ``disk_trt_ros/msg/Keypoints`` message, and back."""
 
 from __future__ import annotations

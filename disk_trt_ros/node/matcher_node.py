@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``matcher_node``: matches the keypoints of two Keypoints messages, publishes ``disk_trt_ros/msg/Matches``.
 
 Modes (parameter ``mode``):
@@ -36,7 +38,15 @@ from std_msgs.msg import Header
 
 from disk_trt_ros.contract import MATCHER_NODE_NAME, BackendName, MatcherMethod, Precision
 from disk_trt_ros.errors import ContractError, KeypointsMessageError, NodeConfigurationError
-from disk_trt_ros.inference.base import BackendOptions, Features, KeypointSlots, Matcher, MatcherOptions, MnnSettings
+from disk_trt_ros.inference.base import (
+    MAX_THREADS,
+    BackendOptions,
+    Features,
+    KeypointSlots,
+    Matcher,
+    MatcherOptions,
+    MnnSettings,
+)
 from disk_trt_ros.inference.feature_matching import matcher_slots
 from disk_trt_ros.inference.registry import create_matcher
 from disk_trt_ros.msg import Keypoints, Matches
@@ -65,7 +75,7 @@ _PARAMETERS = {
     "precision": parameter("fp16", "Precision of LightGlue's TensorRT engine", Precision.values()),
     "threads": parameter(
         0, "CPU threads of ONNX Runtime and PyTorch (0: the library's default)",
-        integer_range=[IntegerRange(from_value=0, to_value=1024, step=1)]),
+        integer_range=[IntegerRange(from_value=0, to_value=MAX_THREADS, step=1)]),
     "ratio_threshold": parameter(
         0.0, "mnn: keep a match when nearest / second-nearest descriptor distance <= it, both ways (0: no ratio test)",
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0)]),

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Keypoints messages as a matcher takes them (checked), and the ``disk_trt_ros/msg/Matches`` message of a pair."""
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from disk_trt_ros.node.keypoints_message import features_from_message, float32_a
 
 
 def stamp_text(stamp: Time) -> str:
+    """A stamp as ``SECONDS.NANOSECONDS``, for messages."""
     return f"{stamp.sec}.{stamp.nanosec:09d}"
 
 
 def stamp_ns(stamp: Time) -> int:
+    """A stamp in nanoseconds."""
     return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Newest wins: one worker thread fed through a slot of depth one, so that latency stays bounded at any input rate.
 
 The executor thread offers each item (a frame, a pair of keypoint messages); while the worker is busy, a newer item

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The nodes' parameters: read-only, declared with descriptors (description, allowed values, ranges) and checked
 once at start; and the reliabilities a subscription may ask for."""
 
@@ -16,6 +18,8 @@ RELIABILITIES = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": Relia
 
 
 class Parameter(NamedTuple):
+    """A parameter's default, its descriptor, and the values it may take (none listed: any of its type)."""
+
     default: Any
     descriptor: ParameterDescriptor
     choices: tuple[str, ...]

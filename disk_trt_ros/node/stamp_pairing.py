@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pairing two streams by stamp (the stereo matcher's left and right keypoints), from bounded queues; ROS-free.
 
 The rule (python message_filters' ``ApproximateTimeSynchronizer``, for two streams, plus order): an arriving item

@@ -1,10 +1,16 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Hypothesis strategies shared by the fuzz tests: JSON values, Image messages (well-formed and malformed) and the
-bytes of compressed images. ROS messages, OpenCV and Pillow are imported when a strategy first draws."""
+bytes of compressed images; and decompression bombs, small files whose header declares a huge image. ROS messages,
+OpenCV and Pillow are imported when a strategy first draws."""
 
 from __future__ import annotations
 
 import functools
 import io
+import math
+import struct
+import zlib
 from typing import Any
 
 import numpy as np
@@ -74,7 +80,7 @@ def malformed_images(draw: st.DrawFn) -> Any:
 # ---------------------------------------------------------------------------------------------- compressed images
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def encoded_pictures() -> tuple[bytes, ...]:
     """JPEG and PNG files of every kind a camera driver or a bag might hold: mono, colour, alpha, palette,
     1-bit, 16-bit, CMYK JPEG."""
@@ -115,3 +121,62 @@ compressed_data = st.one_of(
     st.binary(max_size=300).map(lambda tail: b"\xff\xd8\xff" + tail),  # a JPEG signature, then noise
     st.binary(max_size=300).map(lambda tail: b"\x89PNG\r\n\x1a\n" + tail),  # a PNG signature, then noise
 )
+
+
+# ---------------------------------------------------------------------------------------------- decompression bombs
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A 631-byte JPEG of 8x8 black pixels whose frame header declares ``width`` x ``height`` (at most 65535 each):
+    libjpeg decodes the data there is and fills the rest, so a decoder allocates and writes the whole image."""
+    import cv2
+
+    from disk_trt_ros.image_conversion import jpeg_frame_header
+
+    picture = bytearray(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    frame_header = jpeg_frame_header(memoryview(bytes(picture)))
+    assert frame_header is not None
+    picture[frame_header + 5 : frame_header + 9] = struct.pack(">HH", height, width)
+    return bytes(picture)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_declaring(width: int, height: int, rows: int | None = 1) -> bytes:
+    """An 8-bit grey PNG declaring ``width`` x ``height`` whose image data holds ``rows`` rows of zeros (None: all
+    of them, a complete image: 875 kB for 30000x30000). A decoder allocates the whole image from the header."""
+    rows = height if rows is None else rows
+    row = b"\0" * (width + 1)  # a filter byte, then the pixels
+    block_rows = math.gcd(rows, 1000)
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(row * block_rows) + compressor.flush(zlib.Z_FULL_FLUSH)
+    # After a full flush the compressor starts afresh, so every further block of zeros compresses to the same bytes.
+    repeated = compressor.compress(row * block_rows) + compressor.flush(zlib.Z_FULL_FLUSH)
+    size = len(row) * rows
+    adler32 = (size % 65521) << 16 | 1  # the Adler-32 of zeros: A stays 1, B counts the bytes
+    data = first + repeated * (rows // block_rows - 1) + b"\x03\x00" + struct.pack(">I", adler32)  # empty last block
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return _PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@st.composite
+def pictures_declaring(draw: st.DrawFn, max_side: int) -> tuple[bytes, int, int]:
+    """A picture of :func:`encoded_pictures` whose header is rewritten to declare another size (each side 0 to
+    ``max_side``), with that size: the decoder reads the rest of the file as it is."""
+    from disk_trt_ros.image_conversion import jpeg_frame_header
+
+    picture = bytearray(draw(st.sampled_from(encoded_pictures())))
+    width, height = draw(st.integers(0, max_side)), draw(st.integers(0, max_side))
+    if picture.startswith(_PNG_SIGNATURE):
+        header = bytes(picture[16:20 + 9])
+        picture[8:33] = png_chunk(b"IHDR", struct.pack(">II", width, height) + header[8:])
+    else:
+        frame_header = jpeg_frame_header(memoryview(bytes(picture)))
+        assert frame_header is not None
+        picture[frame_header + 5 : frame_header + 9] = struct.pack(">HH", height, width)
+    return bytes(picture), width, height

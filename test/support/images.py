@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Test images: real photographs resized, noise, low contrast, a model's input formats, and Image messages."""
 
 from __future__ import annotations

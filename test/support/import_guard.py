@@ -1,8 +1,10 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A process in which PyTorch, OpenCV, kornia, rclpy and launch cannot be imported, as on a Jetson without them.
 
 ``python -m support.import_guard MODULE [ARGUMENTS...]`` runs ``python -m MODULE ARGUMENTS...`` with an import hook
-that refuses :data:`~support.runtime_side.HEAVY_LIBRARIES` (with the ``ImportError`` of a library that is not
-installed). ``python -m support.import_guard --import [MODULE...]`` imports the modules (default: the runtime side)
+that refuses :data:`~support.runtime_side.HEAVY_LIBRARIES` (with the ``ModuleNotFoundError`` of a library that is
+not installed). ``python -m support.import_guard --import [MODULE...]`` imports the modules (default: the runtime side)
 and prints a JSON object: ``python`` (its version), ``imported``, ``refused`` (every refused import attempt) and
 ``heavy_loaded`` (heavy modules that got into ``sys.modules`` nonetheless).
 """
@@ -29,7 +31,8 @@ class RefuseHeavyLibraries(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
         if fullname.partition(".")[0] in HEAVY_LIBRARIES:
             self.refused.append(fullname)
-            raise ImportError(f"No module named '{fullname}' (support.import_guard: the runtime side must not need it)")
+            message = f"No module named '{fullname}' (support.import_guard: the runtime side must not need it)"
+            raise ModuleNotFoundError(message, name=fullname)
         return None
 
 

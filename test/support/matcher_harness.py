@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A MatcherNode in this process beside a probe node (:class:`support.node_harness.NodeHarness`), and the Keypoints
 messages the tests send it: features with known matches, stamped so that a Matches message names its frames."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The matchers' tests: keypoint slots from the real photos, kornia's LightGlue as the reference, and the check that
 every match that differs from kornia's is a float near-tie (imports PyTorch and kornia)."""
 
@@ -24,7 +26,7 @@ FRAME_HEIGHT, FRAME_WIDTH = 240, 320
 SLOTS = 256
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _extracted(name: str) -> KeypointSlots:
     disk, _ = random_disk(0)
     info = ModelInfo(

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The exported models and inputs of test_tensorrt_real.py, as a directory that a machine without PyTorch can take.
 
 The TensorRT 8.5 bundle on the GPU machine runs Python 3.9 with numpy and onnx, without PyTorch, OpenCV or kornia,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Where things are: the checkout, the shared photographs beside it, and the environment of test subprocesses."""
 
 from __future__ import annotations

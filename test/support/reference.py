@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """kornia's DISK as the numerical reference, and the export issue's criteria for agreeing with it (imports PyTorch)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """rclpy in tests: a node spun on its own executor thread."""
 
 from __future__ import annotations

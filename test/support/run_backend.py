@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Run a backend over images and save its features: how tests run a backend in another process or another Python.
 
 ``python -m support.run_backend --backend NAME --model MODEL --images IMAGES.npy --out FEATURES.npz [--threads N]``

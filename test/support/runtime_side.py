@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The runtime side: the modules a Jetson runs next to TensorRT, and the libraries they must not import.
 
 They import without PyTorch, OpenCV, kornia, rclpy or launch, and run under Python 3.9 (JetPack 5): test_structure.py
@@ -13,11 +15,13 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "disk_trt_ros"
 
 RUNTIME_MODULES = (
     "disk_trt_ros.errors",
+    "disk_trt_ros.files",
     "disk_trt_ros.metadata",
     "disk_trt_ros.contract",
     "disk_trt_ros.matcher_contract",
     "disk_trt_ros.atomic",
     "disk_trt_ros.cli",
+    "disk_trt_ros.cli_arguments",
     "disk_trt_ros.inference.base",
     "disk_trt_ros.inference.registry",
     "disk_trt_ros.inference.comparison",

@@ -1,9 +1,13 @@
-"""Waiting for a condition that another thread or process makes true: the one polling loop of the tests."""
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Waiting for a condition that another thread or process makes true: the one polling loop of the tests; and calling
+something that must not hang."""
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
@@ -31,3 +35,26 @@ def wait_until(
         else:
             poll()
     return result
+
+
+def finishes_within(function: Callable[[], T], timeout: float, what: str) -> T:
+    """``function()``'s result (or its exception, raised here), provided it ends within ``timeout`` seconds; an
+    AssertionError naming ``what`` if it does not (it is left blocked on a daemon thread: a regression that hangs
+    on a FIFO fails the test instead of hanging the suite)."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def call() -> None:
+        try:
+            outcome.append((True, function()))
+        except BaseException as error:  # handed to the caller as it is
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise AssertionError(f"{what} did not end within {timeout} s")
+    finished, value = outcome[0]
+    if not finished:
+        raise value
+    return value

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """TensorRT: the engine as a cached build artefact of the exported model, and the backend that runs it.
 
 Modules, from the bottom up: ``runtime`` (the one import of ``tensorrt``; version; deserialization), ``record``

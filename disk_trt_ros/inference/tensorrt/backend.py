@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Run a TensorRT engine built by ``build-engine`` (TensorRT 8.2 to 10.x): :class:`TensorRTEngine` for any exported
 model, :class:`TensorRTBackend` for the extractor (LightGlue's matcher is :mod:`.matcher`).
 
@@ -13,7 +15,6 @@ TensorRT's two execution APIs are in :mod:`~disk_trt_ros.inference.tensorrt.engi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -41,9 +42,10 @@ from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
+from disk_trt_ros.inference.tensorrt.directory import require_trusted_directory
 from disk_trt_ros.inference.tensorrt.engine_io import engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_sidecar
+from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_recorded_engine, read_sidecar
 from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt
 
 
@@ -84,6 +86,7 @@ class TensorRTEngine:
 
     def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
         engine_path = Path(engine_path)
+        require_trusted_directory(engine_path)
         record = read_sidecar(engine_path)
         self.info, self.precision = record.model_info, Precision(record.precision)
         self.input_dtype = record.input_dtype
@@ -93,12 +96,7 @@ class TensorRTEngine:
                 f"engine {engine_path} was built with TensorRT {record.tensorrt_version}, this is "
                 f"{trt.__version__}; rebuild it with 'python -m disk_trt_ros build-engine --if-needed'"
             )
-        data = engine_path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != record.engine_sha256:
-            raise EngineCacheError(
-                f"engine {engine_path} does not match the sha256 in its sidecar (truncated or replaced); rebuild it "
-                "with 'python -m disk_trt_ros build-engine --if-needed'"
-            )
+        data = read_recorded_engine(engine_path, record)
         self.cuda = cuda or open_cuda_memory()
         try:
             with self.cuda.active():
@@ -193,7 +191,7 @@ class TensorRTBackend(Backend):
 
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)
-        return Features.from_outputs(*self.engine.execute({INPUT_NAME: image}, OUTPUT_NAMES))
+        return Features.from_outputs(*self.engine.execute({INPUT_NAME: image}, OUTPUT_NAMES), self.info)
 
     def timed_run(self, image: np.ndarray) -> tuple[Features, dict[str, float]]:
         """:meth:`run` with the stream synchronised after each step, and each step's wall time in milliseconds:
@@ -209,7 +207,7 @@ class TensorRTBackend(Backend):
                 cuda.synchronize()
                 milliseconds[name] = (time.perf_counter() - started) * 1e3
         started = time.perf_counter()
-        features = Features.from_outputs(*(self.engine.host[name] for name in OUTPUT_NAMES))
+        features = Features.from_outputs(*(self.engine.host[name] for name in OUTPUT_NAMES), self.info)
         milliseconds["results"] = (time.perf_counter() - started) * 1e3
         return features, milliseconds
 

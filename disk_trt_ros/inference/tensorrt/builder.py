@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Building a serialized engine from an exported ONNX model with TensorRT's builder (TensorRT 8.2 to 10.x).
 
 :func:`compile_engine` is the only call into the builder: parse, configure (workspace, precision, the model's
@@ -20,6 +22,7 @@ from typing import Any
 from disk_trt_ros.atomic import atomic_write_bytes
 from disk_trt_ros.contract import Precision, PrecisionPolicy
 from disk_trt_ros.errors import EngineCacheError, OptionsError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 from disk_trt_ros.inference.tensorrt.network_setup import apply_precision_policy, bind_image_as_uint8
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt, recording_logger, register_plugins, tensorrt_major
@@ -97,7 +100,7 @@ def compile_engine(
     network = builder.create_network(network_flags)
     parser = trt.OnnxParser(network, logger)
     progress(f"parsing {onnx_path} with TensorRT {trt.__version__}'s ONNX parser")
-    if not parser.parse(onnx_path.read_bytes(), str(onnx_path)):
+    if not parser.parse(read_regular_file(onnx_path, MAX_MODEL_BYTES, "ONNX model"), str(onnx_path)):
         errors = "\n  ".join(_parser_error_text(parser.get_error(index)) for index in range(parser.num_errors))
         raise EngineCacheError(
             f"TensorRT {trt.__version__}'s ONNX parser rejected {onnx_path}:\n  {errors}\n"
@@ -159,11 +162,13 @@ def _parser_error_text(error: Any) -> str:
 
 def _load_timing_cache(config: Any, path: Path | None, progress: Progress) -> Any:
     data = b""
-    if path is not None and path.is_file():
+    if path is not None:
         try:
-            data = path.read_bytes()
-        except OSError as error:
-            progress(f"warning: cannot read timing cache {path} ({error.strerror}); starting an empty one")
+            data = read_regular_file(path, MAX_MODEL_BYTES, "timing cache")
+        except FileNotFoundError:
+            pass
+        except OSError as error:  # FileRefusedError too: a FIFO, a device, a directory
+            progress(f"warning: cannot read timing cache {path} ({error}); starting an empty one")
     try:
         cache = config.create_timing_cache(data) if data else None
     except (RuntimeError, TypeError, ValueError):  # versions differ in how they refuse a foreign cache

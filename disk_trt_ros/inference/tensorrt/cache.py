@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The TensorRT engine as a cached artefact of the ONNX model: build it, reuse it while it still fits.
 
 :func:`ensure_engine` writes the engine ``E`` and its sidecar ``E.json`` (:mod:`.record`). With ``if_needed`` it
@@ -6,33 +8,34 @@ unreadable, does not match the sidecar's sha256 or does not deserialize.
 
 Files are written to a temporary name and renamed (:mod:`disk_trt_ros.atomic`), so a reader sees the old engine or
 the whole new one. Builds of one engine are serialised by an exclusive ``flock`` on ``E.lock``: a second launch
-waits, then finds the engine up to date. The build itself is :func:`.builder.compile_engine`.
+waits, then finds the engine up to date. The build itself is :func:`.builder.compile_engine`. The engine's directory
+must be writable by this user (or root) alone, and its files theirs: anyone else could plant an engine there
+(:mod:`.directory`, which also holds the lock).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import fcntl
 import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import ModelInfo, PrecisionPolicy, read_onnx_metadata
+from disk_trt_ros.contract import ModelInfo, PrecisionPolicy, onnx_metadata, parse_onnx_model
 from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings, compile_engine
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import DeviceInfo
+from disk_trt_ros.inference.tensorrt.directory import engine_lock, require_trusted_directory
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import (
     SIDECAR_VERSION,
     EngineRecord,
-    file_sha256,
+    read_engine,
     read_sidecar,
     sidecar_path,
 )
@@ -40,39 +43,6 @@ from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, imp
 from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
 MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
-
-
-def lock_path(engine_path: str | os.PathLike[str]) -> Path:
-    return Path(f"{engine_path}.lock")
-
-
-@contextlib.contextmanager
-def engine_lock(engine_path: Path, progress: Progress) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``engine_path.lock`` (created beside the engine); wait if another process
-    holds it. The kernel releases it when the process ends, however it ends.
-
-    The directory must accept new files (the engine is written there): that is checked here, before a build that
-    can take minutes, also where the lock file is left from an earlier build."""
-    path = lock_path(engine_path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path.parent).close()
-        handle = open(path, "a")
-    except OSError as error:
-        raise EngineCacheError(
-            f"cannot write in {path.parent} ({error.strerror}): the engine's directory must be writable; "
-            "pass --engine (or the node's 'engine' parameter) in a writable directory"
-        ) from error
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(f"another process is building {engine_path}; waiting for it")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def wanted_dependencies(
@@ -118,9 +88,9 @@ def stale_reason(
     if changed:
         return None, "changed: " + "; ".join(changed)
     try:
-        data = engine_path.read_bytes()
-    except OSError as error:
-        return None, f"engine file unreadable ({error.strerror})"
+        data = read_engine(engine_path)
+    except OSError as error:  # FileRefusedError too: a FIFO, a device, another user's file
+        return None, f"engine file unreadable ({error})"
     if hashlib.sha256(data).hexdigest() != record.engine_sha256:
         return None, "engine file does not match the sha256 in its sidecar (truncated or replaced)"
     failure = deserialization_failure(data)
@@ -141,23 +111,32 @@ def ensure_engine(
     """Build the engine for ``onnx_path`` at ``engine_path`` (always, or only if needed) and return its sidecar.
 
     Raises:
-        EngineCacheError: missing ONNX file, parser or builder failure, unwritable directory.
+        EngineCacheError: missing ONNX file, parser or builder failure, unwritable or untrusted directory.
         ContractError: the ONNX file was not exported by disk_trt_ros.
         CudaError: a CUDA call failed.
         TensorRTUnavailableError, CudaUnavailableError: what to install.
     """
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
     progress = progress or Progress()
-    if not onnx_path.is_file():
+    try:
+        onnx_data = read_regular_file(onnx_path, MAX_MODEL_BYTES, "ONNX model")
+    except FileNotFoundError as error:
         raise EngineCacheError(
             f"ONNX model {onnx_path} not found; export one with 'python -m disk_trt_ros export --output {onnx_path}'"
-        )
-    metadata = read_onnx_metadata(str(onnx_path))
+        ) from error
+    except OSError as error:
+        raise EngineCacheError(f"cannot read the ONNX model: {error}") from error
+    metadata = onnx_metadata(parse_onnx_model(onnx_data, onnx_path, load_external_data=False))
     info = info_from_metadata(metadata)
     policy = PrecisionPolicy.from_metadata(metadata)
+    require_trusted_directory(engine_path, create=True)
+    for path in (engine_path, sidecar_path(engine_path)):  # found now, not after a build of minutes
+        if path.is_dir():
+            raise EngineCacheError(f"{path} is a directory; give --engine (the node's 'engine') a file name")
     trt = import_tensorrt()
     with open_cuda_memory(device) as cuda, cuda.active():
-        wanted = wanted_dependencies(file_sha256(onnx_path), info, str(trt.__version__), cuda.device_info(), settings)
+        onnx_sha256 = hashlib.sha256(onnx_data).hexdigest()
+        wanted = wanted_dependencies(onnx_sha256, info, str(trt.__version__), cuda.device_info(), settings)
         if if_needed:
             record, reason = stale_reason(engine_path, wanted, deserialization_failure)
             if record is not None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Which CUDA Python binding the TensorRT backend uses: pycuda if installed, else cuda-python; GPU discovery.
 
 :func:`open_cuda_memory` is how the rest of the package gets a :class:`~.cuda_memory.CudaMemory`.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Device memory, pinned host buffers and one stream: the interface the TensorRT backend needs from CUDA.
 
 The TensorRT backend needs little from CUDA: allocate device buffers once, copy a frame in and the results out
@@ -117,7 +119,7 @@ class CudaMemory(abc.ABC):
                 f"host array has {host.nbytes} bytes, the device buffer {self._device_sizes[address]}: sizes must match"
             )
 
-    def __enter__(self) -> "CudaMemory":
+    def __enter__(self) -> CudaMemory:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """:class:`~.cuda_memory.CudaMemory` over NVIDIA's cuda-python (``cuda.bindings.runtime`` of 12.x/13.x, or the older
 ``cuda.cudart``): every call returns a status first, and each is checked."""
 

@@ -1,7 +1,10 @@
-"""The engine's input and output tensors through TensorRT's two execution APIs, chosen by the installed major version:
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""The engine's input and output tensors through TensorRT's two execution APIs.
 
-    8.x: binding indices (``num_bindings``, ``get_binding_index``, ``execute_async_v2(bindings, stream_handle)``);
-    10.x: named tensors (``num_io_tensors``, ``set_tensor_address``, ``execute_async_v3(stream_handle)``).
+The installed major version chooses:
+8.x: binding indices (``num_bindings``, ``get_binding_index``, ``execute_async_v2(bindings, stream_handle)``);
+10.x: named tensors (``num_io_tensors``, ``set_tensor_address``, ``execute_async_v3(stream_handle)``).
 """
 
 from __future__ import annotations

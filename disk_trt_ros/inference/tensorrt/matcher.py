@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """LightGlue on TensorRT: the exported matcher's engine, built and cached as the extractor's is (``build-engine``,
 :func:`~disk_trt_ros.inference.tensorrt.cache.ensure_engine`), and run by the same
 :class:`~disk_trt_ros.inference.tensorrt.backend.TensorRTEngine`."""

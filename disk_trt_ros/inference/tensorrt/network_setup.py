@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What the builder does to the parsed network before it builds: the model's precision policy, and a float32
 image input bound as uint8 where TensorRT allows it (see :mod:`~disk_trt_ros.inference.tensorrt.builder`)."""
 

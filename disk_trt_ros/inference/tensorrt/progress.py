@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Progress lines of an engine build, with a heartbeat while TensorRT's builder is silent."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """:class:`~.cuda_memory.CudaMemory` over pycuda's driver API (pycuda builds from source where the CUDA toolkit is
 installed; on a Jetson it comes with JetPack's toolkit)."""
 
@@ -116,4 +118,5 @@ class PyCudaMemory(CudaMemory):
 
 
 def import_pycuda() -> ModuleType:
+    """pycuda's driver module, imported when first needed."""
     return importlib.import_module("pycuda.driver")

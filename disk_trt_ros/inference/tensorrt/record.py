@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The engine record: the sidecar ``ENGINE.json`` that says what an engine was built from and with.
 
 An engine file carries no ONNX metadata, so the sidecar holds the model's metadata
@@ -18,9 +20,11 @@ from typing import Any
 
 from disk_trt_ros.contract import ModelInfo, Precision
 from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
 
 SIDECAR_VERSION = 2
+MAX_SIDECAR_BYTES = 1 << 20  # a sidecar is a few kB of JSON
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +80,7 @@ class EngineRecord:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "EngineRecord":
+    def from_json(cls, text: str) -> EngineRecord:
         """Parse a sidecar; raises :class:`ValueError` naming what is wrong."""
         data = json.loads(text)
         if not isinstance(data, dict):
@@ -117,6 +121,7 @@ class EngineRecord:
 
 
 def sidecar_path(engine_path: str | os.PathLike[str]) -> Path:
+    """Where the sidecar of ``engine_path`` is: beside it, with ``.json`` appended to its name."""
     return Path(f"{engine_path}.json")
 
 
@@ -125,19 +130,33 @@ def default_engine_path(onnx_path: str | os.PathLike[str], precision: Precision 
     return Path(onnx_path).with_suffix(f".{Precision(precision).value}.engine")
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def read_engine(engine_path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an engine file: a regular file of this user's or root's, of at most
+    :data:`~disk_trt_ros.files.MAX_MODEL_BYTES` (raises FileNotFoundError, FileRefusedError, OSError)."""
+    return read_regular_file(engine_path, MAX_MODEL_BYTES, "TensorRT engine", owned=True)
+
+
+def read_recorded_engine(engine_path: str | os.PathLike[str], record: EngineRecord) -> bytes:
+    """The bytes of the engine ``record`` (its sidecar) describes; :class:`EngineCacheError` when it cannot be read or
+    does not match the sidecar's sha256."""
+    try:
+        data = read_engine(engine_path)
+    except OSError as error:
+        raise EngineCacheError(f"cannot read the engine: {error}") from error
+    if hashlib.sha256(data).hexdigest() != record.engine_sha256:
+        raise EngineCacheError(
+            f"engine {engine_path} does not match the sha256 in its sidecar (truncated or replaced); rebuild it "
+            "with 'python -m disk_trt_ros build-engine --if-needed'"
+        )
+    return data
 
 
 def read_sidecar(engine_path: str | os.PathLike[str]) -> EngineRecord:
-    """The sidecar of ``engine_path``; :class:`EngineCacheError` if it is missing or unreadable."""
+    """The sidecar of ``engine_path``; :class:`EngineCacheError` if it is missing or unreadable (not a regular file
+    of this user's or root's, or over :data:`MAX_SIDECAR_BYTES`, included)."""
     path = sidecar_path(engine_path)
     try:
-        return EngineRecord.from_json(path.read_text())
+        return EngineRecord.from_json(read_regular_file(path, MAX_SIDECAR_BYTES, "engine sidecar", owned=True).decode())
     except FileNotFoundError as error:
         raise EngineCacheError(
             f"engine {engine_path} has no sidecar {path}: build engines with 'python -m disk_trt_ros build-engine'"
@@ -147,4 +166,3 @@ def read_sidecar(engine_path: str | os.PathLike[str]) -> EngineRecord:
             f"engine sidecar {path} is unreadable ({error}); rebuild the engine with "
             "'python -m disk_trt_ros build-engine'"
         ) from error
-

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """TensorRT itself: the one place the ``tensorrt`` module is imported, its version, and engine deserialization.
 
 Every other module of the package reaches TensorRT through :func:`import_tensorrt`, so that what must happen before
@@ -17,6 +19,7 @@ from disk_trt_ros.errors import TensorRTUnavailableError
 
 
 def tensorrt_install_hint() -> str:
+    """How to install TensorRT on this machine (JetPack on a Jetson, else the wheels or NVIDIA packages)."""
     if Path("/etc/nv_tegra_release").exists() or platform.machine() == "aarch64":
         return (
             "on a Jetson, TensorRT and its Python bindings come with JetPack (`sudo apt install nvidia-jetpack`, "

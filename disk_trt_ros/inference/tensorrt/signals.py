@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """SIGINT and SIGTERM during a TensorRT build: end the process at once, then give each signal back its action."""
 
 from __future__ import annotations

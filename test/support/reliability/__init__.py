@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The reliability harness: disk_node as child processes, fed over real DDS from this process, with every frame's
 fate, latency, the node's resources and its shutdown recorded.
 

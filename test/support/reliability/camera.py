@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """This process's side of one node: publishes frames, receives and checks keypoints, follows the node's
 diagnostics."""
 
@@ -46,7 +48,9 @@ class Camera:
         self.diagnostics: dict[str, str] = {}
         self._received_changed_at = time.monotonic()
         self.publisher = probe.create_publisher(message_type, image_topic, RELIABLE)
-        self.keypoints_subscription = probe.create_subscription(Keypoints, keypoints_topic, self._on_keypoints, RELIABLE)
+        self.keypoints_subscription = probe.create_subscription(
+            Keypoints, keypoints_topic, self._on_keypoints, RELIABLE
+        )
         probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
 
     def send(self, index: int, message: Any, source_size: tuple[int, int] | None) -> None:
@@ -92,12 +96,12 @@ class Camera:
                     self.diagnostics = values
 
     def node_counts(self) -> dict[str, int]:
-        """The node's counters from its latest diagnostics (empty before the first)."""
+        """The node's counters from its latest diagnostics, those it reports (none before the first)."""
         with self._lock:
             values = dict(self.diagnostics)
         keys = {"received": "received", "published": "published", "dropped": "dropped", "rejected": "rejected",
-                "failed": "inference_errors", "lost": "lost_before_node"}
-        return {name: int(values[key]) for name, key in keys.items()} if values else {}
+                "failed": "inference_errors", "invalid_output": "invalid_output", "lost": "lost_before_node"}
+        return {name: int(values[key]) for name, key in keys.items() if key in values}
 
     def settled(self) -> bool:
         """The node has accounted for every frame it received, this side has every keypoints message it published,
@@ -105,7 +109,7 @@ class Camera:
         counts = self.node_counts()
         if not counts:
             return False
-        done = counts["published"] + counts["dropped"] + counts["rejected"] + counts["failed"]
+        done = sum(counts[outcome] for outcome in ("published", "dropped", "rejected", "failed", "invalid_output"))
         with self._lock:
             quiet = time.monotonic() - self._received_changed_at > 2.5
             return (counts["received"] == done and len(self.received_at) == counts["published"]

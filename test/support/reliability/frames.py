@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The frames of a reliability scenario: stamps that name their frame, the bad messages the node must reject, a real
 photograph, and the check of a Keypoints message against the frame it answers."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The figures of a scenario and the properties they must have (:meth:`ScenarioResult.failures`)."""
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class CameraResult:
     latency_last_fifth: dict[str, float]
 
     @classmethod
-    def of(cls, camera: Camera) -> "CameraResult":
+    def of(cls, camera: Camera) -> CameraResult:
         frames = sorted(camera.received_at)
         latencies = [camera.received_at[i] - camera.sent_at[i] for i in frames]
         fifth = max(1, len(latencies) // 5)
@@ -85,12 +87,16 @@ class ScenarioResult:
             if node["received"] != camera.sent and self.every_frame_reaches_the_node:
                 failures.append(f"{c}: sent {camera.sent} frames, the node received {node['received']}")
             if node["lost"] > camera.sent - node["received"]:
-                failures.append(f"{c}: the node counts {node['lost']} frames lost, {camera.sent - node['received']} were")
-            accounted = node["published"] + node["dropped"] + node["rejected"] + node["failed"]
+                failures.append(
+                    f"{c}: the node counts {node['lost']} frames lost, {camera.sent - node['received']} were"
+                )
+            outcomes = ("published", "dropped", "rejected", "failed", "invalid_output")
+            accounted = sum(node[outcome] for outcome in outcomes)
             if accounted != node["received"]:
                 failures.append(f"{c}: the node received {node['received']} frames but accounts for {accounted}")
-            if node["failed"]:
-                failures.append(f"{c}: inference failed on {node['failed']} frames")
+            if node["failed"] or node["invalid_output"]:
+                failures.append(f"{c}: inference failed on {node['failed']} frames, gave outputs that break the "
+                                f"contract on {node['invalid_output']}")
             if camera.keypoints_received != node["published"]:
                 failures.append(f"{c}: the node published {node['published']}, {camera.keypoints_received} arrived "
                                 f"(the first for frame {camera.first_frame_received})")

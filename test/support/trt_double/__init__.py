@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Test doubles of TensorRT's Python API and of cuda-python's runtime module, over numpy "device" memory.
 
 They implement only documented signatures:
@@ -24,7 +26,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from support.trt_double.contract_model import make_contract_onnx, tiny_model_info
+from support.trt_double.contract_model import VIOLATIONS, expected_outputs, make_contract_onnx, tiny_model_info
 from support.trt_double.cudart import cudaError_t, make_cudart
 from support.trt_double.fake_builder import add_builder
 from support.trt_double.fake_runtime import add_runtime
@@ -47,9 +49,11 @@ from support.trt_double.tensorrt_types import (
 
 __all__ = [
     "TIMING_CACHE_MAGIC",
+    "VIOLATIONS",
     "FakeGpu",
     "command",
     "cudaError_t",
+    "expected_outputs",
     "install",
     "make_contract_onnx",
     "make_tensorrt",

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``python -m support.trt_double COMMAND ...``: run ``python -m disk_trt_ros COMMAND ...`` with TensorRT and CUDA
 replaced by the doubles; ``python -m support.trt_double node --ros-args ...`` runs the node so, and
 ``python -m support.trt_double run-backend ...`` runs :mod:`support.run_backend`. Tests start real processes this way

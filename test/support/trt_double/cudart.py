@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A double of cuda-python's runtime module (``cuda.bindings.runtime``): every call returns a tuple whose first item
 is a ``cudaError_t``, as the real one does."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The builder half of the ``tensorrt`` double: ONNX parser, builder config (workspace, flags, timing cache) and
 builder. A "serialized engine" is the ONNX model behind a header naming the TensorRT version, the GPU, the builder
 flags set, the layers constrained to float32 or float16 and those whose outputs were set to float32 (``trt.builds``
@@ -84,7 +86,7 @@ def add_builder(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                 return False
             try:
                 graph = onnx.load_from_string(bytes(model)).graph
-            except Exception as error:  # noqa: BLE001 - protobuf's DecodeError and friends
+            except Exception as error:
                 self._errors.append(ParserError(-1, f"failed to parse ONNX model: {error}"))
                 return False
             for tensor in graph.input:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The network definition of the ``tensorrt`` double: its tensors and layers, as TensorRT's ONNX parser makes them.
 
 Each ONNX node becomes one layer named after the node (TensorRT's parser names its layers so; an unnamed node gets

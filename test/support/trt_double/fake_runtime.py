@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The runtime half of the ``tensorrt`` double: deserialized engines run the ONNX model with onnxruntime, reading
 the input from and writing the outputs to the fake device memory at the bound addresses when the stream is
 synchronized (so a missing synchronize or a wrong address shows up as wrong results or an error)."""
@@ -53,10 +55,10 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
             tensor, _ = self._io[self._names.index(name)]
             return DataType(onnx.helper.tensor_dtype_to_np_dtype(tensor.type.tensor_type.elem_type).type)
 
-        def create_execution_context(self) -> "Context":
+        def create_execution_context(self) -> Context:
             return Context(self)
 
-        def create_engine_inspector(self) -> "Inspector":
+        def create_engine_inspector(self) -> Inspector:
             return Inspector(self)
 
         def _run(self, addresses: dict[str, int]) -> None:
@@ -102,10 +104,12 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
         def get_engine_information(self, format: Any) -> str:
             import onnx
 
-            plugins = {name for name, creator in PLUGIN_CREATORS.items() if creator in self._engine.header.get("plugins", [])}
+            used = self._engine.header.get("plugins", [])
+            plugins = {name for name, creator in PLUGIN_CREATORS.items() if creator in used}
             nodes = onnx.load_from_string(self._engine.onnx_bytes).graph.node
             layers = [
-                {"Name": node.name, "LayerType": "PluginV2" if node.op_type in plugins else node.op_type} for node in nodes
+                {"Name": node.name, "LayerType": "PluginV2" if node.op_type in plugins else node.op_type}
+                for node in nodes
             ]
             return json.dumps({"Layers": layers, "Bindings": self._engine._names})
 
@@ -168,7 +172,7 @@ def add_runtime(trt: ModuleType, gpu: FakeGpu, version: str) -> None:
                         )
                         return None
                 return Engine(header, data[len(ENGINE_MAGIC) + 4 + length :])
-            except Exception as error:  # noqa: BLE001 - a corrupt plan
+            except Exception as error:
                 self.logger.log(Logger.ERROR, f"corrupt engine plan: {error}")
                 return None
 

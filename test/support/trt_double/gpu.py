@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The pretend GPU behind both doubles: device and pinned allocations (numpy arrays) and streams of queued
 operations that run when the stream is synchronized."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The enumerations and constants of the ``tensorrt`` double, shared by its builder and runtime halves."""
 
 from __future__ import annotations
