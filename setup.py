@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``pip install .``: the offline tools without ROS (``disk-trt-ros export|check|build-engine|bench|eval|...``).
 
 The ROS 2 side (Keypoints message, node, launch file) is built from CMakeLists.txt and package.xml by colcon in a

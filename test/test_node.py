@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The DISK node on real rclpy and Fast DDS: photos, encodings, bad messages, floods, debug image.
 
 The node runs in this process beside a probe node, both spun by one executor thread; each test has its own
@@ -207,9 +209,10 @@ def test_each_bad_message_is_rejected_counted_and_the_next_frame_processed(
     else:
         jpeg = cv2.imencode(".jpg", picture)[1].tobytes()
         good = lambda index: compressed_message(jpeg, "jpeg", index)  # noqa: E731
-    for rejected, (problem, bad) in enumerate(bad_messages.items(), start=1):
+    for rejected, bad in enumerate(bad_messages.values(), start=1):
         publisher.publish(bad)
-        node.wait_for_diagnostics(lambda values: values["rejected"] == str(rejected), f"{rejected} rejected")
+        count = str(rejected)
+        node.wait_for_diagnostics(lambda values, count=count: values["rejected"] == count, f"{count} rejected")
         publisher.publish(good(rejected))
         node.wait_for_keypoints(rejected)
     node.log.wait_for(lambda log: log.msg.startswith("rejected image:") and first_logged in log.msg, 10.0,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The nodes' parts on their own: the Keypoints message both ways, the newest-frame slot, the frame statistics, the
 debug image's rate limiter, and the matcher's checks of Keypoints messages and its Matches message (the nodes
 themselves, over DDS, are test_node.py's and test_matcher_node.py's)."""
@@ -14,20 +16,20 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from builtin_interfaces.msg import Time  # noqa: E402
-from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticStatus
+from std_msgs.msg import Header
 
-from disk_trt_ros.errors import KeypointsMessageError  # noqa: E402
-from disk_trt_ros.image_conversion import ModelInput  # noqa: E402
-from disk_trt_ros.inference.base import Features  # noqa: E402
-from disk_trt_ros.node.debug_image import RateLimiter  # noqa: E402
-from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array  # noqa: E402
-from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message  # noqa: E402
-from disk_trt_ros.node.matches_message import checked_features, checked_pair, matches_message  # noqa: E402
-from disk_trt_ros.node.newest_worker import LatestSlot  # noqa: E402
-from support.node_harness import stamp_of  # noqa: E402
-from support.waiting import wait_until  # noqa: E402
+from disk_trt_ros.errors import KeypointsMessageError
+from disk_trt_ros.image_conversion import ModelInput
+from disk_trt_ros.inference.base import Features
+from disk_trt_ros.node.debug_image import RateLimiter
+from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
+from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message
+from disk_trt_ros.node.matches_message import checked_features, checked_pair, matches_message
+from disk_trt_ros.node.newest_worker import LatestSlot
+from support.node_harness import stamp_of
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.ros
 

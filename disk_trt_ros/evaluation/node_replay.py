@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """``eval --node``: replay a bag's images into a running ``disk_node`` over DDS and evaluate what it publishes.
 
 Each frame is published with its header stamp replaced by the publishing time (the node passes headers through),

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """ONNX Runtime: the exported extractor (:class:`OnnxRuntimeBackend`) and the exported LightGlue
 (:class:`OnnxRuntimeLightGlue`), on the CUDA provider where present, else on the CPU."""
 

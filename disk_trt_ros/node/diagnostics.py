@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Frame statistics of a node (the detector's frames, the matcher's pairs) and their ``diagnostic_msgs/DiagnosticArray``
 report."""
 

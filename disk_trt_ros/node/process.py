@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A node as a process (``ros2 run``, ``python -m``, ``ros2 launch``): the middleware configured for large messages
 from same-host publishers, spin until SIGINT/SIGTERM, and a start-up error as one logged line and exit status 2."""
 

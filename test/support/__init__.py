@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Harnesses shared by the test modules (and by ``scripts/reliability.py``, ``scripts/export_test_models.py``); test
 modules never import each other.
 

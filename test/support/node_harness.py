@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A node of the package in this process beside a probe node, in a namespace of its own, with inboxes for what it
 publishes (:class:`NodeHarness`; the DiskNode's is :class:`NodeUnderTest`); and the image messages the tests send
 it, stamped so that a Keypoints message names its frame."""

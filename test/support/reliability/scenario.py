@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Running a scenario: node processes, frames at a rate, resources sampled, a SIGINT at the end."""
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def run_scenario(
     every_frame_reaches_the_node: bool = True,
     log: Callable[[str], None] = print,
 ) -> ScenarioResult:
-    """Start one node per camera (namespace ``/<scenario>_<camera>_<random>``, topics remapped to ``camera/image_raw`` and
-    ``camera/keypoints``), send ``frames`` frames to each at ``rate_hz`` (every ``bad_every``-th one a bad message;
+    """Start one node per camera (namespace ``/<scenario>_<camera>_<random>``, topics remapped to ``camera/image_raw``
+    and ``camera/keypoints``), send ``frames`` frames to each at ``rate_hz`` (every ``bad_every``-th one a bad message;
     after a stall of this process, on at the rate, never in a burst), wait until the nodes have accounted for them,
     stop the nodes with SIGINT and return the figures.
 
@@ -88,10 +90,10 @@ def run_scenario(
         source = [ScenarioFrames(picture, bad_every) for _ in sides]  # one set of messages per publishing camera
         for side, node in zip(sides, nodes.values()):
             node.wait_for_line("ready:", timeout=120.0)
-            if not wait_until(lambda: side.publisher.get_subscription_count() > 0, 20.0):
+            if not wait_until(lambda side=side: side.publisher.get_subscription_count() > 0, 20.0):
                 raise AssertionError(f"{node.namespace} never subscribed to its image topic:\n{node.output}")
             # Keypoints published before discovery matches this side's subscription would be lost (volatile QoS).
-            if not wait_until(lambda: side.keypoints_subscription.get_publisher_count() > 0, 20.0):
+            if not wait_until(lambda side=side: side.keypoints_subscription.get_publisher_count() > 0, 20.0):
                 raise AssertionError(f"{node.namespace}'s keypoints never reached this side:\n{node.output}")
         log(f"{name}: {len(sides)} node(s) ready; {frames} frames per camera at {rate_hz:g} Hz "
             f"(inference alone {inference_ms:.1f} ms)")
