@@ -15,11 +15,9 @@ COLCON_VENV := .colcon/venv
 COLCON_STAMP := $(COLCON_VENV)/.installed
 COLCON_REQUIREMENTS := requirements/colcon.txt requirements/ros.txt requirements/ros-constraints.txt
 PYTEST_ARGS ?=
-# `make lint` (ruff, SPDX headers) fails on any finding. It joins `make test` with LINT_GATES_TEST := yes, set once
-# the repository-wide clean-up has landed; until then `make test` only counts the findings.
-LINT_GATES_TEST ?= no
+# `make lint` (ruff, SPDX headers) fails on any finding; `make test` ends with it.
 
-.PHONY: setup test colcon-test lint lint-report demo clean
+.PHONY: setup test colcon-test lint demo clean
 
 setup: $(STAMP) install/setup.sh $(PY39)/.installed
 
@@ -39,11 +37,7 @@ $(PY39)/.installed: scripts/python39_runtime.sh requirements/python39.txt | $(ST
 test: setup
 	source install/setup.sh && python -m pytest test $(PYTEST_ARGS)
 	$(MAKE) colcon-test
-ifeq ($(LINT_GATES_TEST),yes)
 	$(MAKE) lint
-else
-	$(MAKE) lint-report
-endif
 
 $(COLCON_STAMP): $(COLCON_REQUIREMENTS)
 	test -x $(COLCON_VENV)/bin/python || python3 -m venv $(COLCON_VENV)
@@ -58,11 +52,6 @@ colcon-test: $(COLCON_STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PYTHON) scripts/spdx_headers.py --check
-
-lint-report: $(STAMP)
-	@echo "lint (not yet enforced, see LINT_GATES_TEST in the Makefile):"
-	@$(VENV)/bin/ruff check --statistics --exit-zero . | grep -E "^Found|^All checks"
-	@$(PYTHON) scripts/spdx_headers.py --count
 
 demo: setup
 	source install/setup.sh && python -m disk_trt_ros.evaluation.demo
