@@ -19,7 +19,8 @@ import pytest
 
 from support.paths import REPO_ROOT
 
-FIRST_PARTY = {"disk_trt_ros", "support"}
+# the package, the test harnesses, and the scripts that import one another (scripts/ is on their sys.path)
+FIRST_PARTY = {"disk_trt_ros", "support"} | {path.stem for path in (REPO_ROOT / "scripts").glob("*.py")}
 RUNTIME_SOURCES = ("disk_trt_ros", "launch", "scripts")
 RUNTIME_DEPENDENCIES = ("depend", "exec_depend")
 TEST_DEPENDENCIES = (*RUNTIME_DEPENDENCIES, "test_depend")
