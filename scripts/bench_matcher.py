@@ -57,6 +57,7 @@ from disk_trt_ros.inference.bench import LatencyStats
 from disk_trt_ros.inference.mnn import NumpyMnnMatcher
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeLightGlue
 from disk_trt_ros.inference.registry import create_matcher
+from disk_trt_ros.inference.torch_backend import pick_device
 from disk_trt_ros.inference.torch_matchers import TorchLightGlue, TorchMnnMatcher
 from disk_trt_ros.matcher_contract import MatcherInfo
 from disk_trt_ros.photos import describe_source, load_photos
@@ -206,7 +207,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.tensorrt == "auto":
         args.tensorrt = "fp16" if importlib.util.find_spec("tensorrt") is not None else "none"
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = pick_device(args.device)
     directory = args.images or (SHARED_PHOTOS if SHARED_PHOTOS.is_dir() else None)
     started = datetime.datetime.now(datetime.timezone.utc)
     print(f"# {' '.join(sys.argv)}\n# {started.isoformat(timespec='seconds')}, {machine()}")

@@ -26,6 +26,7 @@ from disk_trt_ros.evaluation.bag_io import (
     homography_between,
     homography_message,
     make_header,
+    rgb8_image_message,
 )
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag
 from disk_trt_ros.evaluation.sequence import convert
@@ -50,13 +51,10 @@ def write_frames(path: Path, bag_format: BagFormat, images: list[np.ndarray], ho
         types = bag.typestore.types
         for index, (image, homography) in enumerate(zip(images, homographies)):
             stamp = 1_000_000_000 + index * 50_000_000
-            header = make_header(bag.typestore, stamp, "cam")
-            height, width = image.shape[:2]
-            bag.write(raw, stamp, types[IMAGE_TYPE](
-                header=header, height=height, width=width, encoding="rgb8", is_bigendian=0, step=width * 3,
-                data=image.reshape(-1)))
+            message = rgb8_image_message(bag.typestore, stamp, "cam", image)
+            bag.write(raw, stamp, message)
             encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].reshape(-1)
-            bag.write(png, stamp, types[COMPRESSED_IMAGE_TYPE](header=header, format="png", data=encoded))
+            bag.write(png, stamp, types[COMPRESSED_IMAGE_TYPE](header=message.header, format="png", data=encoded))
             bag.write(truth, stamp, homography_message(bag.typestore, homography))
 
 

@@ -106,6 +106,15 @@ def make_header(typestore: Typestore, stamp_ns: int, frame_id: str) -> Any:
     return header_type(stamp=time, frame_id=frame_id)
 
 
+def rgb8_image_message(typestore: Typestore, stamp_ns: int, frame_id: str, pixels: np.ndarray) -> Any:
+    """A ``sensor_msgs/Image`` rgb8 of ``pixels`` (uint8 ``[height, width, 3]``), stamped ``stamp_ns``."""
+    height, width = pixels.shape[:2]
+    return typestore.types[IMAGE_TYPE](
+        header=make_header(typestore, stamp_ns, frame_id), height=height, width=width, encoding="rgb8",
+        is_bigendian=0, step=width * 3, data=np.ascontiguousarray(pixels, dtype=np.uint8).reshape(-1),
+    )
+
+
 def homography_message(typestore: Typestore, homography: np.ndarray) -> Any:
     """A ``std_msgs/Float64MultiArray`` holding a 3x3 homography, row-major."""
     dimension = typestore.types["std_msgs/msg/MultiArrayDimension"]

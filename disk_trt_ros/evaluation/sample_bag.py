@@ -30,7 +30,7 @@ from disk_trt_ros.evaluation.bag_io import (
     BagWriter,
     ground_truth_topic,
     homography_message,
-    make_header,
+    rgb8_image_message,
 )
 from disk_trt_ros.photos import load_photos
 
@@ -176,16 +176,12 @@ def write_sample_bag(
             stamp = FIRST_STAMP_NS + round(index * 1e9 / fps)
             homography = pose.wall_to_frame((width, height))
             frame = render_frame(wall, homography, (width, height), rng)
-            header = make_header(bag.typestore, stamp, "camera")
-            image = types[IMAGE_TYPE](
-                header=header, height=height, width=width, encoding="rgb8", is_bigendian=0, step=width * 3,
-                data=frame.reshape(-1),
-            )
+            image = rgb8_image_message(bag.typestore, stamp, "camera", frame)
             bag.write(image_topic, stamp, image)
             bag.write(truth_topic, stamp, homography_message(bag.typestore, homography))
             if jpeg_topic is not None:
                 _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
-                jpeg_message = types[COMPRESSED_IMAGE_TYPE](header=header, format="jpeg", data=jpeg.reshape(-1))
+                jpeg_message = types[COMPRESSED_IMAGE_TYPE](header=image.header, format="jpeg", data=jpeg.reshape(-1))
                 bag.write(jpeg_topic, stamp, jpeg_message)
 
 

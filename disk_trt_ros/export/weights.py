@@ -75,11 +75,6 @@ def load_exported(
     return module
 
 
-def load_exported_disk(weights: str, expected_sha256: str, model: str, remedy: str) -> DISK:
-    """DISK from ``weights``, checked to be the weights ``model`` was exported from (see :func:`load_exported`)."""
-    return load_exported(load_disk, weights, expected_sha256, model, remedy)
-
-
 def weights_of_model(
     load: Callable[[str], tuple[Module, str]], weights: str, expected_sha256: str, model_path: str, user: str
 ) -> Module:

@@ -110,10 +110,10 @@ def kornia_runner(info: ModelInfo, weights: str, device: str, allow_tf32: bool =
 
     import torch
 
-    from disk_trt_ros.export.weights import load_exported_disk
+    from disk_trt_ros.export.weights import load_disk, load_exported
 
     remedy = "pass --weights with the checkpoint the model was exported from"
-    disk = load_exported_disk(weights, info.weights_sha256, "the model", remedy).to(device).eval()
+    disk = load_exported(load_disk, weights, info.weights_sha256, "the model", remedy).to(device).eval()
     order = list(info.input_format.rgb_channels)
 
     def run(image: np.ndarray) -> Features:

@@ -36,6 +36,11 @@ class HalfPrecisionUnet(torch.nn.Module):
         return tuple(head.float().contiguous() for head in heads)
 
 
+def pick_device(device: str | None) -> torch.device:
+    """``device``, or CUDA when available, else the CPU."""
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def pipeline_for_model(model_path: str) -> DiskPipeline:
     """Rebuild the PyTorch pipeline an ONNX model was exported from, from the weights its metadata names.
 
@@ -76,7 +81,7 @@ class TorchBackend(Backend):
         compile_unet: bool = False,
     ) -> None:
         pipeline = source if isinstance(source, DiskPipeline) else pipeline_for_model(source)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device)
         if precision not in Precision.values():
             raise ContractError(f"precision must be one of {', '.join(Precision.values())}, got {precision!r}")
         precision = Precision(precision)

@@ -31,6 +31,7 @@ from disk_trt_ros.inference.base import (
     require_matcher_model,
 )
 from disk_trt_ros.inference.mnn import ignored_model_report
+from disk_trt_ros.inference.torch_backend import pick_device
 from disk_trt_ros.matcher_contract import NO_MATCH, read_onnx_matcher_info
 
 
@@ -99,11 +100,6 @@ def strict_float32_matmul() -> Iterator[None]:
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous
-
-
-def pick_device(device: str | None) -> torch.device:
-    """``device``, or CUDA when available, else the CPU."""
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def slots_on(image: KeypointSlots, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -19,6 +19,7 @@ from disk_trt_ros.evaluation.bag_io import (
     ground_truth_topic,
     homography_message,
     make_header,
+    rgb8_image_message,
 )
 from support.images import load_photo
 from support.paths import shared_photo_paths
@@ -33,9 +34,7 @@ def identity_bag(path: Path, frames: int = 3) -> Path:
         image, truth = bag.add_topic(TOPIC, IMAGE_TYPE), bag.add_topic(ground_truth_topic(TOPIC), HOMOGRAPHY_TYPE)
         for index in range(frames):
             stamp = 10**9 + index * 10**8
-            bag.write(image, stamp, bag.typestore.types[IMAGE_TYPE](
-                header=make_header(bag.typestore, stamp, "cam"), height=128, width=160, encoding="rgb8",
-                is_bigendian=0, step=480, data=picture.reshape(-1)))
+            bag.write(image, stamp, rgb8_image_message(bag.typestore, stamp, "cam", picture))
             bag.write(truth, stamp, homography_message(bag.typestore, np.eye(3)))
     return path
 
