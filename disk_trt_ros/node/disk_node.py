@@ -253,6 +253,7 @@ class DiskNode(Node):
             "input_size": f"{info.width}x{info.height} {info.input_format.value}",
             "max_keypoints": str(info.max_keypoints),
             "image_topic": self._subscription.topic_name,
+            "image_publishers_matched": str(self._subscription.get_publisher_count()),
         }
         report = self._statistics.report()
         loss_cause = self._loss.cause(report)

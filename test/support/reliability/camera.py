@@ -95,6 +95,12 @@ class Camera:
                         self._received_changed_at = time.monotonic()
                     self.diagnostics = values
 
+    def node_receives(self) -> bool:
+        """The node's image subscription has matched this side's publisher (its diagnostics say so). Frames sent
+        before that are not delivered to a volatile reader, and the node cannot count them as lost."""
+        with self._lock:
+            return int(self.diagnostics.get("image_publishers_matched", "0")) > 0
+
     def node_counts(self) -> dict[str, int]:
         """The node's counters from its latest diagnostics, those it reports (none before the first)."""
         with self._lock:

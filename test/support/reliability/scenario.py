@@ -95,6 +95,10 @@ def run_scenario(
             # Keypoints published before discovery matches this side's subscription would be lost (volatile QoS).
             if not wait_until(lambda side=side: side.keypoints_subscription.get_publisher_count() > 0, 20.0):
                 raise AssertionError(f"{node.namespace}'s keypoints never reached this side:\n{node.output}")
+            # Discovery matches the two ends one at a time: until the node's subscription has matched this side's
+            # publisher, frames sent are dropped as sent before it joined, and no sequence gap reveals them.
+            if not wait_until(side.node_receives, 20.0):
+                raise AssertionError(f"{node.namespace}'s image subscription never matched this side:\n{node.output}")
         log(f"{name}: {len(sides)} node(s) ready; {frames} frames per camera at {rate_hz:g} Hz "
             f"(inference alone {inference_ms:.1f} ms)")
 
