@@ -118,10 +118,14 @@ def test_a_failing_cuda_call_raises_cuda_error(memory: CudaMemory) -> None:
 @needs_gpu
 def test_sizes_and_addresses_are_checked(memory: CudaMemory) -> None:
     address = memory.device_buffer(64)
-    with pytest.raises(ValueError, match="sizes must match"):
+    with pytest.raises(ValueError, match="overruns the device buffer of 64 bytes"):
         memory.copy_to_device(address, memory.pinned_array((32,), "float32"))
-    with pytest.raises(ValueError, match="not a device buffer"):
-        memory.copy_to_device(address + 4, memory.pinned_array((15,), "float32"))
+    with pytest.raises(ValueError, match="overruns"):
+        memory.copy_to_device(address + 4, memory.pinned_array((16,), "float32"))
+    with pytest.raises(ValueError, match="not inside a device buffer"):
+        memory.copy_to_device(address + 64, memory.pinned_array((1,), "float32"))
+    memory.copy_to_device(address + 4, memory.pinned_array((15,), "float32"))
+    memory.synchronize()
 
 
 @needs_gpu

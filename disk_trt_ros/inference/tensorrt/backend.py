@@ -5,10 +5,11 @@ model, :class:`TensorRTBackend` for the extractor (LightGlue's matcher is :mod:`
 
 The engine's :class:`~disk_trt_ros.contract.ModelInfo` (or :class:`~disk_trt_ros.matcher_contract.MatcherInfo`)
 comes from its sidecar (an engine file carries no ONNX metadata). Its input and output tensors are bound by name and
-checked against the contract. Device buffers and pinned host buffers are allocated once; a frame is one
-host-to-device copy per input, one enqueue, one device-to-host copy per output and a stream synchronisation. Where the
-engine binds the image as uint8 (TensorRT 8.5 on, see :mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is
-copied as it comes, with no conversion.
+checked against the contract. Device buffers and pinned host buffers are allocated once, the inputs side by side
+and the outputs side by side (:class:`~.tensor_block.TensorBlock`); a frame is the inputs' uploads (in slabs whose
+upload overlaps the host copy of the next), one enqueue, one device-to-host copy of all outputs and a stream
+synchronisation. Where the engine binds the image as uint8 (TensorRT 8.5 on, see
+:mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it comes, with no conversion.
 
 TensorRT's two execution APIs are in :mod:`~disk_trt_ros.inference.tensorrt.engine_io`.
 """
@@ -47,6 +48,7 @@ from disk_trt_ros.inference.tensorrt.engine_io import engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import default_engine_path, read_recorded_engine, read_sidecar
 from disk_trt_ros.inference.tensorrt.runtime import deserialize_engine, import_tensorrt
+from disk_trt_ros.inference.tensorrt.tensor_block import TensorBlock
 
 
 def check_engine_tensors(tensors: list[TensorSpec], info: TensorContract, input_dtype: str) -> None:
@@ -72,8 +74,7 @@ def engine_for(model_path: Path, options: BackendOptions, report: Callable[[str]
 
 
 class TensorRTEngine:
-    """A deserialized engine with its buffers (pinned ``host`` and ``device`` ones, by tensor name), for the
-    extractor or a matcher.
+    """A deserialized engine with its buffers, for the extractor or a matcher.
 
     Args:
         engine_path: engine written by ``build-engine``, with its sidecar ``ENGINE.json`` beside it.
@@ -82,6 +83,7 @@ class TensorRTEngine:
     Attributes:
         info: the contract of the model the engine was built from (its sidecar's).
         precision, input_dtype: what it was built with, and its ``image`` binding's dtype (the extractor's).
+        inputs, outputs: the input and the output tensors' pinned arrays and device buffers (:class:`TensorBlock`).
     """
 
     def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
@@ -120,9 +122,9 @@ class TensorRTEngine:
         self._io = engine_io(trt, self._engine, self._context)
         check_engine_tensors(self._io.tensors(), self.info, self.input_dtype)
         specs = tensor_specs_of(self.info, self.input_dtype)
-        self.host = {spec.name: self.cuda.pinned_array(spec.shape, spec.dtype) for spec in specs}
-        self.device = {name: self.cuda.device_buffer(host.nbytes) for name, host in self.host.items()}
-        self._io.bind(self.device)
+        self.inputs = TensorBlock.allocate(self.cuda, [spec for spec in specs if spec.is_input])
+        self.outputs = TensorBlock.allocate(self.cuda, [spec for spec in specs if not spec.is_input])
+        self._io.bind({**self.inputs.device, **self.outputs.device})
 
     def execute(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
         """Copy ``inputs`` (by tensor name, in the contract's shapes) to the device, run the engine, and return the
@@ -130,13 +132,11 @@ class TensorRTEngine:
         cuda = self.cuda
         with cuda.active():
             for name, array in inputs.items():
-                np.copyto(self.host[name], array.reshape(self.host[name].shape))
-                cuda.copy_to_device(self.device[name], self.host[name])
+                self.inputs.upload(cuda, name, array)
             self.enqueue()
-            for name in outputs:
-                cuda.copy_to_host(self.host[name], self.device[name])
+            self.outputs.download(cuda)
             cuda.synchronize()
-        return [self.host[name] for name in outputs]
+        return [self.outputs.host[name] for name in outputs]
 
     def enqueue(self) -> None:
         """Run the engine on the stream (the caller copies and synchronises)."""
@@ -195,7 +195,7 @@ class TensorRTBackend(Backend):
 
     def timed_run(self, image: np.ndarray) -> tuple[Features, dict[str, float]]:
         """:meth:`run` with the stream synchronised after each step, and each step's wall time in milliseconds:
-        ``copy in`` (the frame into pinned memory), ``upload``, ``engine``, ``download``, ``results`` (the
+        ``upload`` (the frame into pinned memory and to the GPU), ``engine``, ``download``, ``results`` (the
         features copied out). Slower than :meth:`run`, where the steps overlap; for finding where time goes."""
         self.check_image(image)
         milliseconds: dict[str, float] = {}
@@ -207,23 +207,17 @@ class TensorRTBackend(Backend):
                 cuda.synchronize()
                 milliseconds[name] = (time.perf_counter() - started) * 1e3
         started = time.perf_counter()
-        features = Features.from_outputs(*(self.engine.host[name] for name in OUTPUT_NAMES), self.info)
+        features = Features.from_outputs(*(self.engine.outputs.host[name] for name in OUTPUT_NAMES), self.info)
         milliseconds["results"] = (time.perf_counter() - started) * 1e3
         return features, milliseconds
 
     def _frame_steps(self, image: np.ndarray) -> list[tuple[str, Callable[[], None]]]:
         """One frame's work on the stream, in order (the caller synchronises)."""
-        cuda, host, device = self.engine.cuda, self.engine.host, self.engine.device
-
-        def download() -> None:
-            for name in OUTPUT_NAMES:
-                cuda.copy_to_host(host[name], device[name])
-
+        engine = self.engine
         return [
-            ("copy in", lambda: np.copyto(host[INPUT_NAME][0], image)),
-            ("upload", lambda: cuda.copy_to_device(device[INPUT_NAME], host[INPUT_NAME])),
-            ("engine", self.engine.enqueue),
-            ("download", download),
+            ("upload", lambda: engine.inputs.upload(engine.cuda, INPUT_NAME, image)),
+            ("engine", engine.enqueue),
+            ("download", lambda: engine.outputs.download(engine.cuda)),
         ]
 
     def layers(self) -> list[dict[str, str]]:
@@ -235,8 +229,7 @@ class TensorRTBackend(Backend):
         self.check_image(image)
         engine = self.engine
         with engine.cuda.active():
-            np.copyto(engine.host[INPUT_NAME][0], image)
-            engine.cuda.copy_to_device(engine.device[INPUT_NAME], engine.host[INPUT_NAME])
+            engine.inputs.upload(engine.cuda, INPUT_NAME, image)
             engine.cuda.synchronize()
             return engine.cuda.elapsed_ms(engine.enqueue)
 

@@ -98,26 +98,32 @@ class CudaMemory(abc.ABC):
         return address
 
     def copy_to_device(self, address: int, host: np.ndarray) -> None:
-        """Queue a copy of ``host`` (C-contiguous) to the device buffer at ``address``."""
+        """Queue a copy of ``host`` (C-contiguous) to ``address``, the start of a device buffer or an address inside
+        one (the copy must end inside it too)."""
         self._check_copy(address, host)
         self._copy_to_device(address, host)
 
     def copy_to_host(self, host: np.ndarray, address: int) -> None:
-        """Queue a copy of the device buffer at ``address`` into ``host`` (C-contiguous, writable)."""
+        """Queue a copy of ``host.nbytes`` bytes at ``address`` (as for :meth:`copy_to_device`) into ``host``
+        (C-contiguous, writable)."""
         self._check_copy(address, host)
         if not host.flags.writeable:
             raise ValueError("the host array of a device-to-host copy must be writable")
         self._copy_to_host(host, address)
 
     def _check_copy(self, address: int, host: np.ndarray) -> None:
-        if address not in self._device_sizes:
-            raise ValueError(f"0x{address:x} is not a device buffer allocated by this {type(self).__name__}")
+        """A copy must lie inside one device buffer (its start or any address within it)."""
         if not host.flags.c_contiguous:
             raise ValueError("host arrays must be C-contiguous for a CUDA copy")
-        if host.nbytes != self._device_sizes[address]:
-            raise ValueError(
-                f"host array has {host.nbytes} bytes, the device buffer {self._device_sizes[address]}: sizes must match"
-            )
+        for start, size in self._device_sizes.items():
+            if start <= address < start + size:
+                if address + host.nbytes > start + size:
+                    raise ValueError(
+                        f"a copy of {host.nbytes} bytes at offset {address - start} overruns the device buffer of "
+                        f"{size} bytes"
+                    )
+                return
+        raise ValueError(f"0x{address:x} is not inside a device buffer allocated by this {type(self).__name__}")
 
     def __enter__(self) -> CudaMemory:
         return self
