@@ -145,8 +145,7 @@ def run(directory: Path, out: Path, timing_cache: Path | None, tactic_sources: s
                     match_ms.append((time.perf_counter() - began) * 1e3)
                 engine_ms = []
                 with matcher.engine.cuda.active():
-                    for name, array in matcher_inputs(*pair).items():
-                        matcher.engine.inputs.upload(matcher.engine.cuda, name, array)
+                    matcher.engine.inputs.upload(matcher.engine.cuda, matcher_inputs(*pair))
                     matcher.engine.cuda.synchronize()
                     engine_ms = [matcher.engine.cuda.elapsed_ms(matcher.engine.enqueue) for _ in range(iterations)]
                 entry["match_ms"] = {"p50": float(np.median(match_ms)), "p90": float(np.percentile(match_ms, 90))}

@@ -17,13 +17,16 @@ import onnxruntime as ort
 import torch
 from kornia.geometry.subpix import nms2d
 
+from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
 from disk_trt_ros.export.pipeline import (
+    DiskPipeline,
     block_maxima,
     candidate_scores,
     count_true,
     normalise_rows,
     top_k_in_rounds,
 )
+from disk_trt_ros.export.weights import random_disk
 
 
 class TopKModule(torch.nn.Module):
@@ -99,3 +102,16 @@ def test_block_maxima_keep_every_candidate_and_its_index(window, size):
     assert torch.equal(torch.sort(index[kept]).values, expected)
     assert torch.equal(flat[index[kept]], scores.reshape(-1)[kept])
     assert int(index.min()) >= 0 and int(index.max()) < height * width
+
+
+def test_the_pipeline_makes_its_constants_on_the_input_device() -> None:
+    """The torch backend runs DiskPipeline on CUDA: every index and constant must follow the input there. On the
+    "meta" device (shapes, no data) a tensor left on the CPU raises as it does on CUDA. K > 2048 takes several
+    TopK rounds."""
+    disk, _ = random_disk(0)
+    info = ModelInfo(160, 160, 2500, InputFormat.BGR, "float32", 5, 0.0, TrtCompat.TRT_8_2, "random:0", "", "test")
+    pipeline = DiskPipeline(disk, info).eval().to("meta")
+    with torch.inference_mode():
+        outputs = pipeline(torch.zeros(1, 160, 160, 3, device="meta"))
+    assert [tuple(output.shape) for output in outputs] == [(1, 2500, 2), (1, 2500), (1, 2500, 128), (1,)]
+    assert all(output.device.type == "meta" for output in outputs)

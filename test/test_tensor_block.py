@@ -1,7 +1,7 @@
 # SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
 # SPDX-License-Identifier: Apache-2.0
 """An engine's tensors side by side in one pinned and one device allocation (``TensorBlock``), against the
-cuda-python double: layout, slabbed uploads, one download, and the copies' bounds."""
+cuda-python double: layout, one upload of every input, one download, casts and sizes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from disk_trt_ros.contract import TensorSpec
 from disk_trt_ros.inference.tensorrt.cuda_bindings import open_cuda_memory
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
-from disk_trt_ros.inference.tensorrt.tensor_block import ALIGNMENT, SLAB_BYTES, TensorBlock
+from disk_trt_ros.inference.tensorrt.tensor_block import ALIGNMENT, TensorBlock
 from support import trt_double
 
 FRAME = TensorSpec("image", (1, 480, 640, 3), "uint8", True)
@@ -38,26 +38,27 @@ def test_each_tensor_is_an_aligned_view_of_one_allocation(fake_gpu: trt_double.F
         assert np.shares_memory(view, block.host_bytes)
 
 
-def test_an_upload_crosses_in_slabs_and_a_download_in_one_copy(
+def test_every_input_crosses_in_one_upload(
     monkeypatch: pytest.MonkeyPatch, memory: CudaMemory
 ) -> None:
-    uploads: list[int] = []
+    copies: list[int] = []
     copy_to_device = memory.copy_to_device
-    monkeypatch.setattr(memory, "copy_to_device", lambda address, host: (uploads.append(host.nbytes),
+    monkeypatch.setattr(memory, "copy_to_device", lambda address, host: (copies.append(host.nbytes),
                                                                          copy_to_device(address, host)))
-    inputs = TensorBlock.allocate(memory, [FRAME])
+    inputs = TensorBlock.allocate(memory, [FRAME, COUNT])
     frame = np.random.default_rng(0).integers(0, 256, FRAME.shape[1:], dtype=np.uint8)
-    inputs.upload(memory, "image", frame)
-    assert uploads == [SLAB_BYTES] * 3 + [frame.nbytes - 3 * SLAB_BYTES]
-    outputs = TensorBlock.allocate(memory, [FRAME])  # the same tensor read back, to see what arrived
+    inputs.upload(memory, {"image": frame, "num_keypoints": np.array([7], np.int32)})
+    assert copies == [inputs.host_bytes.nbytes]
+    outputs = TensorBlock.allocate(memory, [FRAME, COUNT])  # the same tensors read back, to see what arrived
     memory.copy_to_host(outputs.host_bytes, inputs.device_address)
     memory.synchronize()
     np.testing.assert_array_equal(outputs.host["image"][0], frame)
+    assert outputs.host["num_keypoints"][0] == 7
 
 
 def test_an_upload_casts_to_the_binding_dtype_and_checks_the_size(memory: CudaMemory) -> None:
     block = TensorBlock.allocate(memory, [TensorSpec("image", (1, 4, 4, 1), "float32", True)])
-    block.upload(memory, "image", np.arange(16, dtype=np.uint8).reshape(4, 4, 1))
+    block.upload(memory, {"image": np.arange(16, dtype=np.uint8).reshape(4, 4, 1)})
     np.testing.assert_array_equal(block.host["image"].reshape(-1), np.arange(16, dtype=np.float32))
     with pytest.raises(ValueError, match="tensor 'image' holds 16 values, the array 15"):
-        block.upload(memory, "image", np.zeros(15, np.uint8))
+        block.upload(memory, {"image": np.zeros(15, np.uint8)})

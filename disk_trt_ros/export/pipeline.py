@@ -48,7 +48,7 @@ def image_to_rgb(image: torch.Tensor, input_format: InputFormat) -> torch.Tensor
         return chw.expand(-1, 3, -1, -1)  # a broadcast in the graph rather than a gather
     if input_format.rgb_channels == (0, 1, 2):
         return chw
-    return chw.index_select(1, torch.tensor(list(input_format.rgb_channels)))
+    return chw.index_select(1, torch.tensor(list(input_format.rgb_channels), device=image.device))
 
 
 def window_extents(window: int) -> tuple[int, int]:
@@ -124,15 +124,19 @@ def block_maxima(
     scores = F.max_pool2d(grid, side, stride=side).reshape(1, rows * columns)
     # The candidate's place inside its block, 0 .. side*side-1: at most one term of each sum is non-zero, and the
     # sums are small integers, exact in float16.
-    place_in_block = torch.arange(side * side, dtype=torch.float32).reshape(side, side).repeat(rows, columns)
+    place_in_block = torch.arange(side * side, dtype=torch.float32, device=grid.device).reshape(side, side)
+    place_in_block = place_in_block.repeat(rows, columns)
     is_candidate = (grid > floor_value).to(torch.float32)
     place = F.avg_pool2d(is_candidate * place_in_block, side, stride=side).mul(side * side).round().to(torch.int64)
     # Blocks of the padding hold no candidate; their origin is 0 so that every index stays inside the image.
-    block_row = torch.arange(rows, dtype=torch.int64).reshape(rows, 1) * side
-    block_column = torch.arange(columns, dtype=torch.int64).reshape(1, columns) * side
+    block_row = torch.arange(rows, dtype=torch.int64, device=grid.device).reshape(rows, 1) * side
+    block_column = torch.arange(columns, dtype=torch.int64, device=grid.device).reshape(1, columns) * side
     inside = (block_row < height) & (block_column < width)
     block_origin = torch.where(inside, block_row * width + block_column, 0).reshape(rows * columns)
-    offset_in_image = torch.arange(side, dtype=torch.int64).reshape(side, 1) * width + torch.arange(side)
+    offset_in_image = (
+        torch.arange(side, dtype=torch.int64, device=grid.device).reshape(side, 1) * width
+        + torch.arange(side, device=grid.device)
+    )
     return scores, block_origin + offset_in_image.reshape(-1).index_select(0, place.reshape(rows * columns))
 
 
@@ -150,7 +154,7 @@ def top_k_in_rounds(
         values ``[1, k]`` and int64 indices ``[1, k]``.
     """
     count = scores.shape[1]
-    positions = torch.arange(count, dtype=torch.int64).unsqueeze(0)
+    positions = torch.arange(count, dtype=torch.int64, device=scores.device).unsqueeze(0)
     values: list[torch.Tensor] = []
     indices: list[torch.Tensor] = []
     remaining = scores
@@ -180,7 +184,8 @@ def normalise_rows(descriptors: torch.Tensor) -> torch.Tensor:
     largest = descriptors.abs().amax(dim=1, keepdim=True)
     scaled = descriptors / torch.where(largest > 0, largest, 1.0)
     norm = scaled.mul(scaled).sum(dim=1, keepdim=True).sqrt()
-    return scaled / torch.maximum(norm, torch.ones(1))  # not clamp: its open upper bound is a float32 max
+    # not clamp: its open upper bound is a float32 max
+    return scaled / torch.maximum(norm, torch.ones(1, device=norm.device))
 
 
 class DiskUNet(nn.Module):

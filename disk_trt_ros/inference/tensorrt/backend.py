@@ -6,10 +6,10 @@ model, :class:`TensorRTBackend` for the extractor (LightGlue's matcher is :mod:`
 The engine's :class:`~disk_trt_ros.contract.ModelInfo` (or :class:`~disk_trt_ros.matcher_contract.MatcherInfo`)
 comes from its sidecar (an engine file carries no ONNX metadata). Its input and output tensors are bound by name and
 checked against the contract. Device buffers and pinned host buffers are allocated once, the inputs side by side
-and the outputs side by side (:class:`~.tensor_block.TensorBlock`); a frame is the inputs' uploads (in slabs whose
-upload overlaps the host copy of the next), one enqueue, one device-to-host copy of all outputs and a stream
-synchronisation. Where the engine binds the image as uint8 (TensorRT 8.5 on, see
-:mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it comes, with no conversion.
+and the outputs side by side (:class:`~.tensor_block.TensorBlock`); a frame is one host-to-device copy of all
+inputs, one enqueue, one device-to-host copy of all outputs and a stream synchronisation. Where the engine binds the
+image as uint8 (TensorRT 8.5 on, see :mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it
+comes, with no conversion.
 
 TensorRT's two execution APIs are in :mod:`~disk_trt_ros.inference.tensorrt.engine_io`.
 """
@@ -131,8 +131,7 @@ class TensorRTEngine:
         pinned host buffers of ``outputs``, valid until the next call."""
         cuda = self.cuda
         with cuda.active():
-            for name, array in inputs.items():
-                self.inputs.upload(cuda, name, array)
+            self.inputs.upload(cuda, inputs)
             self.enqueue()
             self.outputs.download(cuda)
             cuda.synchronize()
@@ -215,7 +214,7 @@ class TensorRTBackend(Backend):
         """One frame's work on the stream, in order (the caller synchronises)."""
         engine = self.engine
         return [
-            ("upload", lambda: engine.inputs.upload(engine.cuda, INPUT_NAME, image)),
+            ("upload", lambda: engine.inputs.upload(engine.cuda, {INPUT_NAME: image})),
             ("engine", engine.enqueue),
             ("download", lambda: engine.outputs.download(engine.cuda)),
         ]
@@ -229,7 +228,7 @@ class TensorRTBackend(Backend):
         self.check_image(image)
         engine = self.engine
         with engine.cuda.active():
-            engine.inputs.upload(engine.cuda, INPUT_NAME, image)
+            engine.inputs.upload(engine.cuda, {INPUT_NAME: image})
             engine.cuda.synchronize()
             return engine.cuda.elapsed_ms(engine.enqueue)
 

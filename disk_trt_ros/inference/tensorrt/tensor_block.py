@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """An engine's inputs (or outputs) side by side in one pinned host allocation and one device allocation.
 
-Laid out so, the outputs cross to the host in one copy, and an input crosses in slabs whose upload overlaps the host
-copy of the next slab. Each tensor starts at a multiple of :data:`ALIGNMENT` bytes, as TensorRT's bindings need.
+Laid out so, all inputs cross to the device in one copy and all outputs to the host in one. Each tensor starts at a
+multiple of :data:`ALIGNMENT` bytes, as TensorRT's bindings need.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -17,7 +17,6 @@ from disk_trt_ros.contract import TensorSpec
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
 
 ALIGNMENT = 256
-SLAB_BYTES = 256 << 10  # a 640x480 rgb8 frame crosses in 4 slabs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,18 +55,16 @@ class TensorBlock:
         device = {spec.name: device_address + offsets[spec.name] for spec in specs}
         return cls(host, device, host_bytes, device_address)
 
-    def upload(self, cuda: CudaMemory, name: str, array: np.ndarray) -> None:
-        """Copy ``array`` (the tensor's shape, or one that reshapes to it; any dtype numpy casts safely) into the
-        tensor's pinned array and queue its upload, :data:`SLAB_BYTES` at a time."""
-        host = self.host[name].reshape(-1)
-        source = np.asarray(array).reshape(-1)
-        if source.size != host.size:
-            raise ValueError(f"tensor '{name}' holds {host.size} values, the array {source.size}")
-        step = max(1, SLAB_BYTES // host.itemsize)
-        for start in range(0, host.size, step):
-            slab = host[start:start + step]
-            np.copyto(slab, source[start:start + step])
-            cuda.copy_to_device(self.device[name] + start * host.itemsize, slab)
+    def upload(self, cuda: CudaMemory, arrays: Mapping[str, np.ndarray]) -> None:
+        """Copy each array (its tensor's shape, or one that reshapes to it; any dtype numpy casts safely to the
+        tensor's) into its pinned array, then queue one copy of the whole block to the device."""
+        for name, array in arrays.items():
+            host = self.host[name]
+            source = np.asarray(array)
+            if source.size != host.size:
+                raise ValueError(f"tensor '{name}' holds {host.size} values, the array {source.size}")
+            np.copyto(host, source.reshape(host.shape))
+        cuda.copy_to_device(self.device_address, self.host_bytes)
 
     def download(self, cuda: CudaMemory) -> None:
         """Queue one copy of every tensor to its pinned array (read them after ``cuda.synchronize()``)."""
