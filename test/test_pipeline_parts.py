@@ -17,6 +17,7 @@ import onnxruntime as ort
 import torch
 from kornia.geometry.subpix import nms2d
 
+from disk_trt_ros.export.instance_norm import DecomposedInstanceNorm
 from disk_trt_ros.export.pipeline import (
     block_maxima,
     candidate_scores,
@@ -99,3 +100,30 @@ def test_block_maxima_keep_every_candidate_and_its_index(window, size):
     assert torch.equal(torch.sort(index[kept]).values, expected)
     assert torch.equal(flat[index[kept]], scores.reshape(-1)[kept])
     assert int(index.min()) >= 0 and int(index.max()) < height * width
+
+
+@pytest.mark.parametrize("affine", [False, True], ids=["kornia", "affine"])
+def test_decomposed_instance_norm_computes_instance_norm_2d(affine):
+    """kornia's DISK uses InstanceNorm2d(C): eps 1e-5, no affine, no running statistics; with an affine scale and
+    bias they are applied as PyTorch applies them. Checked in PyTorch and in ONNX Runtime against InstanceNorm2d in
+    float64, on channels of various means and spreads (normalised values up to about 4; float32 reductions over 960
+    values in another order than PyTorch's are off by a few 1e-6, as is InstanceNorm2d itself in float32)."""
+    generator = torch.Generator().manual_seed(0)
+    norm = torch.nn.InstanceNorm2d(16, affine=affine).eval()
+    if affine:
+        with torch.no_grad():
+            norm.weight.copy_(torch.randn(16, generator=generator))
+            norm.bias.copy_(torch.randn(16, generator=generator))
+    features = torch.randn(1, 16, 24, 40, generator=generator) * torch.linspace(0.05, 50.0, 16).reshape(1, 16, 1, 1)
+    features = features + torch.linspace(-5.0, 5.0, 16).reshape(1, 16, 1, 1)
+    decomposed = DecomposedInstanceNorm(norm).eval()
+    with torch.no_grad():
+        expected = norm.double()(features.double()).numpy()
+        np.testing.assert_allclose(decomposed(features).numpy(), expected, rtol=0, atol=2e-5)
+    (exported,) = run_in_onnxruntime(decomposed, features)
+    np.testing.assert_allclose(exported, expected, rtol=0, atol=2e-5)
+
+
+def test_an_instance_norm_with_running_statistics_is_not_decomposed():
+    with pytest.raises(ValueError, match="running statistics"):
+        DecomposedInstanceNorm(torch.nn.InstanceNorm2d(4, track_running_stats=True))
