@@ -134,6 +134,15 @@ class BackendName(Vocabulary):
     TORCH = "torch"
 
 
+class InstanceNorm(Vocabulary):
+    """How an exported U-Net writes its instance normalisations: ``onnx``, as ONNX ``InstanceNormalization`` nodes
+    (TensorRT 8.2 to 8.5 import them as a cuDNN-backed plugin, 8.6 on as a native layer); ``decomposed``, as plain
+    ``ReduceMean``, ``Sub``, ``Mul``, ``Add``, ``Sqrt`` and ``Div`` nodes, which need no plugin."""
+
+    ONNX = "onnx"
+    DECOMPOSED = "decomposed"
+
+
 class MatcherMethod(Vocabulary):
     """How the matcher node and ``eval`` match two images' keypoints: mutual nearest neighbours of the descriptors
     (no weights), or LightGlue for DISK (an exported model)."""
@@ -209,6 +218,7 @@ class ModelInfo:
         weights: what the weights were (``depth``, ``epipolar``, a file name, or ``random``).
         weights_sha256: sha256 of the checkpoint file, or of the state dict for generated weights.
         package_version: disk_trt_ros version that exported the model.
+        instance_norm: how the U-Net's instance norms are written (models without the key: ``onnx``).
         contract_version: version of this contract.
     """
 
@@ -223,6 +233,7 @@ class ModelInfo:
     weights: str
     weights_sha256: str
     package_version: str
+    instance_norm: InstanceNorm = InstanceNorm.ONNX
     contract_version: int = CONTRACT_VERSION
 
     @property
@@ -256,7 +267,9 @@ class ModelInfo:
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> ModelInfo:
-        """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed."""
+        """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed. Models
+        exported before the instance-norm choice existed have no key for it: theirs are ``onnx``."""
+        metadata = {_INSTANCE_NORM_KEY: json.dumps(InstanceNorm.ONNX.value), **metadata}
         return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
     def validate(self) -> None:
@@ -283,7 +296,7 @@ class ModelInfo:
             raise ContractError("invalid model settings: " + "; ".join(problems))
 
 
-
+_INSTANCE_NORM_KEY = METADATA_PREFIX + "instance_norm"
 PRECISION_POLICY_KEY = METADATA_PREFIX + "precision_policy"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from disk_trt_ros.contract import InstanceNorm
 from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
@@ -69,6 +70,37 @@ def test_fp16_build_computes_only_the_descriptor_head_in_float16(
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "FP16 with the constraints obeyed, no TF32"
     assert record.fp32_layers == len(reading)
     assert record.builder_flags == ["FP16"] and record.input_dtype == "uint8"
+
+
+def constraints_of(header: dict[str, Any], layer: str) -> tuple[bool, bool, bool]:
+    """Whether ``layer`` was constrained to compute in float32, in float16, and to write float32."""
+    return tuple(layer in header[key] for key in ("fp32_layers", "fp16_layers", "fp32_outputs"))  # type: ignore
+
+
+def test_fp16_build_constrains_each_decomposed_norm_as_its_instance_normalization(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    """The policy's patterns name module paths; a decomposed norm's nodes are named under the replaced norm's path,
+    so each gets the constraints its InstanceNormalization node gets (float32 for all 8 under FP16_POLICY)."""
+    import onnx
+
+    trt_double.install(monkeypatch, "8.5.3.1")
+    plugin_model = export_model()
+    decomposed_model = export_model(instance_norm=InstanceNorm.DECOMPOSED)
+    _, plugin_header = build(plugin_model.path, tmp_path / "plugin.engine", "fp16")
+    _, header = build(decomposed_model.path, tmp_path / "decomposed.engine", "fp16")
+    norms = [node.name for node in onnx.load(str(plugin_model.path)).graph.node
+             if node.op_type == "InstanceNormalization"]
+    decomposed_nodes = onnx.load(str(decomposed_model.path)).graph.node
+    assert len(norms) == 8
+    for norm in norms:
+        scope = norm.rsplit("/", 1)[0] + "/"
+        parts = [node for node in decomposed_nodes if node.name.startswith(scope)]
+        assert sorted(node.op_type for node in parts) == ["Add", "Div", "Mul", "ReduceMean", "ReduceMean", "Sqrt",
+                                                          "Sub"], norm
+        expected = constraints_of(plugin_header, norm)
+        assert expected == (True, False, True), f"{norm}: FP16_POLICY keeps it in float32"
+        assert all(constraints_of(header, node.name) == expected for node in parts), norm
 
 
 def test_fp32_build_constrains_nothing(monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path) -> None:

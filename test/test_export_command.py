@@ -19,7 +19,7 @@ import onnx
 import torch
 
 from disk_trt_ros.cli import main
-from disk_trt_ros.contract import METADATA_PREFIX, ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import METADATA_PREFIX, InstanceNorm, ModelInfo, read_onnx_model_info
 from disk_trt_ros.errors import ContractError, WeightsError
 from disk_trt_ros.export.weights import load_disk, random_disk
 from support.paths import REPO_ROOT
@@ -99,6 +99,7 @@ def test_export_command_writes_a_model_that_describes_itself(checkpoint, tmp_pat
         (["--max-keypoints", "0"], 2, "argument --max-keypoints: must be an integer from 1 to 65536, got '0'"),
         (["--score-threshold", "1e9"], 1, "inside float16's range"),
         (["--weights", "nowhere.pth"], 1, "no such file"),
+        (["--instance-norm", "fused"], 2, "argument --instance-norm: invalid choice: 'fused'"),
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_written(tmp_path, arguments, status, message):
@@ -110,6 +111,28 @@ def test_bad_settings_are_refused_and_nothing_is_written(tmp_path, arguments, st
     assert "export: error: " in result.stderr and message in result.stderr
     assert output.read_bytes() == b"previous model"
     assert list(tmp_path.iterdir()) == [output]
+
+
+def test_decomposed_instance_norms_are_written_and_recorded(tmp_path):
+    output = tmp_path / "model.onnx"
+    result = export("--weights", "random:0", "--max-keypoints", "32", "--instance-norm", "decomposed",
+                    "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "instance norms decomposed" in result.stdout and "TensorRT 8.2 support check: ok" in result.stdout
+    assert read_onnx_model_info(str(output)).instance_norm is InstanceNorm.DECOMPOSED
+    assert not [node for node in onnx.load(output).graph.node if node.op_type == "InstanceNormalization"]
+
+
+def test_models_exported_before_the_instance_norm_choice_read_as_onnx(export_model):
+    info = export_model().info
+    metadata = info.to_metadata()
+    assert metadata[METADATA_PREFIX + "instance_norm"] == '"onnx"'
+    older = {key: value for key, value in metadata.items() if key != METADATA_PREFIX + "instance_norm"}
+    assert ModelInfo.from_metadata(older) == info
+    decomposed = {**metadata, METADATA_PREFIX + "instance_norm": '"decomposed"'}
+    assert ModelInfo.from_metadata(decomposed).instance_norm is InstanceNorm.DECOMPOSED
+    with pytest.raises(ContractError, match="invalid value"):
+        ModelInfo.from_metadata({**metadata, METADATA_PREFIX + "instance_norm": '"fused"'})
 
 
 def test_metadata_from_another_export_version_is_refused(export_model):

@@ -12,7 +12,7 @@ pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip ins
 
 import numpy as np
 
-from disk_trt_ros.contract import InputFormat, TrtCompat
+from disk_trt_ros.contract import InputFormat, InstanceNorm, TrtCompat
 from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from support.images import in_format, load_photo, low_contrast, noise_image, reference_rgb
 from support.paths import shared_photo_paths
@@ -55,9 +55,22 @@ def test_noise_and_low_contrast_match_kornia(export_model, seed):
     check_against_kornia(model, low_contrast(load_photo(shared_photo_paths()[1], 240, 320)))
 
 
-def test_k_above_the_tensorrt_topk_limit_cuts_like_one_global_top_k(export_model):
+def test_decomposed_instance_norms_match_kornia(export_model):
+    """The U-Net's instance norms written as plain ONNX operators (--instance-norm decomposed) find kornia's
+    keypoints, on photos, noise and low contrast."""
+    model = export_model(max_keypoints=512, instance_norm=InstanceNorm.DECOMPOSED)
+    for path in shared_photo_paths():
+        check_against_kornia(model, load_photo(path, 128, 160))
+    check_against_kornia(model, noise_image(128, 160, seed=1))
+    check_against_kornia(model, low_contrast(load_photo(shared_photo_paths()[1], 128, 160)))
+
+
+@pytest.mark.parametrize("instance_norm", list(InstanceNorm), ids=lambda n: n.value)
+def test_k_above_the_tensorrt_topk_limit_cuts_like_one_global_top_k(export_model, instance_norm):
     """K=5000 over 5756 candidates: the cut falls inside the third TopK round (rounds of TRT_TOPK_ROUND = 2048)."""
-    model = export_model(height=240, width=320, max_keypoints=5000, nms_window=3, score_threshold=-100.0)
+    model = export_model(
+        height=240, width=320, max_keypoints=5000, nms_window=3, score_threshold=-100.0, instance_norm=instance_norm
+    )
     check_against_kornia(model, noise_image(240, 320))
 
 

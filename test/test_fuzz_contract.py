@@ -20,7 +20,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from disk_trt_ros.contract import METADATA_PREFIX, InputFormat, ModelInfo, TrtCompat, read_onnx_model_info
+from disk_trt_ros.contract import (
+    METADATA_PREFIX,
+    InputFormat,
+    InstanceNorm,
+    ModelInfo,
+    TrtCompat,
+    read_onnx_model_info,
+)
 from disk_trt_ros.errors import ContractError
 from support import fuzz
 
@@ -39,7 +46,8 @@ json_values = fuzz.json_values(text_size=12, key_size=4, max_leaves=6)
 metadata_text = st.one_of(
     json_values.map(lambda value: json.dumps(value)),  # valid JSON of any type (NaN and Infinity included)
     st.text(max_size=20),  # usually not JSON at all
-    st.sampled_from(['"rgb"', '"mono"', '"bgr"', '"8.2"', '"10"', '"uint8"', '"float32"', "16", "0", "-16", "3",
+    st.sampled_from(['"rgb"', '"mono"', '"bgr"', '"8.2"', '"10"', '"uint8"', '"float32"', '"onnx"', '"decomposed"',
+                     "16", "0", "-16", "3",
                      "1e308", "2e9", "128.5", "true", "NaN", "-Infinity", '"128"']),
 )
 
@@ -67,6 +75,9 @@ def assert_faithful(info: ModelInfo, metadata: dict[str, str]) -> None:
         assert json.loads(metadata[METADATA_PREFIX + name]) == getattr(info, name), name
     assert json.loads(metadata[METADATA_PREFIX + "input_format"]) == info.input_format.value
     assert json.loads(metadata[METADATA_PREFIX + "trt_compat"]) == info.trt_compat.value
+    # a model exported before the instance-norm choice existed has no key: its norms are ONNX InstanceNormalization
+    instance_norm = metadata.get(METADATA_PREFIX + "instance_norm", '"onnx"')
+    assert json.loads(instance_norm) == info.instance_norm.value
 
 
 def read(metadata: dict[str, str]) -> ModelInfo | None:
@@ -117,6 +128,7 @@ def test_arbitrary_metadata_never_raises_anything_but_a_contract_error(metadata:
     weights=st.text(max_size=20),
     weights_sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
     package_version=st.text(max_size=10),
+    instance_norm=st.sampled_from(InstanceNorm),
 ))
 @FUZZ
 def test_every_valid_model_info_round_trips_through_its_metadata(info: ModelInfo) -> None:

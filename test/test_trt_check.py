@@ -14,7 +14,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from disk_trt_ros.contract import InputFormat, TrtCompat
+from disk_trt_ros.contract import InputFormat, InstanceNorm, TrtCompat
 from disk_trt_ros.export.trt_check import check_model, support_data
 from support.paths import REPO_ROOT, SHARED_DIR
 
@@ -28,14 +28,19 @@ def float_input(name="x", shape=(1, 8)):
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
 
 
+@pytest.mark.parametrize("instance_norm", list(InstanceNorm), ids=lambda n: n.value)
 @pytest.mark.parametrize("input_format", list(InputFormat), ids=lambda f: f.value)
 @pytest.mark.parametrize("max_keypoints", [64, 8192])
-def test_trt82_exports_have_no_violations_for_either_parser(export_model, input_format, max_keypoints):
-    model = onnx.load(export_model(max_keypoints=max_keypoints, input_format=input_format).path)
+def test_trt82_exports_have_no_violations_for_either_parser(export_model, input_format, max_keypoints, instance_norm):
+    model = onnx.load(
+        export_model(max_keypoints=max_keypoints, input_format=input_format, instance_norm=instance_norm).path
+    )
     assert check_model(model, "8.2") == []
     assert check_model(model, "10") == []
     assert max(n.op_type == "TopK" for n in model.graph.node)
     assert not {"Mod", "NonZero", "Shape"} & {n.op_type for n in model.graph.node}
+    norms = sum(n.op_type == "InstanceNormalization" for n in model.graph.node)
+    assert norms == (8 if instance_norm is InstanceNorm.ONNX else 0), "DISK's U-Net has 8 instance norms"
 
 
 def test_trt10_export_is_clean_for_10_and_rejected_by_82(export_model):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from disk_trt_ros import __version__
 from disk_trt_ros.cli_arguments import integer, number, output_file
-from disk_trt_ros.contract import SIZE_MULTIPLE, InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.contract import SIZE_MULTIPLE, InputFormat, InstanceNorm, ModelInfo, TrtCompat
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.matcher_contract import MatcherInfo
 
@@ -56,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="oldest TensorRT the model must build on; 8.2 (default) builds on every TensorRT from 8.2 on and takes "
         "a float32 image, 10 takes a uint8 image",
     )
+    parser.add_argument(
+        "--instance-norm",
+        choices=InstanceNorm.values(),
+        default=InstanceNorm.ONNX.value,
+        help="how the U-Net's instance norms are written: onnx (default), InstanceNormalization nodes, which TensorRT "
+        "8.2 to 8.5 run as a cuDNN-backed plugin; decomposed, plain reductions and arithmetic that need no plugin "
+        "(docs/export.md)",
+    )
     parser.add_argument("--output", required=True, type=output_file, help="ONNX file to write (written atomically)")
 
 
@@ -77,10 +85,11 @@ def main(args: argparse.Namespace) -> int:
         weights=args.weights,
         weights_sha256="",
         package_version=__version__,
+        instance_norm=InstanceNorm(args.instance_norm),
     )
     summary = (
         f"image {list(info.input_shape)} {info.input_dtype} {info.input_format.value}, K={info.max_keypoints}, "
-        f"opset {compat.max_opset}"
+        f"opset {compat.max_opset}, instance norms {info.instance_norm}"
     )
     return export_checked(info, load_disk, export_onnx, args.output, summary)
 

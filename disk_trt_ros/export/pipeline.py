@@ -23,7 +23,15 @@ import torch.nn.functional as F
 from kornia.feature import DISK
 from torch import nn
 
-from disk_trt_ros.contract import DESCRIPTOR_DIM, TRT_TOPK_ROUND, InputFormat, ModelInfo, PrecisionPolicy
+from disk_trt_ros.contract import (
+    DESCRIPTOR_DIM,
+    TRT_TOPK_ROUND,
+    InputFormat,
+    InstanceNorm,
+    ModelInfo,
+    PrecisionPolicy,
+)
+from disk_trt_ros.export.instance_norm import with_instance_norms
 
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -195,13 +203,18 @@ class DiskUNet(nn.Module):
     the heatmap share the descriptors' (fp16) buffer in an engine, and with a 128-channel convolution that suits
     fp16 matrix units.
 
+    Args:
+        unet: kornia's DISK U-Net (left as it is).
+        instance_norm: how its instance norms are exported (:func:`with_instance_norms`).
+
     Forward:
         rgb: float32 ``[1, 3, H, W]`` in [0, 1].
         Returns descriptors ``[1, 128, H, W]`` (not normalised) and the heatmap ``[1, 1, H, W]`` (logits).
     """
 
-    def __init__(self, unet: nn.Module) -> None:
+    def __init__(self, unet: nn.Module, instance_norm: InstanceNorm) -> None:
         super().__init__()
+        unet = with_instance_norms(unet, instance_norm)
         self.path_down = unet.path_down
         self.path_up = unet.path_up
         last_conv = unet.path_up[-1].conv[-1]
@@ -237,7 +250,7 @@ class DiskPipeline(nn.Module):
 
     Args:
         disk: kornia DISK (its U-Net and weights are used as they are).
-        info: the export settings (size, K, input format, NMS window, threshold).
+        info: the export settings (size, K, input format, NMS window, threshold, instance norms).
 
     Forward:
         image: ``[1, H, W, C]`` pixel values 0..255, uint8 or float32, in ``info.input_format``.
@@ -249,7 +262,7 @@ class DiskPipeline(nn.Module):
     def __init__(self, disk: DISK, info: ModelInfo) -> None:
         super().__init__()
         info.validate()
-        self.unet = DiskUNet(disk.unet)
+        self.unet = DiskUNet(disk.unet, info.instance_norm)
         self.info = info
         pixel_index = torch.arange(info.height * info.width, dtype=torch.int32)
         self.register_buffer("pixel_x", pixel_index % info.width, persistent=False)
