@@ -17,6 +17,7 @@ from kornia.feature import DISK, LightGlue
 from disk_trt_ros.atomic import atomic_write_bytes
 from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ModelInfo
 from disk_trt_ros.export.fold_constants import fold_constants
+from disk_trt_ros.export.heat_head import heat_head_as_taps
 from disk_trt_ros.export.lightglue_graph import StaticLightGlue
 from disk_trt_ros.export.pipeline import FP16_POLICY, DiskPipeline
 from disk_trt_ros.matcher_contract import MATCHER_INPUT_NAMES, MATCHER_OUTPUT_NAMES, MatcherInfo
@@ -34,16 +35,18 @@ def export_onnx(disk: DISK, info: ModelInfo, path: str | os.PathLike[str]) -> on
 
 
 def build_onnx(disk: DISK, info: ModelInfo) -> onnx.ModelProto:
-    """The exported, checked model with its metadata, in memory."""
+    """The exported, checked model with its metadata, in memory (the heat-map head as a sum of taps:
+    :mod:`~disk_trt_ros.export.heat_head`)."""
     example = torch.zeros(info.input_shape, dtype=getattr(torch, info.input_dtype))
     doc = (
         f"DISK keypoints, {info.width}x{info.height} {info.input_format.value}, K={info.max_keypoints}, "
         f"weights {info.weights}"
     )
-    return traced_model(
+    traced = traced_model(
         DiskPipeline(disk, info), (example,), [INPUT_NAME], OUTPUT_NAMES, info.trt_compat.max_opset, doc,
         {**info.to_metadata(), **FP16_POLICY.to_metadata()},
     )
+    return heat_head_as_taps(traced, info.height, info.width)
 
 
 def export_matcher_onnx(lightglue: LightGlue, info: MatcherInfo, path: str | os.PathLike[str]) -> onnx.ModelProto:
