@@ -127,8 +127,8 @@ class TensorRTEngine:
         self._io.bind({**self.inputs.device, **self.outputs.device})
 
     def execute(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
-        """Copy ``inputs`` (by tensor name, in the contract's shapes) to the device, run the engine, and return the
-        pinned host buffers of ``outputs``, valid until the next call."""
+        """Copy ``inputs`` (every input tensor, by name, in the contract's shapes) to the device, run the engine, and
+        return the pinned host buffers of ``outputs``, valid until the next call."""
         cuda = self.cuda
         with cuda.active():
             self.inputs.upload(cuda, inputs)

@@ -46,12 +46,10 @@ class TensorBlock:
             end += -(-_nbytes(spec) // ALIGNMENT) * ALIGNMENT
         host_bytes = cuda.pinned_array((end,), np.uint8)
         device_address = cuda.device_buffer(end)
-        host = {
-            spec.name: host_bytes[offsets[spec.name]:offsets[spec.name] + _nbytes(spec)].view(spec.dtype).reshape(
-                spec.shape
-            )
-            for spec in specs
-        }
+        host = {}
+        for spec in specs:
+            start = offsets[spec.name]
+            host[spec.name] = host_bytes[start:start + _nbytes(spec)].view(spec.dtype).reshape(spec.shape)
         device = {spec.name: device_address + offsets[spec.name] for spec in specs}
         return cls(host, device, host_bytes, device_address)
 
