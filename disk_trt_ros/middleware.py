@@ -13,7 +13,7 @@ receive buffer, while the node keeps shared memory, with a larger segment, for w
 Every node's ``main`` (:func:`disk_trt_ros.node.process.run_node`) calls :func:`configure_middleware` before
 ``rclpy.init``; it applies the profile unless the user configured the middleware or opted out
 (:data:`OPT_OUT_VARIABLE`). :func:`middleware_state` says what is in force without changing anything, and
-:func:`loss_advice` turns it into the likely cause of lost frames and the fix.
+:func:`loss_advice` turns it into the likely cause of lost messages and the fix.
 ROS-free: this module only reads and sets environment variables and reads ``/proc``.
 """
 
@@ -153,31 +153,51 @@ def sufficient_rmem_max(frame_bytes: int) -> int:
     return max(2**20, 1 << max(0, frame_bytes - 1).bit_length())
 
 
-def loss_advice(state: MiddlewareState, frame_bytes: int, receive_limit: int | None, in_transport: bool) -> str:
-    """The likely cause of frames lost before the node, and the fix, in one sentence for /diagnostics and the log.
+@dataclasses.dataclass(frozen=True)
+class LossWording:
+    """How :func:`loss_advice` names what was lost, who sent it, and the command that starts the node; the defaults
+    are the detector's (:data:`IMAGE_LOSS`, camera frames), :data:`KEYPOINTS_LOSS` the matcher's."""
+
+    messages: str = "frames"
+    sender: str = "camera"
+    node_main: str = "python -m disk_trt_ros.node"
+
+
+IMAGE_LOSS = LossWording()
+KEYPOINTS_LOSS = LossWording("Keypoints messages", "publisher", "python -m disk_trt_ros.node.matcher_node")
+
+
+def loss_advice(
+    state: MiddlewareState, frame_bytes: int, receive_limit: int | None, in_transport: bool,
+    wording: LossWording = IMAGE_LOSS,
+) -> str:
+    """The likely cause of messages lost before the node, and the fix, in one sentence for /diagnostics and the log.
 
     Args:
         state: what configures the middleware (:func:`middleware_state`).
-        frame_bytes: size of the latest image message's data.
+        frame_bytes: size of the latest message's data (an image's pixels, a Keypoints message's arrays).
         receive_limit: :func:`socket_receive_limit`.
-        in_transport: whether the middleware reported the losses (message_lost: frames that never arrived whole);
-            otherwise they were seen only as gaps in a publisher's sequence numbers, frames that arrived but were
+        in_transport: whether the middleware reported the losses (message_lost: messages that never arrived whole);
+            otherwise they were seen only as gaps in a publisher's sequence numbers, messages that arrived but were
             overwritten in the subscription's queue before the node's executor took them.
+        wording: what the sentence calls the messages, their sender and the node's main.
     """
+    messages, sender = wording.messages, wording.sender
     if not in_transport:
-        return ("frames arrived but were overwritten in the subscription's queue before the node took them: the "
+        return (f"{messages} arrived but were overwritten in the subscription's queue before the node took them: the "
                 "node's executor thread got no CPU for several frame periods (an overloaded machine)")
     if state.setup is Setup.USER_CONFIGURATION:
         return f"your own middleware configuration is in force ({state.description}); see {DOCUMENTATION}"
     if state.setup in (Setup.OPTED_OUT, Setup.NOT_APPLIED):
-        return (f"{state.description}, so large frames from a same-host camera overrun the camera's 512 KiB "
+        return (f"{state.description}, so large {messages} from a same-host {sender} overrun the {sender}'s 512 KiB "
                 f"shared-memory segment: unset {OPT_OUT_VARIABLE} and start the node with its main "
-                f"(python -m disk_trt_ros.node, ros2 run or ros2 launch); see {DOCUMENTATION}")
+                f"({wording.node_main}, ros2 run or ros2 launch); see {DOCUMENTATION}")
     if receive_limit is not None and receive_limit < 2 * frame_bytes:
-        return (f"frames of {frame_bytes} bytes do not fit twice in the socket receive buffer (2 x net.core.rmem_max "
-                f"= {receive_limit} bytes): run 'sudo sysctl -w net.core.rmem_max={sufficient_rmem_max(frame_bytes)}' "
-                f"(and keep it in /etc/sysctl.d, see {DOCUMENTATION})")
+        return (f"{messages} of {frame_bytes} bytes do not fit twice in the socket receive buffer (2 x "
+                f"net.core.rmem_max = {receive_limit} bytes): run 'sudo sysctl -w "
+                f"net.core.rmem_max={sufficient_rmem_max(frame_bytes)}' (and keep it in /etc/sysctl.d, see "
+                f"{DOCUMENTATION})")
     if state.setup is Setup.OTHER_MIDDLEWARE:
-        return f"{state.description}; see {DOCUMENTATION} for the socket buffers and QoS that large frames need"
-    return ("the socket buffer holds two frames, so the network or a sender that outpaces the node is the likely "
-            f"cause; a reliable camera with qos_reliability:=reliable repairs losses (see {DOCUMENTATION})")
+        return f"{state.description}; see {DOCUMENTATION} for the socket buffers and QoS that large {messages} need"
+    return (f"the socket buffer holds two {messages}, so the network or a sender that outpaces the node is the likely "
+            f"cause; a reliable {sender} with qos_reliability:=reliable repairs losses (see {DOCUMENTATION})")

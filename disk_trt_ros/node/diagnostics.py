@@ -33,10 +33,10 @@ class StatisticsReport:
     reported lost (``lost_in_transport``: the subscription's message_lost event, frames that did not arrive whole,
     from any number of publishers) and the gaps in the publication sequence numbers while the topic has a single
     publisher (these also count frames that arrived but were overwritten in the subscription's queue before the
-    executor took them); ``new_lost_in_transport`` counts the middleware's reports since the previous report. Only
-    the detector counts them. ``size_mean`` is the mean size of the published messages over the window (keypoints or
-    matches each; NaN when none was given), ``others`` the counts of other events (the matcher's ``out_of_order``,
-    ``unpaired``, ``empty``).
+    executor took them); ``new_lost_in_transport`` counts the middleware's reports since the previous report. The
+    matcher counts its Keypoints messages the same way, summed over its topics (:mod:`disk_trt_ros.node.frame_loss`).
+    ``size_mean`` is the mean size of the published messages over the window (keypoints or matches each; NaN when
+    none was given), ``others`` the counts of other events (the matcher's ``out_of_order``, ``unpaired``, ``empty``).
     """
 
     received: int
@@ -137,20 +137,22 @@ def diagnostic_array(
     source: str = "image",
     waiting_for: str = "images",
     loss_cause: str = "",
+    lost_messages: str = "frames",
 ) -> DiagnosticArray:
     """One DiagnosticStatus with ``settings`` (backend, model...) and the statistics as key/values; ``output``,
-    ``source`` and ``waiting_for`` word what the node publishes and receives (the matcher: ``matches``, ``keypoints``,
-    ``keypoints``).
+    ``source``, ``waiting_for`` and ``lost_messages`` word what the node publishes and receives (the matcher:
+    ``matches``, ``keypoints``, ``keypoints``, ``Keypoints messages``).
 
     Level: ERROR when inference failed or gave outputs that break the contract since the previous report, WARN when
-    messages were rejected or frames lost before the node (the message then says so, with ``loss_cause``: the likely
-    cause and the fix), else OK.
+    messages were rejected or lost before the node (the message then says so, with ``loss_cause``: the likely cause
+    and the fix), else OK.
     """
     warnings = []
     if report.new_rejected:
         warnings.append(f"rejected {report.new_rejected} bad {source} messages")
     if report.new_lost:
-        warnings.append(f"lost {report.new_lost} frames before the node" + (f": {loss_cause}" if loss_cause else ""))
+        warnings.append(f"lost {report.new_lost} {lost_messages} before the node"
+                        + (f": {loss_cause}" if loss_cause else ""))
     if report.new_failed:
         level, message = DiagnosticStatus.ERROR, f"inference failed on {report.new_failed} frames"
     elif report.new_invalid_output:

@@ -57,7 +57,6 @@ from disk_trt_ros.node.parameters import RELIABILITIES, Parameter, declare_param
 from disk_trt_ros.node.process import run_node
 
 IMAGE_TRANSPORTS = ("raw", "compressed")
-LOSS_LOG_THROTTLE_S = 30.0
 MAX_REPORTED_ENCODINGS = 32  # a publisher inventing encodings must not grow the node's memory
 
 
@@ -256,12 +255,7 @@ class DiskNode(Node):
             "image_publishers_matched": str(self._subscription.get_publisher_count()),
         }
         report = self._statistics.report()
-        loss_cause = self._loss.cause(report)
-        if loss_cause:
-            self.get_logger().warning(
-                f"frames are being lost before the node ({report.lost} so far): {loss_cause}",
-                throttle_duration_sec=LOSS_LOG_THROTTLE_S,
-            )
+        loss_cause = self._loss.explain(report, self.get_logger())
         self._diagnostics_publisher.publish(
             diagnostic_array(
                 report,
