@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -21,6 +22,8 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
+from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
+from rclpy.event_handler import QoSSubscriptionEventType  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
 from disk_trt_ros import __version__  # noqa: E402
@@ -30,7 +33,9 @@ from disk_trt_ros.inference.base import Features, Matcher, MnnSettings  # noqa: 
 from disk_trt_ros.inference.feature_matching import match_features  # noqa: E402
 from disk_trt_ros.inference.mnn import NumpyMnnMatcher  # noqa: E402
 from disk_trt_ros.matcher_contract import MatcherInfo  # noqa: E402
+from disk_trt_ros.middleware import KEYPOINTS_LOSS, loss_advice, middleware_state, socket_receive_limit  # noqa: E402
 from disk_trt_ros.msg import Keypoints, Matches  # noqa: E402
+from disk_trt_ros.node.frame_loss import FrameLoss, keypoints_bytes  # noqa: E402
 from disk_trt_ros.node.matcher_node import MatcherNode  # noqa: E402
 from support.matcher_harness import (  # noqa: E402
     SOURCE_SIZE,
@@ -237,6 +242,69 @@ def test_stereo_messages_with_other_descriptor_sizes_are_rejected(
     right_publisher.publish(keypoints_message(features, 1, frame_id="right"))
     node.wait_for_matches(lambda m: m.stamp0 == stamp_of(1), "the pair of frame 1")
     node.wait_for_diagnostics(lambda values: values.get("rejected") == "1", "the pair of frame 0 rejected")
+
+
+# ------------------------------------------------------------------------------------- messages lost before the node
+# DDS cannot be made to lose messages on demand in this process: as in the detector's test (test_node.py), each topic's
+# loss counter is given what DDS would give, the message info's sequence numbers and the message_lost event
+# (test_dds_delivery.py loses real frames). The first real message on a topic starts its sequence numbering.
+
+
+def assert_message_lost_goes_to(subscription: Any, loss: FrameLoss) -> None:
+    """The subscription's message_lost event is handled by ``loss``, and by nothing else."""
+    lost_event = QoSSubscriptionEventType.RCL_SUBSCRIPTION_MESSAGE_LOST
+    handlers = [handler.callback for handler in subscription.event_handlers if handler.event_type == lost_event]
+    assert handlers == [loss.on_message_lost]
+
+
+def assert_loss_explained(values: dict[str, Any], message: Keypoints) -> None:
+    """The diagnostics are a WARN that names the lost Keypoints messages and the cause a middleware report gives."""
+    advice = loss_advice(middleware_state(), keypoints_bytes(message), socket_receive_limit(), True, KEYPOINTS_LOSS)
+    assert values["level"] == DiagnosticStatus.WARN
+    assert values["message"].startswith("lost ")
+    assert values["message"].endswith(f" Keypoints messages before the node: {advice}")
+
+
+def test_keypoints_lost_before_the_node_are_counted_once_and_explained_in_diagnostics(
+    start_matcher: Callable[..., MatcherUnderTest],
+) -> None:
+    node = start_matcher()
+    publisher = node.input_publisher(Keypoints, "keypoints")
+    message = keypoints_message(scene(0, 2048), 0)  # about 1 MB, as at K=2048
+    publisher.publish(message)
+    node.wait_until_taken(0)
+    (subscription,), (loss,) = node.node._subscriptions, node.node._losses
+    assert_message_lost_goes_to(subscription, loss)
+    first = loss._last_sequence
+    assert first is not None and loss._single_publisher
+    for offset in (1, 4):  # messages first+2 and first+3 never arrived
+        loss.on_frame(message, first + offset)
+    loss.on_message_lost(SimpleNamespace(total_count_change=3))  # those, and one after the last that arrived
+    values = node.wait_for_diagnostics(lambda values: values["lost_before_node"] == "3", "3 lost, not 5")
+    assert_loss_explained(values, message)
+    assert values["received"] == "1", "the simulated arrivals are not counted as received"
+    node.log.wait_for(lambda log: "Keypoints messages are being lost before the node (3 so far)" in log.msg, 10.0,
+                      "the loss warning")
+
+
+def test_stereo_mode_counts_the_losses_of_each_topic(start_matcher: Callable[..., MatcherUnderTest]) -> None:
+    node = start_matcher(mode="stereo")
+    publishers = [node.input_publisher(Keypoints, topic) for topic in ("left/keypoints", "right/keypoints")]
+    messages = [keypoints_message(scene(side, 60), 0, frame_id=frame_id) for side, frame_id in enumerate("lr")]
+    for publisher, message in zip(publishers, messages):
+        publisher.publish(message)
+    node.wait_for_matches(lambda m: m.stamp0 == stamp_of(0), "the pair of frame 0")
+    losses = node.node._losses
+    for subscription, loss in zip(node.node._subscriptions, losses, strict=True):
+        assert_message_lost_goes_to(subscription, loss)
+    firsts = [loss._last_sequence for loss in losses]
+    assert None not in firsts and all(loss._single_publisher for loss in losses), "each topic has one publisher"
+    losses[0].on_frame(messages[0], firsts[0] + 3)  # left: 2 gaps
+    losses[1].on_frame(messages[1], firsts[1] + 2)  # right: 1 gap, 3 in all
+    losses[0].on_message_lost(SimpleNamespace(total_count_change=1))
+    losses[1].on_message_lost(SimpleNamespace(total_count_change=3))  # 4 reported by DDS in all: the larger count
+    values = node.wait_for_diagnostics(lambda values: values["lost_before_node"] == "4", "4 lost on both topics")
+    assert_loss_explained(values, messages[0])
 
 
 # ----------------------------------------------------------------------------------------------------- LightGlue

@@ -4,12 +4,15 @@
 
 Modes (parameter ``mode``):
     ``temporal``: one topic, ``keypoints``; each message is matched with the previous one the node took (frame t-1
-        with frame t). A frame dropped under load is spanned by the next pair, so the pairs form one chain.
+        with frame t). A frame dropped under load or lost before the node is spanned by the next pair, so the pairs
+        form one chain.
     ``stereo``: two topics, ``left/keypoints`` and ``right/keypoints``, paired by stamp (equal, or within
         ``stereo_tolerance_ms``) from queues of ``stereo_queue_size`` (:mod:`disk_trt_ros.node.stamp_pairing`).
 Topics (all remappable): the inputs' reliability is ``qos_reliability`` (best effort by default: it receives both
 kinds of publisher); ``matches`` is reliable; ``/diagnostics`` once a second (received, published, matches per pair,
-latency, dropped, rejected, out of order, unpaired, empty).
+latency, dropped, lost before the node, rejected, out of order, unpaired, empty; WARN with the likely cause and the
+fix while Keypoints messages are lost before the node, counted per topic by
+:class:`~disk_trt_ros.node.frame_loss.FrameLoss` as in the detector).
 
 The executor thread forms pairs and hands them to one worker thread (:class:`NewestWorker`): while it is busy, a
 newer frame or pair replaces the waiting one, counted as dropped. A message that cannot be matched (arrays that
@@ -22,6 +25,7 @@ refused as out of order: each is logged (throttled) and counted, and the node go
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import time
@@ -32,6 +36,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.clock import Clock, ClockType
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
@@ -49,8 +54,10 @@ from disk_trt_ros.inference.base import (
 )
 from disk_trt_ros.inference.feature_matching import matcher_slots
 from disk_trt_ros.inference.registry import create_matcher
+from disk_trt_ros.middleware import KEYPOINTS_LOSS, middleware_state
 from disk_trt_ros.msg import Keypoints, Matches
 from disk_trt_ros.node.diagnostics import LOG_THROTTLE_S, FrameStatistics, diagnostic_array
+from disk_trt_ros.node.frame_loss import FrameLoss, keypoints_bytes
 from disk_trt_ros.node.matches_message import checked_features, checked_pair, matches_message, stamp_ns, stamp_text
 from disk_trt_ros.node.newest_worker import NewestWorker
 from disk_trt_ros.node.parameters import RELIABILITIES, declare_parameters, parameter
@@ -188,13 +195,22 @@ class MatcherNode(Node):
         if self.settings.mode == "stereo":
             tolerance_ns = round(self.settings.stereo_tolerance_ms * 1e6)
             self._pairer: StampPairer[Arrival] = StampPairer(tolerance_ns, self.settings.stereo_queue_size)
-            self._subscriptions = [
-                self.create_subscription(Keypoints, topic, lambda message, side=side: self._on_stereo(side, message),
-                                         keypoints_qos)
-                for side, topic in enumerate(STEREO_TOPICS)
-            ]
+            topics, on_message = STEREO_TOPICS, self._on_stereo
         else:
-            self._subscriptions = [self.create_subscription(Keypoints, "keypoints", self._on_frame, keypoints_qos)]
+            topics, on_message = ("keypoints",), self._on_frame
+        middleware = middleware_state()
+        self._losses = [  # one per topic, index = side
+            FrameLoss(self._statistics, functools.partial(self._count_publishers, side), middleware, KEYPOINTS_LOSS,
+                      keypoints_bytes)
+            for side in range(len(topics))
+        ]
+        self._subscriptions = [
+            self.create_subscription(
+                Keypoints, topic, functools.partial(on_message, side), keypoints_qos,
+                event_callbacks=SubscriptionEventCallbacks(message_lost=self._losses[side].on_message_lost),
+            )
+            for side, topic in enumerate(topics)
+        ]
         self._diagnostics_timer = self.create_timer(
             1.0, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
         )
@@ -219,18 +235,26 @@ class MatcherNode(Node):
 
     # --- the executor thread: arrivals and pairs ------------------------------------------------------------------
 
-    def _on_frame(self, message: Keypoints) -> None:
+    def _count_publishers(self, side: int) -> int:
+        return self.count_publishers(self._subscriptions[side].topic_name)
+
+    def _receive(self, side: int, message: Keypoints, info: dict[str, Any]) -> None:
+        """Count an arrival on topic ``side`` and what was lost before it."""
         self._statistics.count("received")
+        self._losses[side].on_frame(message, info.get("publication_sequence_number"))
+
+    def _on_frame(self, side: int, message: Keypoints, info: dict[str, Any]) -> None:
+        self._receive(side, message, info)
         stamp = stamp_ns(message.header.stamp)
         if self._last_stamp_ns is not None and stamp <= self._last_stamp_ns:
-            self._refuse_out_of_order(message, self._subscriptions[0].topic_name)
+            self._refuse_out_of_order(message, self._subscriptions[side].topic_name)
             return
         self._last_stamp_ns = stamp
         if self._worker.offer(Arrival(message, time.monotonic())):
             self._statistics.count("dropped")
 
-    def _on_stereo(self, side: int, message: Keypoints) -> None:
-        self._statistics.count("received")
+    def _on_stereo(self, side: int, message: Keypoints, info: dict[str, Any]) -> None:
+        self._receive(side, message, info)
         pairing = self._pairer.add(side, stamp_ns(message.header.stamp), Arrival(message, time.monotonic()))
         if pairing.out_of_order:
             self._refuse_out_of_order(message, self._subscriptions[side].topic_name)
@@ -308,14 +332,18 @@ class MatcherNode(Node):
     # --- diagnostics and shutdown ---------------------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
+        for loss in self._losses:
+            loss.check_publishers()
         settings = {
             "matcher": self._matcher.describe(),
             "mode": self.settings.mode,
             "keypoints_topics": ", ".join(subscription.topic_name for subscription in self._subscriptions),
         }
+        report = self._statistics.report()
+        largest = max(self._losses, key=lambda loss: loss.frame_bytes)  # report sums the topics; the cause needs a size
         self._diagnostics_publisher.publish(
             diagnostic_array(
-                self._statistics.report(),
+                report,
                 self.get_clock().now().to_msg(),
                 name=f"{self.get_fully_qualified_name()}: DISK matches",
                 hardware_id=self._matcher.compute_device,
@@ -323,6 +351,8 @@ class MatcherNode(Node):
                 output="matches",
                 source="keypoints",
                 waiting_for="keypoints",
+                loss_cause=largest.explain(report, self.get_logger()),
+                lost_messages=KEYPOINTS_LOSS.messages,
             )
         )
 
