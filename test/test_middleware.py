@@ -12,6 +12,7 @@ import pytest
 
 from disk_trt_ros.errors import NodeConfigurationError
 from disk_trt_ros.middleware import (
+    KEYPOINTS_LOSS,
     OPT_OUT_VARIABLE,
     PROFILE,
     PROFILE_VARIABLE,
@@ -143,6 +144,16 @@ def test_the_users_own_configuration_is_named_with_the_documentation() -> None:
 def test_without_the_profile_the_advice_says_how_to_turn_it_on(setup: Setup) -> None:
     advice = loss_advice(MiddlewareState(setup, "Fast DDS with its own defaults"), VGA_BYTES, None, in_transport=True)
     assert f"unset {OPT_OUT_VARIABLE}" in advice and "python -m disk_trt_ros.node" in advice
+
+
+@pytest.mark.parametrize("in_transport", [True, False])
+def test_the_matchers_advice_names_keypoints_messages_not_camera_frames(in_transport: bool) -> None:
+    without_profile = MiddlewareState(Setup.NOT_APPLIED, "Fast DDS with its own defaults")
+    for state, limit in ((without_profile, None), (PACKAGE, 2 * 212_992), (PACKAGE, 2 * 4 * 2**20)):
+        advice = loss_advice(state, 1_048_576, limit, in_transport, KEYPOINTS_LOSS)
+        assert "Keypoints messages" in advice and "camera" not in advice and "frames" not in advice
+    advice = loss_advice(without_profile, 1_048_576, None, in_transport=True, wording=KEYPOINTS_LOSS)
+    assert "python -m disk_trt_ros.node.matcher_node" in advice
 
 
 def test_frames_overwritten_in_the_queue_are_blamed_on_cpu_load_not_the_middleware() -> None:
