@@ -24,16 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))
+from tensorrt_check import build_in_subprocess, percentiles, wall_milliseconds
 
 PRECISIONS = ("fp32", "fp16")
 PAIR_ARRAYS = ("keypoints", "descriptors", "num_keypoints")
@@ -107,20 +103,12 @@ def run(directory: Path, out: Path, timing_cache: Path | None, tactic_sources: s
         pair = [KeypointSlots(*(data[f"{name}{index}"] for name in PAIR_ARRAYS)) for index in (0, 1)]
         for precision in PRECISIONS:
             engine = model.with_suffix(f".{precision}.engine")
-            command = [sys.executable, "-m", "disk_trt_ros", "build-engine", "--onnx", str(model), "--engine",
-                       str(engine), f"--{precision}"]
-            command += ["--timing-cache", str(timing_cache)] if timing_cache else []
-            command += ["--tactic-sources", tactic_sources] if tactic_sources else []
-            started = time.monotonic()
-            built = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY)
             entry: dict[str, Any] = {
                 "model": model.stem, "keypoints": int(pair[0].keypoints.shape[1]), "precision": precision,
                 "tensorrt": str(trt.__version__), "tactic_sources": tactic_sources or "default",
-                "build_wall_s": round(time.monotonic() - started, 1),
+                **build_in_subprocess(model, engine, precision, timing_cache, tactic_sources),
             }
-            if built.returncode != 0:
-                entry["build_error"] = (built.stdout + built.stderr)[-3000:]
-                print(f"{model.stem} {precision}: build FAILED\n{entry['build_error']}", flush=True)
+            if "build_error" in entry:
                 results.append(entry)
                 out.write_text(json.dumps(results, indent=1) + "\n")
                 continue
@@ -138,18 +126,9 @@ def run(directory: Path, out: Path, timing_cache: Path | None, tactic_sources: s
                 )
                 for _ in range(20):
                     matcher.match(*pair)
-                match_ms = []
-                for _ in range(iterations):
-                    began = time.perf_counter()
-                    matcher.match(*pair)
-                    match_ms.append((time.perf_counter() - began) * 1e3)
-                engine_ms = []
-                with matcher.engine.cuda.active():
-                    matcher.engine.inputs.upload(matcher.engine.cuda, matcher_inputs(*pair))
-                    matcher.engine.cuda.synchronize()
-                    engine_ms = [matcher.engine.cuda.elapsed_ms(matcher.engine.enqueue) for _ in range(iterations)]
-                entry["match_ms"] = {"p50": float(np.median(match_ms)), "p90": float(np.percentile(match_ms, 90))}
-                entry["engine_ms"] = {"p50": float(np.median(engine_ms)), "p90": float(np.percentile(engine_ms, 90))}
+                match_ms = wall_milliseconds(matcher.match, [pair] * iterations)
+                engine_ms = [matcher.engine.engine_milliseconds(matcher_inputs(*pair)) for _ in range(iterations)]
+                entry["match_ms"], entry["engine_ms"] = percentiles(match_ms), percentiles(engine_ms)
             finally:
                 matcher.close()
             results.append(entry)

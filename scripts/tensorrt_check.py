@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -129,6 +129,39 @@ def agreement(
     }
 
 
+def build_in_subprocess(
+    model: Path, engine: Path, precision: str, timing_cache: Path | None, tactic_sources: str | None = None
+) -> dict[str, Any]:
+    """``python -m disk_trt_ros build-engine`` in a process of its own: ``build_wall_s``, and ``build_error`` (the
+    tail of its output, also printed) when it failed."""
+    command = [sys.executable, "-m", "disk_trt_ros", "build-engine", "--onnx", str(model), "--engine", str(engine),
+               f"--{precision}"]
+    command += ["--timing-cache", str(timing_cache)] if timing_cache is not None else []
+    command += ["--tactic-sources", tactic_sources] if tactic_sources else []
+    started = time.monotonic()
+    built = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY)
+    result: dict[str, Any] = {"build_wall_s": round(time.monotonic() - started, 1)}
+    if built.returncode != 0:
+        result["build_error"] = (built.stdout + built.stderr)[-3000:]
+        print(f"{model.stem} {precision}: build FAILED\n{result['build_error']}", flush=True)
+    return result
+
+
+def wall_milliseconds(call: Callable[..., object], calls: Sequence[Sequence[Any]]) -> list[float]:
+    """Wall time of ``call(*arguments)`` for each ``arguments`` of ``calls``, in milliseconds."""
+    milliseconds = []
+    for arguments in calls:
+        began = time.perf_counter()
+        call(*arguments)
+        milliseconds.append((time.perf_counter() - began) * 1e3)
+    return milliseconds
+
+
+def percentiles(milliseconds: list[float]) -> dict[str, float]:
+    """The median and 90th percentile of timings, as the results store them."""
+    return {"p50": float(np.median(milliseconds)), "p90": float(np.percentile(milliseconds, 90))}
+
+
 def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) -> None:
     """Build every prepared profile in both precisions, load each engine here, and measure it (see the module)."""
     from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
@@ -145,19 +178,11 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
         images = list(data["images"])
         for precision in PRECISIONS:
             engine = directory / f"{profile.name}.{precision}.engine"
-            command = [sys.executable, "-m", "disk_trt_ros", "build-engine", "--onnx", str(model), "--engine",
-                       str(engine), f"--{precision}"]
-            if timing_cache is not None:
-                command += ["--timing-cache", str(timing_cache)]
-            started = time.monotonic()
-            built = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY)
             entry: dict[str, Any] = {
                 "profile": dataclasses.asdict(profile), "precision": precision, "tensorrt": str(trt.__version__),
-                "build_wall_s": round(time.monotonic() - started, 1),
+                **build_in_subprocess(model, engine, precision, timing_cache),
             }
-            if built.returncode != 0:
-                entry["build_error"] = (built.stdout + built.stderr)[-3000:]
-                print(f"{profile.name} {precision}: build FAILED\n{entry['build_error']}", flush=True)
+            if "build_error" in entry:
                 results.append(entry)
                 continue
             record = read_sidecar(engine)
@@ -184,15 +209,10 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
                 for _ in range(20):  # warm-up
                     backend.run(images[0])
                 engine_ms = [backend.engine_milliseconds(images[i % len(images)]) for i in range(iterations)]
-                run_ms = []
-                for index in range(iterations):
-                    began = time.perf_counter()
-                    backend.run(images[index % len(images)])
-                    run_ms.append((time.perf_counter() - began) * 1e3)
+                run_ms = wall_milliseconds(backend.run, [(images[i % len(images)],) for i in range(iterations)])
                 steps = [backend.timed_run(images[i % len(images)])[1] for i in range(50)]
                 entry["steps_ms"] = {name: float(np.median([step[name] for step in steps])) for name in steps[0]}
-                entry["engine_ms"] = {"p50": float(np.median(engine_ms)), "p90": float(np.percentile(engine_ms, 90))}
-                entry["run_ms"] = {"p50": float(np.median(run_ms)), "p90": float(np.percentile(run_ms, 90))}
+                entry["engine_ms"], entry["run_ms"] = percentiles(engine_ms), percentiles(run_ms)
             finally:
                 backend.close()
             results.append(entry)

@@ -137,6 +137,14 @@ class TensorRTEngine:
             cuda.synchronize()
         return [self.outputs.host[name] for name in outputs]
 
+    def engine_milliseconds(self, inputs: Mapping[str, np.ndarray]) -> float:
+        """GPU time of the engine alone on ``inputs`` (as for :meth:`execute`): uploaded and synchronised first, then
+        CUDA events around the enqueue."""
+        with self.cuda.active():
+            self.inputs.upload(self.cuda, inputs)
+            self.cuda.synchronize()
+            return self.cuda.elapsed_ms(self.enqueue)
+
     def enqueue(self) -> None:
         """Run the engine on the stream (the caller copies and synchronises)."""
         if not self._io.enqueue(self.cuda.stream_handle):
@@ -226,11 +234,7 @@ class TensorRTBackend(Backend):
     def engine_milliseconds(self, image: np.ndarray) -> float:
         """GPU time of the engine alone on ``image`` (CUDA events around the enqueue; the copies are outside)."""
         self.check_image(image)
-        engine = self.engine
-        with engine.cuda.active():
-            engine.inputs.upload(engine.cuda, {INPUT_NAME: image})
-            engine.cuda.synchronize()
-            return engine.cuda.elapsed_ms(engine.enqueue)
+        return self.engine.engine_milliseconds({INPUT_NAME: image})
 
     def close(self) -> None:
         self.engine.close()
