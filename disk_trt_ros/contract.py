@@ -310,28 +310,39 @@ class PrecisionPolicy:
         fp32_layers: layers that compute in float32 (inputs, weights and outputs).
         fp16_layers: layers that compute in float16 even where a float32 neighbour would draw them to float32.
         fp32_outputs: layers whose outputs are float32, whatever precision they compute in.
+        tf32: whether the float32 layers may run on TF32 tensor cores (inputs rounded to ten mantissa bits, sums in
+            float32), as PyTorch runs float32 convolutions on the GPU by default; False keeps them strict float32.
     """
 
     fp32_layers: tuple[str, ...] = ()
     fp16_layers: tuple[str, ...] = ()
     fp32_outputs: tuple[str, ...] = ()
+    tf32: bool = False
 
     def to_metadata(self) -> dict[str, str]:
         return {PRECISION_POLICY_KEY: json.dumps(dataclasses.asdict(self))}
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> PrecisionPolicy:
-        """The policy a model's metadata holds; the empty policy for a model without one (older exports)."""
+        """The policy a model's metadata holds; the empty policy for a model without one (older exports), strict
+        float32 for one without ``tf32``."""
         if PRECISION_POLICY_KEY not in metadata:
             return cls()
         try:
             values = json.loads(metadata[PRECISION_POLICY_KEY])
-            policy = cls(**{field.name: tuple(values[field.name]) for field in dataclasses.fields(cls)})
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            policy = cls(
+                fp32_layers=tuple(values["fp32_layers"]),
+                fp16_layers=tuple(values["fp16_layers"]),
+                fp32_outputs=tuple(values["fp32_outputs"]),
+                tf32=values.get("tf32", False),
+            )
+        except (AttributeError, json.JSONDecodeError, KeyError, TypeError) as error:
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' is malformed: {error}") from error
         patterns = policy.fp32_layers + policy.fp16_layers + policy.fp32_outputs
         if not all(isinstance(pattern, str) for pattern in patterns):
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}' must list patterns as strings")
+        if not isinstance(policy.tf32, bool):
+            raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}': tf32 must be true or false")
         return policy
 
 

@@ -10,17 +10,20 @@ to float32, and the flags set.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from disk_trt_ros.contract import InstanceNorm
-from disk_trt_ros.errors import EngineCacheError
+from disk_trt_ros.contract import PRECISION_POLICY_KEY, InstanceNorm, PrecisionPolicy
+from disk_trt_ros.errors import ContractError, EngineCacheError
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
+from disk_trt_ros.export.pipeline import FP16_POLICY
 from disk_trt_ros.inference.tensorrt.record import EngineRecord
 from support import trt_double
 
@@ -195,3 +198,47 @@ def test_a_float16_layer_writing_float32_does_not_build(
     )
     with pytest.raises(EngineCacheError, match="could not build"):
         build(export_model().path, tmp_path / "disk.engine", "fp16")
+
+
+def with_policy(model: Path, out: Path, policy: PrecisionPolicy) -> Path:
+    """A copy of ``model`` whose metadata holds ``policy``."""
+    import onnx
+
+    proto = onnx.load(str(model))
+    for prop in proto.metadata_props:
+        if prop.key == PRECISION_POLICY_KEY:
+            prop.value = policy.to_metadata()[PRECISION_POLICY_KEY]
+    onnx.save(proto, str(out))
+    return out
+
+
+@pytest.mark.parametrize("precision, flags", [("fp16", ["FP16", "OBEY_PRECISION_CONSTRAINTS", "TF32"]), ("fp32", [])])
+def test_a_policy_allowing_tf32_sets_tf32_in_fp16_builds_only(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path, precision: str, flags: list[str]
+) -> None:
+    exported = export_model()
+    policy = dataclasses.replace(FP16_POLICY, tf32=True)
+    model = with_policy(exported.path, tmp_path / "tf32.onnx", policy)
+    trt_double.install(monkeypatch, "8.5.3.1")
+    record, header = build(model, tmp_path / "tf32.engine", precision)
+    assert header["flags"] == flags
+    assert record.builder_flags == [flag for flag in flags if flag != "OBEY_PRECISION_CONSTRAINTS"]
+    if precision == "fp16":
+        assert header["fp16_layers"] == [DESCRIPTOR_HEAD], "the same layers as without TF32"
+
+
+def test_a_precision_policy_round_trips_and_older_metadata_reads_as_strict_float32() -> None:
+    policy = dataclasses.replace(FP16_POLICY, tf32=True)
+    assert PrecisionPolicy.from_metadata(policy.to_metadata()) == policy
+    older = {key: value for key, value in json.loads(FP16_POLICY.to_metadata()[PRECISION_POLICY_KEY]).items()
+             if key != "tf32"}
+    assert PrecisionPolicy.from_metadata({PRECISION_POLICY_KEY: json.dumps(older)}) == FP16_POLICY
+    assert PrecisionPolicy.from_metadata({}) == PrecisionPolicy()
+
+
+@pytest.mark.parametrize("value", ['{"fp32_layers": [], "fp16_layers": [], "fp32_outputs": [], "tf32": "yes"}',
+                                   '{"fp32_layers": [1], "fp16_layers": [], "fp32_outputs": []}',
+                                   '{"fp32_layers": []}', '[]', "not json"])
+def test_a_malformed_precision_policy_is_a_contract_error(value: str) -> None:
+    with pytest.raises(ContractError, match=PRECISION_POLICY_KEY):
+        PrecisionPolicy.from_metadata({PRECISION_POLICY_KEY: value})

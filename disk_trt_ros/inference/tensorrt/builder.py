@@ -6,7 +6,7 @@
 precision policy, timing cache), build, with progress lines throughout and TensorRT's warnings kept.
 
 An fp16 build enables FP16 and keeps the layers the model's :class:`~disk_trt_ros.contract.PrecisionPolicy` names in
-strict float32 (TF32 is off in every build). Where TensorRT takes uint8 network inputs (8.5 on), a float32 image
+float32: strict, or TF32 where the policy allows it (TF32 is off in every other build). Where TensorRT takes uint8 network inputs (8.5 on), a float32 image
 input is bound as uint8: the model's first operation casts it to float anyway, and a frame then crosses to the GPU
 as a quarter of the bytes with no conversion on the CPU.
 """
@@ -58,11 +58,13 @@ class BuildSettings:
     def effective_workspace_mib(self) -> int:
         return DEFAULT_WORKSPACE_MIB if self.workspace_mib is None else self.workspace_mib
 
-    @property
-    def builder_flags(self) -> list[str]:
-        """The reduced-precision ``BuilderFlag``s the build enables: FP16 for fp16, none for fp32. TF32 (on by
-        default from Ampere on) is cleared in both: it changes keypoints where fp32 is asked for."""
-        return ["FP16"] if self.precision is Precision.FP16 else []
+    def builder_flags(self, policy: PrecisionPolicy = PrecisionPolicy()) -> list[str]:
+        """The reduced-precision ``BuilderFlag``s the build enables for a model with ``policy``: FP16 for fp16, and
+        TF32 as well where the policy lets its float32 layers use it; none for fp32. TF32 (on by default from Ampere
+        on) is cleared in every other case: it changes keypoints where fp32 is asked for."""
+        if self.precision is not Precision.FP16:
+            return []
+        return ["FP16", "TF32"] if policy.tf32 else ["FP16"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,14 +118,16 @@ def compile_engine(
         config.max_workspace_size = workspace_bytes
     if settings.precision is Precision.FP16 and not getattr(builder, "platform_has_fast_fp16", True):
         progress("warning: this GPU has no fast fp16 path; building fp16 anyway")
+    flags = settings.builder_flags(policy)
     for name in ("FP16", "TF32"):
-        if name in settings.builder_flags:
+        if name in flags:
             config.set_flag(getattr(trt.BuilderFlag, name))
         else:
             config.clear_flag(getattr(trt.BuilderFlag, name))
     fp32_layers = apply_precision_policy(trt, network, config, policy) if settings.precision is Precision.FP16 else 0
     if fp32_layers:
-        progress(f"keeping {fp32_layers} layers in float32 (the model's precision policy)")
+        progress(f"keeping {fp32_layers} layers in {'TF32' if policy.tf32 else 'float32'} (the model's precision "
+                 "policy)")
     input_dtype = bind_image_as_uint8(trt, network)
     if hasattr(trt, "ProfilingVerbosity"):  # layer names, types and precisions for the engine inspector
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED

@@ -46,7 +46,12 @@ MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the side
 
 
 def wanted_dependencies(
-    onnx_sha256: str, info: ModelInfo | MatcherInfo, tensorrt_version: str, device: DeviceInfo, settings: BuildSettings
+    onnx_sha256: str,
+    info: ModelInfo | MatcherInfo,
+    tensorrt_version: str,
+    device: DeviceInfo,
+    settings: BuildSettings,
+    policy: PrecisionPolicy = PrecisionPolicy(),
 ) -> dict[str, Any]:
     """What an engine built now with ``settings`` would record under :attr:`EngineRecord.DEPENDENCIES`, less
     ``workspace_mib`` when ``settings`` leaves it open (any cached value is then accepted)."""
@@ -57,7 +62,7 @@ def wanted_dependencies(
         "gpu_name": device.name,
         "compute_capability": device.compute_capability_text,
         "precision": settings.precision.value,
-        "builder_flags": settings.builder_flags,
+        "builder_flags": settings.builder_flags(policy),
         "tactic_sources": list(settings.tactic_sources),
         "workspace_mib": settings.workspace_mib,
         "model_metadata": info.to_metadata(),
@@ -136,7 +141,7 @@ def ensure_engine(
     trt = import_tensorrt()
     with open_cuda_memory(device) as cuda, cuda.active():
         onnx_sha256 = hashlib.sha256(onnx_data).hexdigest()
-        wanted = wanted_dependencies(onnx_sha256, info, str(trt.__version__), cuda.device_info(), settings)
+        wanted = wanted_dependencies(onnx_sha256, info, str(trt.__version__), cuda.device_info(), settings, policy)
         if if_needed:
             record, reason = stale_reason(engine_path, wanted, deserialization_failure)
             if record is not None:
