@@ -20,10 +20,10 @@ import pytest
 
 from disk_trt_ros.contract import PRECISION_POLICY_KEY, InstanceNorm, PrecisionPolicy
 from disk_trt_ros.errors import ContractError, EngineCacheError
+from disk_trt_ros.export.pipeline import FP16_POLICY
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
-from disk_trt_ros.export.pipeline import FP16_POLICY
 from disk_trt_ros.inference.tensorrt.record import EngineRecord
 from support import trt_double
 

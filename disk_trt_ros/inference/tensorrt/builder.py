@@ -6,9 +6,9 @@
 precision policy, timing cache), build, with progress lines throughout and TensorRT's warnings kept.
 
 An fp16 build enables FP16 and keeps the layers the model's :class:`~disk_trt_ros.contract.PrecisionPolicy` names in
-float32: strict, or TF32 where the policy allows it (TF32 is off in every other build). Where TensorRT takes uint8 network inputs (8.5 on), a float32 image
-input is bound as uint8: the model's first operation casts it to float anyway, and a frame then crosses to the GPU
-as a quarter of the bytes with no conversion on the CPU.
+float32: strict, or TF32 where the policy allows it (TF32 is off in every other build). Where TensorRT takes uint8
+network inputs (8.5 on), a float32 image input is bound as uint8: the model's first operation casts it to float anyway,
+and a frame then crosses to the GPU as a quarter of the bytes with no conversion on the CPU.
 """
 
 from __future__ import annotations
