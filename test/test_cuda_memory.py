@@ -87,6 +87,43 @@ def test_many_frames_reuse_the_same_buffers(memory: CudaMemory) -> None:
 
 
 @needs_gpu
+def test_a_recorded_graph_replays_its_copies_on_the_current_contents(memory: CudaMemory) -> None:
+    host_in, host_out = memory.pinned_array((256, 256), "float32"), memory.pinned_array((256, 256), "float32")
+    address = memory.device_buffer(host_in.nbytes)
+    host_in[...], host_out[...] = 1, 0
+
+    def round_trip() -> None:
+        memory.copy_to_device(address, host_in)
+        memory.copy_to_host(host_out, address)
+
+    launch = memory.capture(round_trip)
+    if launch is None:
+        pytest.skip(f"the {memory.implementation} binding records no CUDA graphs")
+    memory.synchronize()
+    assert host_out[0, 0] == 0, "recording runs nothing"
+    for frame in range(2, 6):
+        host_in[...] = frame
+        launch()
+        memory.synchronize()
+        assert host_out[0, 0] == frame and host_out[-1, -1] == frame
+
+
+@needs_gpu
+def test_a_recording_that_synchronises_is_refused_and_the_stream_still_works(memory: CudaMemory) -> None:
+    if memory.implementation != "cuda-python":
+        pytest.skip(f"the {memory.implementation} binding records no CUDA graphs")
+    with pytest.raises(CudaError):
+        memory.capture(memory.synchronize)
+    source, target = memory.pinned_array((64,), "float32"), memory.pinned_array((64,), "float32")
+    source[...] = 3
+    address = memory.device_buffer(source.nbytes)
+    memory.copy_to_device(address, source)
+    memory.copy_to_host(target, address)
+    memory.synchronize()
+    assert target[0] == 3
+
+
+@needs_gpu
 def test_works_from_another_thread(memory: CudaMemory) -> None:
     source, target = memory.pinned_array((1024,), "float32"), memory.pinned_array((1024,), "float32")
     source[...] = np.arange(1024)

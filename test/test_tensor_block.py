@@ -1,7 +1,7 @@
 # SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
 # SPDX-License-Identifier: Apache-2.0
 """An engine's tensors side by side in one pinned and one device allocation (``TensorBlock``), against the
-cuda-python double: layout, one upload of every input, one download, casts and sizes."""
+cuda-python double: layout, filling the pinned arrays, one upload of every input, one download, casts and sizes."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def test_every_input_crosses_in_one_upload(
                                                                          copy_to_device(address, host)))
     inputs = TensorBlock.allocate(memory, [FRAME, COUNT])
     frame = np.random.default_rng(0).integers(0, 256, FRAME.shape[1:], dtype=np.uint8)
-    inputs.upload(memory, {"image": frame, "num_keypoints": np.array([7], np.int32)})
+    inputs.fill({"image": frame, "num_keypoints": np.array([7], np.int32)})
+    assert copies == [], "filling the pinned arrays queues no copy"
+    inputs.upload(memory)
     assert copies == [inputs.host_bytes.nbytes]
     outputs = TensorBlock.allocate(memory, [FRAME, COUNT])  # the same tensors read back, to see what arrived
     memory.copy_to_host(outputs.host_bytes, inputs.device_address)
@@ -56,9 +58,9 @@ def test_every_input_crosses_in_one_upload(
     assert outputs.host["num_keypoints"][0] == 7
 
 
-def test_an_upload_casts_to_the_binding_dtype_and_checks_the_size(memory: CudaMemory) -> None:
+def test_filling_casts_to_the_binding_dtype_and_checks_the_size(memory: CudaMemory) -> None:
     block = TensorBlock.allocate(memory, [TensorSpec("image", (1, 4, 4, 1), "float32", True)])
-    block.upload(memory, {"image": np.arange(16, dtype=np.uint8).reshape(4, 4, 1)})
+    block.fill({"image": np.arange(16, dtype=np.uint8).reshape(4, 4, 1)})
     np.testing.assert_array_equal(block.host["image"].reshape(-1), np.arange(16, dtype=np.float32))
     with pytest.raises(ValueError, match="tensor 'image' holds 16 values, the array 15"):
-        block.upload(memory, {"image": np.zeros(15, np.uint8)})
+        block.fill({"image": np.zeros(15, np.uint8)})

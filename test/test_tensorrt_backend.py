@@ -27,6 +27,7 @@ from disk_trt_ros.inference.onnxruntime_backend import OnnxRuntimeBackend
 from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend, check_engine_tensors
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
+from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
 from disk_trt_ros.inference.tensorrt.engine_io import BindingIndexIO, NamedTensorIO, engine_io
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import sidecar_path
@@ -125,18 +126,66 @@ def test_results_are_copies_and_nothing_is_allocated_per_frame(monkeypatch: pyte
     assert not gpu.device and not gpu.pinned and not gpu.streams, "close frees every buffer and the stream"
 
 
-def test_a_frame_is_one_download_of_every_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    trt_double.install(monkeypatch, "8.6.1.6")
-    backend = TensorRTBackend(build_engine(tmp_path))
-    cuda = backend.engine.cuda
-    downloads: list[int] = []
-    copy_to_host = cuda.copy_to_host
-    monkeypatch.setattr(cuda, "copy_to_host", lambda host, address: (downloads.append(host.nbytes),
+def count_copies(monkeypatch: pytest.MonkeyPatch, cuda: CudaMemory) -> dict[str, list[int]]:
+    """The bytes of every copy ``cuda`` queues from now on, by direction."""
+    copies: dict[str, list[int]] = {"up": [], "down": []}
+    copy_to_device, copy_to_host = cuda.copy_to_device, cuda.copy_to_host
+    monkeypatch.setattr(cuda, "copy_to_device", lambda address, host: (copies["up"].append(host.nbytes),
+                                                                       copy_to_device(address, host)))
+    monkeypatch.setattr(cuda, "copy_to_host", lambda host, address: (copies["down"].append(host.nbytes),
                                                                      copy_to_host(host, address)))
+    return copies
+
+
+def test_a_frame_is_one_launch_of_a_recorded_graph(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    gpu = trt_double.install(monkeypatch, "8.6.1.6")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    engine = backend.engine
+    assert engine.graph_problem == "" and gpu.graph_launches == 0
+    copies = count_copies(monkeypatch, engine.cuda)
+    try:
+        for count, seed in ((5, 0), (7, 1), (0, 2)):
+            image = image_with_count(count, seed)
+            features = backend.run(image)
+            for got, expected in zip((features.keypoints, features.scores, features.descriptors),
+                                     expected_features(image)):
+                np.testing.assert_array_equal(got, expected)
+        assert gpu.graph_launches == 3 and copies == {"up": [], "down": []}, "the graph holds the copies"
+    finally:
+        backend.close()
+
+
+def test_without_a_graph_a_frame_is_one_upload_and_one_download(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gpu = trt_double.install(monkeypatch, "8.6.1.6")
+    gpu.fail_next["cudaStreamBeginCapture"] = 900  # cudaErrorStreamCaptureUnsupported
+    backend = TensorRTBackend(build_engine(tmp_path))
+    engine = backend.engine
+    assert engine.graph_problem.startswith("CUDA could not record the frame as a graph")
+    assert "cudaStreamBeginCapture" in engine.graph_problem
+    copies = count_copies(monkeypatch, engine.cuda)
     try:
         image = image_with_count(5)
         np.testing.assert_array_equal(backend.run(image).descriptors, expected_features(image)[2])
-        assert downloads == [backend.engine.outputs.host_bytes.nbytes]
+        assert copies == {"up": [engine.inputs.host_bytes.nbytes], "down": [engine.outputs.host_bytes.nbytes]}
+        assert gpu.graph_launches == 0
+    finally:
+        backend.close()
+
+
+def test_a_recording_that_synchronises_is_refused_and_leaves_the_stream_usable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gpu = trt_double.install(monkeypatch, "8.6.1.6")
+    backend = TensorRTBackend(build_engine(tmp_path))
+    cuda = backend.engine.cuda
+    try:
+        with pytest.raises(CudaError, match="cudaStreamSynchronize"):
+            cuda.capture(cuda.synchronize)
+        assert not gpu.recording, "the capture ended"
+        image = image_with_count(3)
+        np.testing.assert_array_equal(backend.run(image).keypoints, expected_features(image)[0])
     finally:
         backend.close()
 
@@ -225,11 +274,16 @@ def test_engine_from_another_tensorrt_or_replaced_or_without_sidecar(
         TensorRTBackend(engine)
 
 
-def test_cuda_failure_names_the_call(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("graph, failing_call", [(True, "cudaGraphLaunch"), (False, "cudaMemcpyAsync")])
+def test_cuda_failure_names_the_call(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, graph: bool, failing_call: str
+) -> None:
     gpu = trt_double.install(monkeypatch, "10.0.1")
+    if not graph:
+        gpu.fail_next["cudaStreamBeginCapture"] = trt_double.cudaError_t.cudaErrorStreamCaptureUnsupported
     backend = TensorRTBackend(build_engine(tmp_path))
-    gpu.fail_next["cudaMemcpyAsync"] = trt_double.cudaError_t.cudaErrorInvalidValue
-    with pytest.raises(CudaError, match="cudaMemcpyAsync failed: cudaErrorInvalidValue"):
+    gpu.fail_next[failing_call] = trt_double.cudaError_t.cudaErrorInvalidValue
+    with pytest.raises(CudaError, match=f"{failing_call} failed: cudaErrorInvalidValue"):
         backend.run(image_with_count(3))
     np.testing.assert_array_equal(backend.run(image_with_count(3)).scores, expected_features(image_with_count(3))[1])
     backend.close()

@@ -197,6 +197,10 @@ def test_engines_record_their_build_and_follow_the_contract(models: list[ModelWi
             backend = TensorRTBackend(engine)  # binds by name and checks the tensors against the contract
             try:
                 assert backend.info == model.info and backend.input_dtype == record.input_dtype
+                cuda = backend.engine.cuda
+                assert backend.engine.graph_problem == "" or cuda.implementation != "cuda-python", (
+                    f"with cuda-python a frame is one CUDA graph: {backend.engine.graph_problem}"
+                )
             finally:
                 backend.close()
 

@@ -6,8 +6,9 @@ model, :class:`TensorRTBackend` for the extractor (LightGlue's matcher is :mod:`
 The engine's :class:`~disk_trt_ros.contract.ModelInfo` (or :class:`~disk_trt_ros.matcher_contract.MatcherInfo`)
 comes from its sidecar (an engine file carries no ONNX metadata). Its input and output tensors are bound by name and
 checked against the contract. Device buffers and pinned host buffers are allocated once, the inputs side by side
-and the outputs side by side (:class:`~.tensor_block.TensorBlock`); a frame is one host-to-device copy of all
-inputs, one enqueue, one device-to-host copy of all outputs and a stream synchronisation. Where the engine binds the
+and the outputs side by side (:class:`~.tensor_block.TensorBlock`); a frame's GPU work is one host-to-device copy of
+all inputs, one enqueue and one device-to-host copy of all outputs, recorded once as a CUDA graph where the CUDA
+binding and TensorRT allow it (one launch per frame, then), and a stream synchronisation. Where the engine binds the
 image as uint8 (TensorRT 8.5 on, see :mod:`~disk_trt_ros.inference.tensorrt.builder`), the frame is copied as it
 comes, with no conversion.
 
@@ -37,7 +38,7 @@ from disk_trt_ros.contract import (
     contract_violations,
     tensor_specs_of,
 )
-from disk_trt_ros.errors import ContractError, EngineCacheError, InferenceError
+from disk_trt_ros.errors import ContractError, CudaError, EngineCacheError, InferenceError
 from disk_trt_ros.inference.base import Backend, BackendOptions, Features
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
@@ -84,6 +85,7 @@ class TensorRTEngine:
         info: the contract of the model the engine was built from (its sidecar's).
         precision, input_dtype: what it was built with, and its ``image`` binding's dtype (the extractor's).
         inputs, outputs: the input and the output tensors' pinned arrays and device buffers (:class:`TensorBlock`).
+        graph_problem: why a frame's GPU work is not one CUDA graph (empty when it is).
     """
 
     def __init__(self, engine_path: str | os.PathLike[str], cuda: CudaMemory | None = None) -> None:
@@ -125,23 +127,46 @@ class TensorRTEngine:
         self.inputs = TensorBlock.allocate(self.cuda, [spec for spec in specs if spec.is_input])
         self.outputs = TensorBlock.allocate(self.cuda, [spec for spec in specs if not spec.is_input])
         self._io.bind({**self.inputs.device, **self.outputs.device})
+        self.graph_problem = ""
+        self._launch_frame = self._record_frame()
+
+    def _queue_frame(self) -> None:
+        """A frame's GPU work on the stream: the inputs up, the engine, the outputs down."""
+        self.inputs.upload(self.cuda)
+        self.enqueue()
+        self.outputs.download(self.cuda)
+
+    def _record_frame(self) -> Callable[[], None]:
+        """What queues a frame's GPU work: its CUDA graph, or :meth:`_queue_frame` where it cannot be recorded
+        (:attr:`graph_problem` says why)."""
+        self.inputs.host_bytes.fill(0)
+        self._queue_frame()  # TensorRT sets up on its first enqueue, which must not fall inside a recording
+        self.cuda.synchronize()
+        try:
+            launch = self.cuda.capture(self._queue_frame)
+        except (CudaError, InferenceError) as error:
+            self.graph_problem = f"CUDA could not record the frame as a graph ({error})"
+            return self._queue_frame
+        if launch is None:
+            self.graph_problem = f"the {self.cuda.implementation} binding records no CUDA graphs"
+            return self._queue_frame
+        return launch
 
     def execute(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
         """Copy ``inputs`` (every input tensor, by name, in the contract's shapes) to the device, run the engine, and
         return the pinned host buffers of ``outputs``, valid until the next call."""
-        cuda = self.cuda
-        with cuda.active():
-            self.inputs.upload(cuda, inputs)
-            self.enqueue()
-            self.outputs.download(cuda)
-            cuda.synchronize()
+        with self.cuda.active():
+            self.inputs.fill(inputs)
+            self._launch_frame()
+            self.cuda.synchronize()
         return [self.outputs.host[name] for name in outputs]
 
     def engine_milliseconds(self, inputs: Mapping[str, np.ndarray]) -> float:
         """GPU time of the engine alone on ``inputs`` (as for :meth:`execute`): uploaded and synchronised first, then
         CUDA events around the enqueue."""
         with self.cuda.active():
-            self.inputs.upload(self.cuda, inputs)
+            self.inputs.fill(inputs)
+            self.inputs.upload(self.cuda)
             self.cuda.synchronize()
             return self.cuda.elapsed_ms(self.enqueue)
 
@@ -196,6 +221,11 @@ class TensorRTBackend(Backend):
     def compute_device(self) -> str:
         return "cuda"
 
+    def describe(self) -> str:
+        problem = self.engine.graph_problem
+        graph = f"no CUDA graph: {problem}" if problem else "CUDA graph"
+        return f"{super().describe()}, {graph}"
+
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)
         return Features.from_outputs(*self.engine.execute({INPUT_NAME: image}, OUTPUT_NAMES), self.info)
@@ -221,8 +251,13 @@ class TensorRTBackend(Backend):
     def _frame_steps(self, image: np.ndarray) -> list[tuple[str, Callable[[], None]]]:
         """One frame's work on the stream, in order (the caller synchronises)."""
         engine = self.engine
+
+        def upload() -> None:
+            engine.inputs.fill({INPUT_NAME: image})
+            engine.inputs.upload(engine.cuda)
+
         return [
-            ("upload", lambda: engine.inputs.upload(engine.cuda, {INPUT_NAME: image})),
+            ("upload", upload),
             ("engine", engine.enqueue),
             ("download", lambda: engine.outputs.download(engine.cuda)),
         ]

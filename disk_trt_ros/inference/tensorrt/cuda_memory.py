@@ -3,7 +3,8 @@
 """Device memory, pinned host buffers and one stream: the interface the TensorRT backend needs from CUDA.
 
 The TensorRT backend needs little from CUDA: allocate device buffers once, copy a frame in and the results out
-asynchronously on one stream, and wait for the stream. :class:`CudaMemory` is that much and no more, with two
+asynchronously on one stream, and wait for the stream; where the binding can, record that work once as a CUDA graph
+and launch it per frame. :class:`CudaMemory` is that much and no more, with two
 implementations: :class:`~.pycuda_memory.PyCudaMemory` (pycuda, the design card's choice; it ships with no wheels
 and is built from source where the CUDA toolkit is installed) and :class:`~.cuda_python.CudaPythonMemory` (NVIDIA's
 cuda-python, wheels on PyPI; the ``cuda.bindings.runtime`` layout of 12.x/13.x and the older ``cuda.cudart`` one).
@@ -81,7 +82,17 @@ class CudaMemory(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Free every buffer and the stream; safe to call twice."""
+        """Free every buffer, graph and the stream; safe to call twice."""
+
+    def capture(self, work: Callable[[], None]) -> Callable[[], None] | None:
+        """Record ``work`` (which only queues copies and kernels on the stream) as a CUDA graph, without running it.
+
+        Returns a callable that queues the whole recording on the stream with one launch (the same buffers, their
+        contents as they are then), or None where this binding records no graphs; the caller then queues ``work``
+        itself each time. Raises :class:`~disk_trt_ros.errors.CudaError` when CUDA refuses the recording (``work``
+        synchronised, say).
+        """
+        return None
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:

@@ -30,6 +30,7 @@ class CudaPythonMemory(CudaMemory):
         self._pinned: list[int] = []
         self._stream: Any = None
         self._events: tuple[Any, Any] | None = None
+        self._graphs: list[Any] = []
         count, problem = cuda_python_device_count(runtime)
         if not 0 <= device < count:
             raise CudaUnavailableError(f"CUDA device {device} does not exist ({problem or f'{count} visible'})")
@@ -92,10 +93,37 @@ class CudaPythonMemory(CudaMemory):
         (milliseconds,) = self._call("cudaEventElapsedTime", start, end)
         return float(milliseconds)
 
+    def capture(self, work: Callable[[], None]) -> Callable[[], None]:
+        runtime = self._runtime
+        thread_local = runtime.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
+        self._call("cudaStreamBeginCapture", self._stream, thread_local)
+        try:
+            work()
+        except BaseException:
+            ended = runtime.cudaStreamEndCapture(self._stream)  # leaves capture mode; a partial graph is discarded
+            if int(ended[0]) == 0 and ended[1] is not None:
+                runtime.cudaGraphDestroy(ended[1])
+            raise
+        (graph,) = self._call("cudaStreamEndCapture", self._stream)
+        try:
+            (graph_exec,) = self._call("cudaGraphInstantiateWithFlags", graph, 0)
+        finally:
+            self._call("cudaGraphDestroy", graph)
+        self._graphs.append(graph_exec)
+        stream = self._stream
+
+        def launch() -> None:
+            self._call("cudaGraphLaunch", graph_exec, stream)
+
+        return launch
+
     def close(self) -> None:
         if self._stream is None:
             return
         self._call("cudaStreamSynchronize", self._stream)
+        for graph_exec in self._graphs:
+            self._call("cudaGraphExecDestroy", graph_exec)
+        self._graphs.clear()
         for address in self._device_sizes:
             self._call("cudaFree", address)
         for address in self._pinned:

@@ -53,15 +53,18 @@ class TensorBlock:
         device = {spec.name: device_address + offsets[spec.name] for spec in specs}
         return cls(host, device, host_bytes, device_address)
 
-    def upload(self, cuda: CudaMemory, arrays: Mapping[str, np.ndarray]) -> None:
+    def fill(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Copy each array (its tensor's shape, or one that reshapes to it; any dtype numpy casts safely to the
-        tensor's) into its pinned array, then queue one copy of the whole block to the device."""
+        tensor's) into its pinned array."""
         for name, array in arrays.items():
             host = self.host[name]
             source = np.asarray(array)
             if source.size != host.size:
                 raise ValueError(f"tensor '{name}' holds {host.size} values, the array {source.size}")
             np.copyto(host, source.reshape(host.shape))
+
+    def upload(self, cuda: CudaMemory) -> None:
+        """Queue one copy of the whole pinned block to the device."""
         cuda.copy_to_device(self.device_address, self.host_bytes)
 
     def download(self, cuda: CudaMemory) -> None:

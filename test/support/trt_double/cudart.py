@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from support.trt_double.gpu import FakeGpu
+from support.trt_double.gpu import CaptureError, FakeGpu
 
 
 class cudaError_t(enum.IntEnum):  # noqa: N801 - cuda-python's names
@@ -22,6 +22,14 @@ class cudaError_t(enum.IntEnum):  # noqa: N801 - cuda-python's names
     cudaErrorNoDevice = 100
     cudaErrorInvalidDevice = 101
     cudaErrorInvalidResourceHandle = 400
+    cudaErrorStreamCaptureUnsupported = 900
+    cudaErrorStreamCaptureInvalidated = 901
+
+
+class cudaStreamCaptureMode(enum.IntEnum):  # noqa: N801
+    cudaStreamCaptureModeGlobal = 0
+    cudaStreamCaptureModeThreadLocal = 1
+    cudaStreamCaptureModeRelaxed = 2
 
 
 class cudaMemcpyKind(enum.IntEnum):  # noqa: N801
@@ -39,6 +47,13 @@ class FakeStream:
 
     def __int__(self) -> int:
         return self.handle
+
+
+class FakeGraph:
+    """cuda-python's ``cudaGraph_t`` (and, instantiated, ``cudaGraphExec_t``): the operations a capture recorded."""
+
+    def __init__(self, operations: list[Callable[[], None]]) -> None:
+        self.operations = operations
 
 
 class FakeEvent:
@@ -66,6 +81,9 @@ def make_cudart(gpu: FakeGpu) -> ModuleType:
                 return function(*args)
             except ValueError:
                 return (cudaError_t.cudaErrorInvalidValue,)
+            except CaptureError as error:
+                gpu.recording.pop(error.stream, None)  # CUDA invalidates the capture
+                return (cudaError_t.cudaErrorStreamCaptureUnsupported,)
 
         wrapper.__name__ = function.__name__
         setattr(module, function.__name__, wrapper)
@@ -133,6 +151,38 @@ def make_cudart(gpu: FakeGpu) -> ModuleType:
         return (ok,)
 
     @call
+    def cudaStreamBeginCapture(stream: FakeStream, mode: cudaStreamCaptureMode) -> tuple[Any, ...]:
+        if int(stream) not in gpu.streams or int(stream) in gpu.recording:
+            return (cudaError_t.cudaErrorInvalidValue,)
+        gpu.recording[int(stream)] = []
+        return (ok,)
+
+    @call
+    def cudaStreamEndCapture(stream: FakeStream) -> tuple[Any, ...]:
+        if int(stream) not in gpu.recording:
+            return cudaError_t.cudaErrorStreamCaptureInvalidated, None
+        return ok, FakeGraph(gpu.recording.pop(int(stream)))
+
+    @call
+    def cudaGraphInstantiateWithFlags(graph: FakeGraph, flags: int) -> tuple[Any, ...]:
+        return ok, FakeGraph(list(graph.operations))
+
+    @call
+    def cudaGraphLaunch(graph_exec: FakeGraph, stream: FakeStream) -> tuple[Any, ...]:
+        for operation in graph_exec.operations:
+            gpu.enqueue(int(stream), operation)
+        gpu.graph_launches += 1
+        return (ok,)
+
+    @call
+    def cudaGraphDestroy(graph: FakeGraph) -> tuple[Any, ...]:
+        return (ok,)
+
+    @call
+    def cudaGraphExecDestroy(graph_exec: FakeGraph) -> tuple[Any, ...]:
+        return (ok,)
+
+    @call
     def cudaEventCreate() -> tuple[Any, ...]:
         return ok, FakeEvent()
 
@@ -169,5 +219,6 @@ def make_cudart(gpu: FakeGpu) -> ModuleType:
     module.cudaGetErrorString = cudaGetErrorString
     module.cudaError_t = cudaError_t
     module.cudaMemcpyKind = cudaMemcpyKind
+    module.cudaStreamCaptureMode = cudaStreamCaptureMode
     module.cudaStream_t = FakeStream
     return module

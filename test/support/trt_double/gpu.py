@@ -11,12 +11,22 @@ from typing import Callable
 import numpy as np
 
 
+class CaptureError(RuntimeError):
+    """What CUDA refuses while a stream is captured (synchronising it, say); it ends that stream's capture."""
+
+    def __init__(self, stream: int) -> None:
+        super().__init__(f"stream {stream} is being captured")
+        self.stream = stream
+
+
 class FakeGpu:
     """Device allocations, pinned host allocations and streams of one pretend GPU.
 
     Attributes:
         fail_next: cudart call name -> ``cudaError_t`` value that the next such call returns.
         pageable_copies: copies whose host side was not pinned memory (real CUDA allows them, slowly).
+        recording: stream handle -> the operations queued on it since its capture began (they do not run).
+        graph_launches: how many recorded graphs were launched.
     """
 
     def __init__(self, device_count: int = 1, name: str = "Fake GPU", compute_capability: tuple[int, int] = (8, 7)):
@@ -28,6 +38,8 @@ class FakeGpu:
         self.streams: dict[int, list[Callable[[], None]]] = {}
         self.fail_next: dict[str, int] = {}
         self.pageable_copies = 0
+        self.recording: dict[int, list[Callable[[], None]]] = {}
+        self.graph_launches = 0
         self._next_stream = 1
 
     @staticmethod
@@ -67,9 +79,11 @@ class FakeGpu:
     def enqueue(self, handle: int, operation: Callable[[], None]) -> None:
         if handle not in self.streams:
             raise ValueError(f"stream handle {handle} was not created")
-        self.streams[handle].append(operation)
+        self.recording.get(handle, self.streams[handle]).append(operation)
 
     def synchronize(self, handle: int) -> None:
+        if handle in self.recording:
+            raise CaptureError(handle)
         pending, self.streams[handle] = self.streams[handle], []
         for operation in pending:
             operation()
