@@ -117,8 +117,8 @@ class TrtCompat(Vocabulary):
 
 class Precision(Vocabulary):
     """Arithmetic precision of inference. ``fp32``: strict float32 (TF32 off). ``fp16``: TensorRT computes what the
-    model's :class:`PrecisionPolicy` allows in float16 (for DISK, the descriptor head) and keeps the rest in float32;
-    PyTorch runs its U-Net in half precision. ONNX Runtime runs a model as exported."""
+    model's :class:`PrecisionPolicy` allows in float16 (for DISK, what its :class:`Fp16Policy` names) and keeps the
+    rest in float32; PyTorch runs its U-Net in half precision. ONNX Runtime runs a model as exported."""
 
     FP16 = "fp16"
     FP32 = "fp32"
@@ -141,6 +141,18 @@ class InstanceNorm(Vocabulary):
 
     ONNX = "onnx"
     DECOMPOSED = "decomposed"
+
+
+class Fp16Policy(Vocabulary):
+    """What an fp16 TensorRT engine of the model computes in float16 (fp32 engines and other backends ignore it):
+    ``fp32-detector``, the descriptor head alone, all else strict float32; ``tf32-detector``, the same with the
+    float32 layers on TF32 tensor cores; ``fp16-unet``, the whole U-Net but its heat-map head, which stays float32 as
+    do pre- and post-processing. The exporter's :data:`~disk_trt_ros.export.pipeline.FP16_POLICIES` has the
+    patterns."""
+
+    FP32_DETECTOR = "fp32-detector"
+    TF32_DETECTOR = "tf32-detector"
+    FP16_UNET = "fp16-unet"
 
 
 class MatcherMethod(Vocabulary):
@@ -219,6 +231,7 @@ class ModelInfo:
         weights_sha256: sha256 of the checkpoint file, or of the state dict for generated weights.
         package_version: disk_trt_ros version that exported the model.
         instance_norm: how the U-Net's instance norms are written (models without the key: ``onnx``).
+        fp16_policy: what an fp16 TensorRT engine computes in float16 (models without the key: ``fp32-detector``).
         contract_version: version of this contract.
     """
 
@@ -234,6 +247,7 @@ class ModelInfo:
     weights_sha256: str
     package_version: str
     instance_norm: InstanceNorm = InstanceNorm.ONNX
+    fp16_policy: Fp16Policy = Fp16Policy.FP32_DETECTOR
     contract_version: int = CONTRACT_VERSION
 
     @property
@@ -268,8 +282,13 @@ class ModelInfo:
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> ModelInfo:
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed. Models
-        exported before the instance-norm choice existed have no key for it: theirs are ``onnx``."""
-        metadata = {_INSTANCE_NORM_KEY: json.dumps(InstanceNorm.ONNX.value), **metadata}
+        exported before the instance-norm or fp16-policy choice existed have no key for it: theirs are ``onnx`` and
+        ``fp32-detector``."""
+        metadata = {
+            _INSTANCE_NORM_KEY: json.dumps(InstanceNorm.ONNX.value),
+            _FP16_POLICY_KEY: json.dumps(Fp16Policy.FP32_DETECTOR.value),
+            **metadata,
+        }
         return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
     def validate(self) -> None:
@@ -297,6 +316,7 @@ class ModelInfo:
 
 
 _INSTANCE_NORM_KEY = METADATA_PREFIX + "instance_norm"
+_FP16_POLICY_KEY = METADATA_PREFIX + "fp16_policy"
 PRECISION_POLICY_KEY = METADATA_PREFIX + "precision_policy"
 
 
