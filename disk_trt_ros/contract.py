@@ -18,8 +18,8 @@ Tensors (batch of one; :meth:`ModelInfo.tensor_specs` gives them for one model):
     ``descriptors``: float32 ``[1, K, 128]``, rows L2-normalised.
     ``num_keypoints``: int32 ``[1]``; the first ``num_keypoints`` slots are valid, the rest are zero.
 
-This module imports only the standard library, :mod:`disk_trt_ros.files` (and onnx when an ONNX file is read), so
-that every layer, the TensorRT runtime on a Jetson included, can use it.
+This module imports only the standard library and :mod:`disk_trt_ros.onnx_files` (which imports onnx when an ONNX
+file is read), so that every layer, the TensorRT runtime on a Jetson included, can use it.
 """
 
 from __future__ import annotations
@@ -28,14 +28,11 @@ import dataclasses
 import enum
 import json
 import os
-from typing import TYPE_CHECKING, Iterable, Mapping, Protocol
+from typing import Iterable, Mapping, Protocol
 
-from disk_trt_ros.errors import ContractError, ModelNotFoundError
-from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
+from disk_trt_ros.errors import ContractError
 from disk_trt_ros.metadata import from_metadata, to_metadata
-
-if TYPE_CHECKING:
-    import onnx
+from disk_trt_ros.onnx_files import read_onnx_metadata
 
 INPUT_NAME = "image"
 OUTPUT_NAMES: tuple[str, ...] = ("keypoints", "scores", "descriptors", "num_keypoints")
@@ -117,8 +114,8 @@ class TrtCompat(Vocabulary):
 
 class Precision(Vocabulary):
     """Arithmetic precision of inference. ``fp32``: strict float32 (TF32 off). ``fp16``: TensorRT computes what the
-    model's :class:`PrecisionPolicy` allows in float16 (for DISK, the descriptor head) and keeps the rest in float32;
-    PyTorch runs its U-Net in half precision. ONNX Runtime runs a model as exported."""
+    model's :class:`PrecisionPolicy` allows in float16 (for DISK, what its :class:`Fp16Policy` names) and keeps the
+    rest in float32; PyTorch runs its U-Net in half precision. ONNX Runtime runs a model as exported."""
 
     FP16 = "fp16"
     FP32 = "fp32"
@@ -141,6 +138,18 @@ class InstanceNorm(Vocabulary):
 
     ONNX = "onnx"
     DECOMPOSED = "decomposed"
+
+
+class Fp16Policy(Vocabulary):
+    """What an fp16 TensorRT engine of the model computes in float16 (fp32 engines and other backends ignore it):
+    ``fp32-detector``, the descriptor head alone, all else strict float32; ``tf32-detector``, the same with the
+    float32 layers on TF32 tensor cores; ``fp16-unet``, the whole U-Net but its heat-map head, which stays float32 as
+    do pre- and post-processing. The exporter's :data:`~disk_trt_ros.export.pipeline.FP16_POLICIES` has the
+    patterns."""
+
+    FP32_DETECTOR = "fp32-detector"
+    TF32_DETECTOR = "tf32-detector"
+    FP16_UNET = "fp16-unet"
 
 
 class MatcherMethod(Vocabulary):
@@ -219,6 +228,7 @@ class ModelInfo:
         weights_sha256: sha256 of the checkpoint file, or of the state dict for generated weights.
         package_version: disk_trt_ros version that exported the model.
         instance_norm: how the U-Net's instance norms are written (models without the key: ``onnx``).
+        fp16_policy: what an fp16 TensorRT engine computes in float16 (models without the key: ``fp32-detector``).
         contract_version: version of this contract.
     """
 
@@ -234,6 +244,7 @@ class ModelInfo:
     weights_sha256: str
     package_version: str
     instance_norm: InstanceNorm = InstanceNorm.ONNX
+    fp16_policy: Fp16Policy = Fp16Policy.FP32_DETECTOR
     contract_version: int = CONTRACT_VERSION
 
     @property
@@ -268,8 +279,13 @@ class ModelInfo:
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> ModelInfo:
         """Inverse of :meth:`to_metadata`; raises :class:`ContractError` naming what is missing or malformed. Models
-        exported before the instance-norm choice existed have no key for it: theirs are ``onnx``."""
-        metadata = {_INSTANCE_NORM_KEY: json.dumps(InstanceNorm.ONNX.value), **metadata}
+        exported before the instance-norm or fp16-policy choice existed have no key for it: theirs are ``onnx`` and
+        ``fp32-detector``."""
+        metadata = {
+            _INSTANCE_NORM_KEY: json.dumps(InstanceNorm.ONNX.value),
+            _FP16_POLICY_KEY: json.dumps(Fp16Policy.FP32_DETECTOR.value),
+            **metadata,
+        }
         return from_metadata(cls, metadata, METADATA_PREFIX, CONTRACT_VERSION, "engine", "export")
 
     def validate(self) -> None:
@@ -297,6 +313,7 @@ class ModelInfo:
 
 
 _INSTANCE_NORM_KEY = METADATA_PREFIX + "instance_norm"
+_FP16_POLICY_KEY = METADATA_PREFIX + "fp16_policy"
 PRECISION_POLICY_KEY = METADATA_PREFIX + "precision_policy"
 
 
@@ -344,57 +361,6 @@ class PrecisionPolicy:
         if not isinstance(policy.tf32, bool):
             raise ContractError(f"model metadata '{PRECISION_POLICY_KEY}': tf32 must be true or false")
         return policy
-
-
-def read_onnx_file(path: str | os.PathLike[str], command: str = "export") -> bytes:
-    """The bytes of an ONNX file (a regular file of at most :data:`~disk_trt_ros.files.MAX_MODEL_BYTES`);
-    :class:`ModelNotFoundError` when it does not exist (saying to make one with ``command``), :class:`ContractError`
-    when it cannot be one."""
-    try:
-        return read_regular_file(path, MAX_MODEL_BYTES, "ONNX model")
-    except FileNotFoundError as error:
-        raise ModelNotFoundError(
-            f"{path}: no such file; export a model with 'python -m disk_trt_ros {command} --output {path}'"
-        ) from error
-    except OSError as error:  # FileRefusedError (a FIFO, a device, too large) names the problem itself
-        raise ContractError(f"{path} cannot be read as an ONNX model: {error}") from error
-
-
-def parse_onnx_model(data: bytes, path: str | os.PathLike[str], load_external_data: bool = True) -> onnx.ModelProto:
-    """The ONNX model in ``data`` (read from ``path``); :class:`ContractError` when it is not one, or when its weights
-    are needed (``load_external_data``) and kept in external data files, which are not read (the exporter writes one
-    file)."""
-    import onnx
-    from onnx.external_data_helper import uses_external_data
-
-    try:
-        model = onnx.load_model_from_string(data)
-    except Exception as error:  # onnx raises DecodeError and others for bytes that are not a model
-        raise ContractError(f"{path} is not a readable ONNX model: {error}") from error
-    if load_external_data and any(uses_external_data(tensor) for tensor in model.graph.initializer):
-        raise ContractError(
-            f"{path} keeps its weights in external data files, which disk_trt_ros does not read; "
-            "export a single-file model with 'python -m disk_trt_ros export'"
-        )
-    return model
-
-
-def load_onnx_model(
-    path: str | os.PathLike[str], load_external_data: bool = True, command: str = "export"
-) -> onnx.ModelProto:
-    """Load an ONNX file (:func:`read_onnx_file`, :func:`parse_onnx_model`); with ``load_external_data`` False only
-    its graph and metadata are needed."""
-    return parse_onnx_model(read_onnx_file(path, command), path, load_external_data)
-
-
-def onnx_metadata(model: onnx.ModelProto) -> dict[str, str]:
-    """An ONNX model's ``metadata_props``."""
-    return {prop.key: prop.value for prop in model.metadata_props}
-
-
-def read_onnx_metadata(path: str | os.PathLike[str], command: str = "export") -> dict[str, str]:
-    """An ONNX file's ``metadata_props`` (weights are not loaded); errors as :func:`load_onnx_model`'s."""
-    return onnx_metadata(load_onnx_model(path, load_external_data=False, command=command))
 
 
 def read_onnx_model_info(path: str | os.PathLike[str]) -> ModelInfo:

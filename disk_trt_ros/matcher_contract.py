@@ -28,10 +28,10 @@ from disk_trt_ros.contract import (
     ModelInfo,
     TensorSpec,
     TrtCompat,
-    read_onnx_metadata,
 )
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.metadata import from_metadata, to_metadata
+from disk_trt_ros.onnx_files import read_onnx_metadata
 
 MATCHER_INPUT_NAMES = ("keypoints0", "descriptors0", "num_keypoints0", "keypoints1", "descriptors1", "num_keypoints1")
 MATCHER_OUTPUT_NAMES = ("matches0", "scores0")

@@ -69,9 +69,11 @@ def from_metadata(
             f"model was exported for {contract} contract version {values['contract_version']}, this disk_trt_ros "
             f"reads version {version}; export the model again with this version"
         )
-    try:
-        info = cls(**{name: hints[name](value) for name, value in values.items()})
-    except (TypeError, ValueError) as error:
-        raise ContractError(f"model metadata holds an invalid value: {error}") from error
+    for name, value in values.items():
+        try:
+            values[name] = hints[name](value)
+        except (TypeError, ValueError) as error:
+            raise ContractError(f"model metadata '{prefix + name}' holds an invalid value: {error}") from error
+    info = cls(**values)
     info.validate()  # type: ignore[attr-defined]
     return info

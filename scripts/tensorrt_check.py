@@ -43,7 +43,8 @@ PRECISIONS = ("fp32", "fp16")
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """One exported model: its size, K, input format and how its instance norms are written (``--instance-norm``)."""
+    """One exported model: its size, K, input format, how its instance norms are written (``--instance-norm``) and
+    what its fp16 engine computes in float16 (``--fp16-policy``)."""
 
     name: str
     height: int
@@ -51,6 +52,7 @@ class Profile:
     max_keypoints: int
     input_format: str = "rgb"
     instance_norm: str = "onnx"
+    fp16_policy: str = "fp32-detector"
 
 
 PROFILES = (
@@ -65,13 +67,17 @@ PROFILES = (
     Profile("bgr_240x320_k2048", 240, 320, 2048, "bgr"),
     Profile("rgb_480x640_k2048_decomposed", 480, 640, 2048, instance_norm="decomposed"),
     Profile("rgb_240x320_k1024_decomposed", 240, 320, 1024, instance_norm="decomposed"),
+    Profile("rgb_480x640_k2048_tf32detector", 480, 640, 2048, fp16_policy="tf32-detector"),
+    Profile("rgb_480x640_k2048_fp16unet", 480, 640, 2048, fp16_policy="fp16-unet"),
+    Profile("rgb_240x320_k1024_tf32detector", 240, 320, 1024, fp16_policy="tf32-detector"),
+    Profile("rgb_240x320_k1024_fp16unet", 240, 320, 1024, fp16_policy="fp16-unet"),
 )
 
 
 def prepare(out: Path, profiles: Iterable[Profile]) -> None:
     """Export the models and store their inputs and references under ``out`` (one ``.onnx`` and ``.npz`` each)."""
     from disk_trt_ros import __version__
-    from disk_trt_ros.contract import InputFormat, InstanceNorm, ModelInfo, TrtCompat
+    from disk_trt_ros.contract import Fp16Policy, InputFormat, InstanceNorm, ModelInfo, TrtCompat
     from disk_trt_ros.export.onnx_export import export_onnx
     from disk_trt_ros.export.weights import load_disk
     from disk_trt_ros.inference.bench import bench_images, kornia_runner
@@ -85,7 +91,7 @@ def prepare(out: Path, profiles: Iterable[Profile]) -> None:
             height=profile.height, width=profile.width, max_keypoints=profile.max_keypoints,
             input_format=InputFormat(profile.input_format), input_dtype="float32", nms_window=5, score_threshold=0.0,
             trt_compat=TrtCompat.TRT_8_2, weights=WEIGHTS, weights_sha256=sha256, package_version=__version__,
-            instance_norm=InstanceNorm(profile.instance_norm),
+            instance_norm=InstanceNorm(profile.instance_norm), fp16_policy=Fp16Policy(profile.fp16_policy),
         )
         model = out / f"{profile.name}.onnx"
         export_onnx(disk, info, model)

@@ -18,18 +18,20 @@ from typing import Any
 
 import pytest
 
-from disk_trt_ros.contract import PRECISION_POLICY_KEY, InstanceNorm, PrecisionPolicy
+from disk_trt_ros.contract import PRECISION_POLICY_KEY, Fp16Policy, InstanceNorm, PrecisionPolicy
 from disk_trt_ros.errors import ContractError, EngineCacheError
-from disk_trt_ros.export.pipeline import FP16_POLICY
+from disk_trt_ros.export.pipeline import FP16_POLICIES
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import EngineRecord
 from support import trt_double
 
-# FP16_POLICY: the descriptor head computes in float16 and writes float32; every other layer that computes on floats
-# computes in float32 (the U-Net up to the heatmap head, pre- and post-processing).
+# fp32-detector (the default): the descriptor head computes in float16 and writes float32; every other layer that
+# computes on floats computes in float32 (the U-Net up to the heatmap head, pre- and post-processing).
+FP32_DETECTOR = FP16_POLICIES[Fp16Policy.FP32_DETECTOR]
 DESCRIPTOR_HEAD = "/unet/descriptor_head/Conv"
+HEATMAP_HEAD = "/unet/heatmap_head/"
 
 
 def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict[str, Any]]:
@@ -84,7 +86,7 @@ def test_fp16_build_constrains_each_decomposed_norm_as_its_instance_normalizatio
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
     """The policy's patterns name module paths; a decomposed norm's nodes are named under the replaced norm's path,
-    so each gets the constraints its InstanceNormalization node gets (float32 for all 8 under FP16_POLICY)."""
+    so each gets the constraints its InstanceNormalization node gets (float32 for all 8 under fp32-detector)."""
     import onnx
 
     trt_double.install(monkeypatch, "8.5.3.1")
@@ -102,7 +104,7 @@ def test_fp16_build_constrains_each_decomposed_norm_as_its_instance_normalizatio
         assert sorted(node.op_type for node in parts) == ["Add", "Div", "Mul", "ReduceMean", "ReduceMean", "Sqrt",
                                                           "Sub"], norm
         expected = constraints_of(plugin_header, norm)
-        assert expected == (True, False, True), f"{norm}: FP16_POLICY keeps it in float32"
+        assert expected == (True, False, True), f"{norm}: fp32-detector keeps it in float32"
         assert all(constraints_of(header, node.name) == expected for node in parts), norm
 
 
@@ -200,39 +202,54 @@ def test_a_float16_layer_writing_float32_does_not_build(
         build(export_model().path, tmp_path / "disk.engine", "fp16")
 
 
-def with_policy(model: Path, out: Path, policy: PrecisionPolicy) -> Path:
-    """A copy of ``model`` whose metadata holds ``policy``."""
-    import onnx
-
-    proto = onnx.load(str(model))
-    for prop in proto.metadata_props:
-        if prop.key == PRECISION_POLICY_KEY:
-            prop.value = policy.to_metadata()[PRECISION_POLICY_KEY]
-    onnx.save(proto, str(out))
-    return out
-
-
 @pytest.mark.parametrize("precision, flags", [("fp16", ["FP16", "OBEY_PRECISION_CONSTRAINTS", "TF32"]), ("fp32", [])])
-def test_a_policy_allowing_tf32_sets_tf32_in_fp16_builds_only(
+def test_tf32_detector_sets_tf32_in_fp16_builds_only(
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path, precision: str, flags: list[str]
 ) -> None:
-    exported = export_model()
-    policy = dataclasses.replace(FP16_POLICY, tf32=True)
-    model = with_policy(exported.path, tmp_path / "tf32.onnx", policy)
+    """tf32-detector constrains the layers fp32-detector constrains, and lets the float32 ones run in TF32."""
     trt_double.install(monkeypatch, "8.5.3.1")
+    _, default_header = build(export_model().path, tmp_path / "default.engine", precision)
+    model = export_model(fp16_policy=Fp16Policy.TF32_DETECTOR).path
     record, header = build(model, tmp_path / "tf32.engine", precision)
     assert header["flags"] == flags
     assert record.builder_flags == [flag for flag in flags if flag != "OBEY_PRECISION_CONSTRAINTS"]
+    for key in ("fp32_layers", "fp16_layers", "fp32_outputs"):
+        assert header[key] == default_header[key], f"{key}: the same layers as fp32-detector's"
     if precision == "fp16":
-        assert header["fp16_layers"] == [DESCRIPTOR_HEAD], "the same layers as without TF32"
+        assert header["fp16_layers"] == [DESCRIPTOR_HEAD]
+
+
+def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
+    monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
+) -> None:
+    """fp16-unet: every /unet/ layer but the heat-map head's in float16; the heat-map head and everything outside
+    the U-Net (pre- and post-processing) in float32; the descriptor head's output cast to float32."""
+    exported = export_model(fp16_policy=Fp16Policy.FP16_UNET)
+    trt_double.install(monkeypatch, "8.5.3.1")
+    record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
+    reading, reading_and_writing = float_nodes(exported.path)
+    unet = {name for name in reading if name.startswith("/unet/") and not name.startswith(HEATMAP_HEAD)}
+    float32 = reading - unet
+    heatmap_head = {name for name in reading if name.startswith(HEATMAP_HEAD)}
+    assert {DESCRIPTOR_HEAD, "/unet/conv.0/InstanceNormalization",
+            "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv"} <= unet, "the U-Net's layers are found"
+    assert "/unet/heatmap_head/Conv" in heatmap_head and {"/Cast", "/TopK", "/Div_2"} <= float32
+    assert header["fp16_layers"] == sorted(unet)
+    assert header["fp32_layers"] == sorted(float32) and heatmap_head <= set(header["fp32_layers"])
+    # only the descriptor head's float16 output is cast; the U-Net's other float16 outputs stay float16
+    assert header["fp32_outputs"] == sorted(reading_and_writing & float32 | {CAST})
+    assert DESCRIPTOR_HEAD not in header["fp32_outputs"]
+    assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "no TF32"
+    assert record.builder_flags == ["FP16"]
 
 
 def test_a_precision_policy_round_trips_and_older_metadata_reads_as_strict_float32() -> None:
-    policy = dataclasses.replace(FP16_POLICY, tf32=True)
-    assert PrecisionPolicy.from_metadata(policy.to_metadata()) == policy
-    older = {key: value for key, value in json.loads(FP16_POLICY.to_metadata()[PRECISION_POLICY_KEY]).items()
+    for policy in FP16_POLICIES.values():
+        assert PrecisionPolicy.from_metadata(policy.to_metadata()) == policy
+    assert FP16_POLICIES[Fp16Policy.TF32_DETECTOR] == dataclasses.replace(FP32_DETECTOR, tf32=True)
+    older = {key: value for key, value in json.loads(FP32_DETECTOR.to_metadata()[PRECISION_POLICY_KEY]).items()
              if key != "tf32"}
-    assert PrecisionPolicy.from_metadata({PRECISION_POLICY_KEY: json.dumps(older)}) == FP16_POLICY
+    assert PrecisionPolicy.from_metadata({PRECISION_POLICY_KEY: json.dumps(older)}) == FP32_DETECTOR
     assert PrecisionPolicy.from_metadata({}) == PrecisionPolicy()
 
 

@@ -9,7 +9,9 @@ import pytest
 pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
 pytest.importorskip("kornia", reason="kornia is not installed (pip install kornia)")
 
+import dataclasses
 import hashlib
+import re
 import socket
 import subprocess
 import sys
@@ -19,8 +21,17 @@ import onnx
 import torch
 
 from disk_trt_ros.cli import main
-from disk_trt_ros.contract import METADATA_PREFIX, InstanceNorm, ModelInfo, read_onnx_model_info
+from disk_trt_ros.contract import (
+    METADATA_PREFIX,
+    PRECISION_POLICY_KEY,
+    Fp16Policy,
+    InstanceNorm,
+    ModelInfo,
+    read_onnx_metadata,
+    read_onnx_model_info,
+)
 from disk_trt_ros.errors import ContractError, WeightsError
+from disk_trt_ros.export.pipeline import FP16_POLICIES
 from disk_trt_ros.export.weights import load_disk, random_disk
 from support.paths import REPO_ROOT
 
@@ -100,6 +111,7 @@ def test_export_command_writes_a_model_that_describes_itself(checkpoint, tmp_pat
         (["--score-threshold", "1e9"], 1, "inside float16's range"),
         (["--weights", "nowhere.pth"], 1, "no such file"),
         (["--instance-norm", "fused"], 2, "argument --instance-norm: invalid choice: 'fused'"),
+        (["--fp16-policy", "fp16"], 2, "argument --fp16-policy: invalid choice: 'fp16'"),
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_written(tmp_path, arguments, status, message):
@@ -133,6 +145,40 @@ def test_models_exported_before_the_instance_norm_choice_read_as_onnx(export_mod
     assert ModelInfo.from_metadata(decomposed).instance_norm is InstanceNorm.DECOMPOSED
     with pytest.raises(ContractError, match="invalid value"):
         ModelInfo.from_metadata({**metadata, METADATA_PREFIX + "instance_norm": '"fused"'})
+
+
+def test_the_fp16_policy_is_written_and_recorded(tmp_path):
+    output = tmp_path / "model.onnx"
+    result = export("--weights", "random:0", "--max-keypoints", "32", "--fp16-policy", "fp16-unet",
+                    "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "fp16 policy fp16-unet" in result.stdout and "TensorRT 8.2 support check: ok" in result.stdout
+    assert read_onnx_model_info(str(output)).fp16_policy is Fp16Policy.FP16_UNET
+    policy = FP16_POLICIES[Fp16Policy.FP16_UNET].to_metadata()[PRECISION_POLICY_KEY]
+    assert read_onnx_metadata(str(output))[PRECISION_POLICY_KEY] == policy
+
+
+def test_the_default_fp16_policy_writes_the_precision_policy_of_before_the_choice(export_model):
+    """fp32-detector's patterns, byte for byte as exports wrote them before --fp16-policy existed."""
+    metadata = read_onnx_metadata(export_model().path)
+    assert metadata[METADATA_PREFIX + "fp16_policy"] == '"fp32-detector"'
+    assert metadata[PRECISION_POLICY_KEY] == (
+        '{"fp32_layers": ["^(?!/unet/descriptor_head/)"], "fp16_layers": ["^/unet/descriptor_head/"], '
+        '"fp32_outputs": ["^/unet/descriptor_head/"], "tf32": false}'
+    )
+
+
+def test_models_exported_before_the_fp16_policy_choice_read_as_fp32_detector(export_model):
+    info = export_model().info
+    metadata = info.to_metadata()
+    assert info.fp16_policy is Fp16Policy.FP32_DETECTOR
+    older = {key: value for key, value in metadata.items() if key != METADATA_PREFIX + "fp16_policy"}
+    assert ModelInfo.from_metadata(older) == info
+    for policy in Fp16Policy:
+        chosen = dataclasses.replace(info, fp16_policy=policy)
+        assert ModelInfo.from_metadata(chosen.to_metadata()) == chosen
+    with pytest.raises(ContractError, match=re.escape(f"'{METADATA_PREFIX}fp16_policy' holds an invalid value")):
+        ModelInfo.from_metadata({**metadata, METADATA_PREFIX + "fp16_policy": '"fp16"'})
 
 
 def test_metadata_from_another_export_version_is_refused(export_model):

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from disk_trt_ros.contract import (
     METADATA_PREFIX,
+    Fp16Policy,
     InputFormat,
     InstanceNorm,
     ModelInfo,
@@ -47,7 +48,7 @@ metadata_text = st.one_of(
     json_values.map(lambda value: json.dumps(value)),  # valid JSON of any type (NaN and Infinity included)
     st.text(max_size=20),  # usually not JSON at all
     st.sampled_from(['"rgb"', '"mono"', '"bgr"', '"8.2"', '"10"', '"uint8"', '"float32"', '"onnx"', '"decomposed"',
-                     "16", "0", "-16", "3",
+                     '"fp32-detector"', '"tf32-detector"', '"fp16-unet"', "16", "0", "-16", "3",
                      "1e308", "2e9", "128.5", "true", "NaN", "-Infinity", '"128"']),
 )
 
@@ -78,6 +79,8 @@ def assert_faithful(info: ModelInfo, metadata: dict[str, str]) -> None:
     # a model exported before the instance-norm choice existed has no key: its norms are ONNX InstanceNormalization
     instance_norm = metadata.get(METADATA_PREFIX + "instance_norm", '"onnx"')
     assert json.loads(instance_norm) == info.instance_norm.value
+    fp16_policy = metadata.get(METADATA_PREFIX + "fp16_policy", '"fp32-detector"')  # likewise: the policy of before
+    assert json.loads(fp16_policy) == info.fp16_policy.value
 
 
 def read(metadata: dict[str, str]) -> ModelInfo | None:
@@ -129,6 +132,7 @@ def test_arbitrary_metadata_never_raises_anything_but_a_contract_error(metadata:
     weights_sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
     package_version=st.text(max_size=10),
     instance_norm=st.sampled_from(InstanceNorm),
+    fp16_policy=st.sampled_from(Fp16Policy),
 ))
 @FUZZ
 def test_every_valid_model_info_round_trips_through_its_metadata(info: ModelInfo) -> None:

@@ -24,7 +24,6 @@ from typing import Any, Callable
 
 import pytest
 
-from disk_trt_ros.contract import load_onnx_model
 from disk_trt_ros.errors import ContractError, EngineCacheError, FileRefusedError
 from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 from disk_trt_ros.inference.registry import create_backend
@@ -34,6 +33,7 @@ from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.directory import lock_path
 from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import sidecar_path
+from disk_trt_ros.onnx_files import load_onnx_model
 from support import trt_double
 from support.paths import REPO_ROOT, subprocess_environment
 from support.waiting import finishes_within

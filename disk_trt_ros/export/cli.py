@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from disk_trt_ros import __version__
 from disk_trt_ros.cli_arguments import integer, number, output_file
-from disk_trt_ros.contract import SIZE_MULTIPLE, InputFormat, InstanceNorm, ModelInfo, TrtCompat
+from disk_trt_ros.contract import SIZE_MULTIPLE, Fp16Policy, InputFormat, InstanceNorm, ModelInfo, TrtCompat
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.matcher_contract import MatcherInfo
 
@@ -64,6 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "8.2 to 8.5 run as a cuDNN-backed plugin; decomposed, plain reductions and arithmetic that need no plugin "
         "(docs/export.md)",
     )
+    parser.add_argument(
+        "--fp16-policy",
+        choices=Fp16Policy.values(),
+        default=Fp16Policy.FP32_DETECTOR.value,
+        help="what an fp16 TensorRT engine computes in float16: fp32-detector (default), the descriptor head alone; "
+        "tf32-detector, the same with TF32 float32 layers; fp16-unet, the U-Net but its heat-map head; each faster "
+        "and keeping fewer of strict fp32's keypoints than the one before (docs/export.md)",
+    )
     parser.add_argument("--output", required=True, type=output_file, help="ONNX file to write (written atomically)")
 
 
@@ -86,10 +94,11 @@ def main(args: argparse.Namespace) -> int:
         weights_sha256="",
         package_version=__version__,
         instance_norm=InstanceNorm(args.instance_norm),
+        fp16_policy=Fp16Policy(args.fp16_policy),
     )
     summary = (
         f"image {list(info.input_shape)} {info.input_dtype} {info.input_format.value}, K={info.max_keypoints}, "
-        f"opset {compat.max_opset}, instance norms {info.instance_norm}"
+        f"opset {compat.max_opset}, instance norms {info.instance_norm}, fp16 policy {info.fp16_policy}"
     )
     return export_checked(info, load_disk, export_onnx, args.output, summary)
 

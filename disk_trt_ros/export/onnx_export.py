@@ -19,7 +19,7 @@ from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES, ModelInfo
 from disk_trt_ros.export.fold_constants import fold_constants
 from disk_trt_ros.export.heat_head import heat_head_as_taps
 from disk_trt_ros.export.lightglue_graph import StaticLightGlue
-from disk_trt_ros.export.pipeline import FP16_POLICY, DiskPipeline
+from disk_trt_ros.export.pipeline import FP16_POLICIES, DiskPipeline
 from disk_trt_ros.matcher_contract import MATCHER_INPUT_NAMES, MATCHER_OUTPUT_NAMES, MatcherInfo
 
 
@@ -44,7 +44,7 @@ def build_onnx(disk: DISK, info: ModelInfo) -> onnx.ModelProto:
     )
     traced = traced_model(
         DiskPipeline(disk, info), (example,), [INPUT_NAME], OUTPUT_NAMES, info.trt_compat.max_opset, doc,
-        {**info.to_metadata(), **FP16_POLICY.to_metadata()},
+        {**info.to_metadata(), **FP16_POLICIES[info.fp16_policy].to_metadata()},
     )
     return heat_head_as_taps(traced, info.height, info.width)
 

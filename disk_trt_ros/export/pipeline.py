@@ -13,10 +13,12 @@ takes at most :data:`~disk_trt_ros.contract.TRT_TOPK_ROUND` elements with a cons
 float16's range; pixel coordinates and indices stay integer until the output's final cast.
 
 Node names are the module path (``/unet/...`` for the network, top level for pre- and post-processing), so that
-:data:`FP16_POLICY` can name the layers that an fp16 TensorRT engine must keep in float32.
+:data:`FP16_POLICIES` can name the layers that an fp16 TensorRT engine computes in each precision.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +28,7 @@ from torch import nn
 from disk_trt_ros.contract import (
     DESCRIPTOR_DIM,
     TRT_TOPK_ROUND,
+    Fp16Policy,
     InputFormat,
     InstanceNorm,
     ModelInfo,
@@ -35,17 +38,30 @@ from disk_trt_ros.export.instance_norm import with_instance_norms
 
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
-# What an fp16 TensorRT engine computes in fp16: the descriptor head alone, four fifths of the network's arithmetic.
-# Everything that decides which keypoints exist and their scores (the whole U-Net up to the heatmap head, NMS and
-# top-K) stays in float32, so that an fp16 engine finds the fp32 engine's keypoints. Measured on TensorRT 8.5
-# (docs/tensorrt.md): fp16 throughout lost up to 6% of the keypoints; its fp16 convolutions accumulate in fp16, and
-# even the layers after the U-Net, which TensorRT fuses into one region, ran in fp16. The descriptor head writes
-# float32, so that no fp16 tensor enters that region.
-FP16_POLICY = PrecisionPolicy(
+# What an fp16 TensorRT engine computes in float16, per --fp16-policy (docs/export.md). In each, pre- and
+# post-processing (NMS, top-K) stay float32 and the descriptor head writes float32, so that no fp16 tensor enters the
+# region TensorRT fuses after the U-Net (fp16 throughout lost up to 6% of the keypoints on TensorRT 8.5).
+# fp32-detector: the descriptor head alone (four fifths of the arithmetic) in float16, all else strict float32.
+# tf32-detector: the same, the float32 layers on TF32 tensor cores (PyTorch's default for float32 convolutions).
+# fp16-unet: the whole U-Net in float16 but its heat-map head, which stays float32.
+# Measured (H100, TensorRT 8.5.3, 480x640 K=2048, random weights, 4 photos; fp16 engine alone / share of kornia's
+# strict-fp32 keypoints kept on the worst photo): fp32-detector 2.78 ms / 100%, tf32-detector 2.15 ms / 97.85%,
+# fp16-unet 1.91 ms / 95.61%; kornia as users run it (TF32) 5.86 ms / 98.97%, the compiled fp16 PyTorch backend
+# 2.00 ms per frame / 98.00% (docs/tensorrt.md).
+_DETECTOR_IN_FP32 = PrecisionPolicy(
     fp32_layers=(r"^(?!/unet/descriptor_head/)",),
     fp16_layers=(r"^/unet/descriptor_head/",),
     fp32_outputs=(r"^/unet/descriptor_head/",),
 )
+FP16_POLICIES: dict[Fp16Policy, PrecisionPolicy] = {
+    Fp16Policy.FP32_DETECTOR: _DETECTOR_IN_FP32,
+    Fp16Policy.TF32_DETECTOR: dataclasses.replace(_DETECTOR_IN_FP32, tf32=True),
+    Fp16Policy.FP16_UNET: PrecisionPolicy(
+        fp32_layers=(r"^(?!/unet/)", r"^/unet/heatmap_head/"),
+        fp16_layers=(r"^/unet/(?!heatmap_head/)",),
+        fp32_outputs=(r"^/unet/descriptor_head/",),
+    ),
+}
 
 
 def image_to_rgb(image: torch.Tensor, input_format: InputFormat) -> torch.Tensor:

@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from disk_trt_ros.contract import load_onnx_model
+from disk_trt_ros.onnx_files import load_onnx_model
 
 DATA_FILE = "tensorrt_onnx_support.json"
 SHAPE_DEPENDENT_OPS = {"Shape", "Size", "NonZero", "Unique", "Compress", "Loop", "If", "Scan"}

@@ -19,9 +19,6 @@ from disk_trt_ros.contract import (
     Precision,
     TensorSpec,
     contract_violations,
-    onnx_metadata,
-    parse_onnx_model,
-    read_onnx_file,
 )
 from disk_trt_ros.errors import ContractError
 from disk_trt_ros.inference.base import (
@@ -37,13 +34,14 @@ from disk_trt_ros.inference.base import (
     require_onnx_model,
 )
 from disk_trt_ros.matcher_contract import MATCHER_OUTPUT_NAMES, MatcherInfo
+from disk_trt_ros.onnx_files import onnx_metadata, parse_onnx_model, read_onnx_file
 
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
 
 
 def read_onnx_model(model_path: str, command: str) -> tuple[bytes, dict[str, str]]:
     """An exported model's bytes and metadata, read once so that the metadata and the session come from the same
-    bytes; errors as :func:`~disk_trt_ros.contract.load_onnx_model`'s (``command`` exports such models)."""
+    bytes; errors as :func:`~disk_trt_ros.onnx_files.load_onnx_model`'s (``command`` exports such models)."""
     data = read_onnx_file(model_path, command)
     return data, onnx_metadata(parse_onnx_model(data, model_path))
 

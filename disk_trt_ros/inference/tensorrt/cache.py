@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from disk_trt_ros import __version__
 from disk_trt_ros.atomic import atomic_write_bytes
-from disk_trt_ros.contract import ModelInfo, PrecisionPolicy, onnx_metadata, parse_onnx_model
+from disk_trt_ros.contract import ModelInfo, PrecisionPolicy
 from disk_trt_ros.errors import EngineCacheError
 from disk_trt_ros.files import MAX_MODEL_BYTES, read_regular_file
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings, compile_engine
@@ -41,6 +41,7 @@ from disk_trt_ros.inference.tensorrt.record import (
 )
 from disk_trt_ros.inference.tensorrt.runtime import deserialization_failure, import_tensorrt
 from disk_trt_ros.matcher_contract import MatcherInfo, info_from_metadata
+from disk_trt_ros.onnx_files import onnx_metadata, parse_onnx_model
 
 MAX_RECORDED_WARNINGS = 50  # TensorRT repeats some warnings per layer; the sidecar keeps the first ones
 
