@@ -44,7 +44,8 @@ PRECISIONS = ("fp32", "fp16")
 @dataclasses.dataclass(frozen=True)
 class Profile:
     """One exported model: its size, K, input format, how its instance norms are written (``--instance-norm``) and
-    what its fp16 engine computes in float16 (``--fp16-policy``)."""
+    what its fp16 engine computes in float16 (``--fp16-policy``); the precisions it is built in (a policy changes only
+    the fp16 engine: its fp32 engine is the base profile's)."""
 
     name: str
     height: int
@@ -53,6 +54,7 @@ class Profile:
     input_format: str = "rgb"
     instance_norm: str = "onnx"
     fp16_policy: str = "fp32-detector"
+    precisions: tuple[str, ...] = PRECISIONS
 
 
 PROFILES = (
@@ -67,10 +69,10 @@ PROFILES = (
     Profile("bgr_240x320_k2048", 240, 320, 2048, "bgr"),
     Profile("rgb_480x640_k2048_decomposed", 480, 640, 2048, instance_norm="decomposed"),
     Profile("rgb_240x320_k1024_decomposed", 240, 320, 1024, instance_norm="decomposed"),
-    Profile("rgb_480x640_k2048_tf32detector", 480, 640, 2048, fp16_policy="tf32-detector"),
-    Profile("rgb_480x640_k2048_fp16unet", 480, 640, 2048, fp16_policy="fp16-unet"),
-    Profile("rgb_240x320_k1024_tf32detector", 240, 320, 1024, fp16_policy="tf32-detector"),
-    Profile("rgb_240x320_k1024_fp16unet", 240, 320, 1024, fp16_policy="fp16-unet"),
+    Profile("rgb_480x640_k2048_tf32detector", 480, 640, 2048, fp16_policy="tf32-detector", precisions=("fp16",)),
+    Profile("rgb_480x640_k2048_fp16unet", 480, 640, 2048, fp16_policy="fp16-unet", precisions=("fp16",)),
+    Profile("rgb_240x320_k1024_tf32detector", 240, 320, 1024, fp16_policy="tf32-detector", precisions=("fp16",)),
+    Profile("rgb_240x320_k1024_fp16unet", 240, 320, 1024, fp16_policy="fp16-unet", precisions=("fp16",)),
 )
 
 
@@ -182,7 +184,7 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
             continue
         data = np.load(directory / f"{profile.name}.npz")
         images = list(data["images"])
-        for precision in PRECISIONS:
+        for precision in profile.precisions:
             engine = directory / f"{profile.name}.{precision}.engine"
             entry: dict[str, Any] = {
                 "profile": dataclasses.asdict(profile), "precision": precision, "tensorrt": str(trt.__version__),

@@ -73,7 +73,7 @@ def test_fp16_build_computes_only_the_descriptor_head_in_float16(
     # the descriptor head writes float16 into a cast to float32, which its readers read: no float16 tensor goes on
     assert header["fp32_outputs"] == sorted(reading_and_writing - {DESCRIPTOR_HEAD} | {CAST})
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "FP16 with the constraints obeyed, no TF32"
-    assert record.fp32_layers == len(reading)
+    assert record.fp32_layers == len(reading - {DESCRIPTOR_HEAD}), "the layers computing in float32"
     assert record.builder_flags == ["FP16"] and record.input_dtype == "uint8"
 
 
@@ -241,6 +241,7 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     assert DESCRIPTOR_HEAD not in header["fp32_outputs"]
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "no TF32"
     assert record.builder_flags == ["FP16"]
+    assert record.fp32_layers == len(float32), "the sidecar counts the layers computing in float32 only"
 
 
 def test_a_precision_policy_round_trips_and_older_metadata_reads_as_strict_float32() -> None:

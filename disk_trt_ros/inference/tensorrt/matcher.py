@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """LightGlue on TensorRT: the exported matcher's engine, built and cached as the extractor's is (``build-engine``,
 :func:`~disk_trt_ros.inference.tensorrt.cache.ensure_engine`), and run by the same
-:class:`~disk_trt_ros.inference.tensorrt.backend.TensorRTEngine`."""
+:class:`~disk_trt_ros.inference.tensorrt.engine.TensorRTEngine`."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from disk_trt_ros.inference.base import (
     matcher_inputs,
     require_matcher_model,
 )
-from disk_trt_ros.inference.tensorrt.backend import TensorRTEngine, engine_for
+from disk_trt_ros.inference.tensorrt.backend import engine_for
 from disk_trt_ros.inference.tensorrt.cuda_memory import CudaMemory
+from disk_trt_ros.inference.tensorrt.engine import TensorRTEngine
 from disk_trt_ros.matcher_contract import MATCHER_OUTPUT_NAMES, MatcherInfo
 
 

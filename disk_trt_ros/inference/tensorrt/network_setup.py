@@ -13,7 +13,8 @@ from disk_trt_ros.contract import INPUT_NAME, PrecisionPolicy
 
 
 def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: PrecisionPolicy) -> int:
-    """Constrain the layers ``policy`` names and make TensorRT obey; returns how many layers were constrained.
+    """Constrain the layers ``policy`` names and make TensorRT obey; returns how many were constrained to compute in
+    float32.
 
     Only layers with a floating-point input are touched (layers of integers and constants are left alone). A layer
     of ``policy.fp32_layers`` (``fp16_layers``) computes in float32 (float16); the float32 layers and those of
@@ -25,7 +26,7 @@ def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: P
     compute = [(re.compile(pattern), trt.float32) for pattern in policy.fp32_layers]
     compute += [(re.compile(pattern), trt.float16) for pattern in policy.fp16_layers]
     write = [re.compile(pattern) for pattern in policy.fp32_outputs]
-    constrained = 0
+    constrained = fp32_layers = 0
     for index in range(network.num_layers):  # the casts added below come after these and are not revisited
         layer = network.get_layer(index)
         inputs = [layer.get_input(i) for i in range(layer.num_inputs)]
@@ -45,10 +46,12 @@ def apply_precision_policy(trt: ModuleType, network: Any, config: Any, policy: P
             else:
                 layer.set_output_type(output, trt.float32)
         constrained += 1
+        if precision == trt.float32:
+            fp32_layers += 1
     if constrained:
         obey = getattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS", None)
         config.set_flag(obey if obey is not None else trt.BuilderFlag.STRICT_TYPES)
-    return constrained
+    return fp32_layers
 
 
 def _cast_to_float32(trt: ModuleType, network: Any, tensor: Any, name: str) -> None:
