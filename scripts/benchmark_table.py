@@ -11,7 +11,9 @@ as users run it (TF32 allowed) and in strict fp32.
 python scripts/benchmark_table.py render TORCH.json TENSORRT.json...
 the Markdown table: per model, the medians of kornia, the compiled PyTorch backend (fp16) and the TensorRT
 backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the engine alone), with ratios
-to kornia. TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
+to kornia, and the share of kornia's strict-fp32 keypoints that the fp16 TensorRT engine, the PyTorch backend and
+kornia in TF32 keep (worst photograph). A variant (``rgb_480x640_k2048_fp16unet``) is compared with its base
+model's kornia and PyTorch figures. TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
     lines = [
         "| model | kornia (TF32) ms | kornia strict fp32 ms | PyTorch fp16 compiled ms "
         "| TensorRT fp32: run / engine ms | TensorRT fp16: run / engine ms | fp16 engine / kornia "
-        "| fp16 run / kornia | fp16 run / PyTorch | fp16 engine / smallest K's | fp16 kept vs kornia |",
-        "|" + " --- |" * 11,
+        "| fp16 run / kornia | fp16 run / PyTorch | fp16 engine / smallest K's | TensorRT fp16 kept "
+        "| PyTorch fp16 kept | kornia (TF32) kept |",
+        "|" + " --- |" * 13,
     ]
 
     def order(name: str) -> tuple[int, int, str]:  # larger frames first, then by K: rgb_480x640_k2048[_variant]
@@ -69,12 +72,16 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
     def ratio(numerator: float | None, denominator: float | None) -> str:
         return cell(numerator / denominator if numerator and denominator else None, 3, "x")
 
+    def kept(agreement: dict[str, Any] | None) -> str:
+        return cell(agreement["overlap_min"] * 100 if agreement else None, 2, "%")
+
     def times(entry: dict[str, Any] | None) -> str:
         return "—" if entry is None else f"{entry['run_ms']['p50']:.2f} / {entry['engine_ms']['p50']:.2f}"
 
     smallest_k: dict[str, float] = {}  # per frame size, the fp16 engine time of the first (smallest) K
     for name in sorted({name for name, _ in tensorrt}, key=order):
-        figures = torch.get(name, {})
+        base = re.match(r"\w+?_\d+x\d+_k\d+", name).group(0)  # a variant's baselines are its base model's
+        figures = torch.get(name) or torch.get(base, {})
         kornia = figures.get("kornia", {}).get("median_ms")
         strict = figures.get("kornia_strict_fp32", {}).get("median_ms")
         compiled = figures.get("latency", {}).get("median_ms")
@@ -88,7 +95,8 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
             f"| {name} | {cell(kornia)} | {cell(strict)} | {cell(compiled)} | {times(fp32)} | {times(fp16)} "
             f"| {ratio(fp16_engine, kornia)} | {ratio(fp16_run, kornia)} | {ratio(fp16_run, compiled)} "
             f"| {ratio(fp16_engine, smallest_k.get(size))} "
-            f"| {cell(min(a['kept'] for a in fp16['kornia']) * 100 if fp16 else None, 2, '%')} |"
+            f"| {cell(min(a['kept'] for a in fp16['kornia']) * 100 if fp16 else None, 2, '%')} "
+            f"| {kept(figures.get('agreement'))} | {kept(figures.get('kornia_agreement'))} |"
         )
     return "\n".join(lines)
 
