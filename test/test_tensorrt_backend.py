@@ -160,7 +160,7 @@ def test_without_a_graph_a_frame_is_one_upload_and_one_download(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     gpu = trt_double.install(monkeypatch, "8.6.1.6")
-    gpu.fail_next["cudaStreamBeginCapture"] = 900  # cudaErrorStreamCaptureUnsupported
+    gpu.fail_next["cudaStreamBeginCapture"] = trt_double.cudaError_t.cudaErrorStreamCaptureUnsupported
     backend = TensorRTBackend(build_engine(tmp_path))
     engine = backend.engine
     assert engine.graph_problem.startswith("CUDA could not record the frame as a graph")
