@@ -123,6 +123,7 @@ def test_lightglue_on_tensorrt_builds_its_engine_in_the_cache_and_matches_as_onn
     said: list[str] = []
     matcher = create_matcher("lightglue", "tensorrt", options, said.append)
     assert isinstance(matcher, TensorRTLightGlue) and matcher.compute_device == "cuda"
+    assert matcher.describe().endswith("TensorRT engine (fp32), CUDA graph"), matcher.describe()
     assert (tmp_path / "lightglue.fp32.engine").is_file() and any("building" in line for line in said), said
     reference = OnnxRuntimeLightGlue(str(model), threads=1)
     image = photo_slots(PHOTO_PAIRS[1][0])
@@ -137,6 +138,7 @@ def test_lightglue_on_tensorrt_builds_its_engine_in_the_cache_and_matches_as_onn
             np.testing.assert_array_equal(matches.matches0, expected.matches0)
             np.testing.assert_array_equal(matches.scores0, expected.scores0)
         assert matcher.match(*pairs[0]).count > 20  # most slots find their shuffled twin
+        assert gpu.graph_launches == len(pairs) + 1, "each pair is one launch of the recorded graph"
         again = create_matcher("lightglue", "tensorrt", options, said.append)
         assert said[-1].endswith(f"engine {tmp_path / 'lightglue.fp32.engine'} is up to date")
         again.close()

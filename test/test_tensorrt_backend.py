@@ -143,6 +143,7 @@ def test_a_frame_is_one_launch_of_a_recorded_graph(monkeypatch: pytest.MonkeyPat
     backend = TensorRTBackend(build_engine(tmp_path))
     engine = backend.engine
     assert engine.graph_problem == "" and gpu.graph_launches == 0
+    assert backend.describe().endswith(", CUDA graph"), "the node logs and reports the backend's description"
     copies = count_copies(monkeypatch, engine.cuda)
     try:
         for count, seed in ((5, 0), (7, 1), (0, 2)):
@@ -165,6 +166,7 @@ def test_without_a_graph_a_frame_is_one_upload_and_one_download(
     engine = backend.engine
     assert engine.graph_problem.startswith("CUDA could not record the frame as a graph")
     assert "cudaStreamBeginCapture" in engine.graph_problem
+    assert f"no CUDA graph: {engine.graph_problem}" in backend.describe()
     copies = count_copies(monkeypatch, engine.cuda)
     try:
         image = image_with_count(5)

@@ -64,9 +64,7 @@ class TensorRTBackend(Backend):
         return "cuda"
 
     def describe(self) -> str:
-        problem = self.engine.graph_problem
-        graph = f"no CUDA graph: {problem}" if problem else "CUDA graph"
-        return f"{super().describe()}, {graph}"
+        return f"{super().describe()}, {self.engine.graph_description}"
 
     def run(self, image: np.ndarray) -> Features:
         self.check_image(image)

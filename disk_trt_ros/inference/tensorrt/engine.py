@@ -123,6 +123,11 @@ class TensorRTEngine:
             return self._queue_frame
         return launch
 
+    @property
+    def graph_description(self) -> str:
+        """``CUDA graph``, or ``no CUDA graph: WHY`` (for a backend's description)."""
+        return f"no CUDA graph: {self.graph_problem}" if self.graph_problem else "CUDA graph"
+
     def execute(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
         """Copy ``inputs`` (every input tensor, by name, in the contract's shapes) to the device, run the engine, and
         return the pinned host buffers of ``outputs``, valid until the next call."""

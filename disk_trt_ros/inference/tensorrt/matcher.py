@@ -58,7 +58,7 @@ class TensorRTLightGlue(Matcher):
         return Matches(np.array(matches0), np.array(scores0))
 
     def describe(self) -> str:
-        return f"{super().describe()}, TensorRT engine ({self.engine.precision})"
+        return f"{super().describe()}, TensorRT engine ({self.engine.precision}), {self.engine.graph_description}"
 
     def close(self) -> None:
         self.engine.close()
