@@ -20,7 +20,6 @@ import pytest
 
 from disk_trt_ros.contract import PRECISION_POLICY_KEY, Fp16Policy, InstanceNorm, PrecisionPolicy
 from disk_trt_ros.errors import ContractError, EngineCacheError
-from disk_trt_ros.export.pipeline import FP16_POLICIES
 from disk_trt_ros.inference.tensorrt.builder import BuildSettings
 from disk_trt_ros.inference.tensorrt.cache import ensure_engine
 from disk_trt_ros.inference.tensorrt.progress import Progress
@@ -29,7 +28,6 @@ from support import trt_double
 
 # fp32-detector (the default): the descriptor head computes in float16 and writes float32; every other layer that
 # computes on floats computes in float32 (the U-Net up to the heatmap head, pre- and post-processing).
-FP32_DETECTOR = FP16_POLICIES[Fp16Policy.FP32_DETECTOR]
 DESCRIPTOR_HEAD = "/unet/descriptor_head/Conv"
 HEATMAP_HEAD = "/unet/heatmap_head/"
 
@@ -244,13 +242,23 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     assert record.fp32_layers == len(float32), "the sidecar counts the layers computing in float32 only"
 
 
+def exported_policies() -> dict[Fp16Policy, PrecisionPolicy]:
+    """The exporter's policies (its module needs PyTorch: skipped without it, as in the colcon test)."""
+    pytest.importorskip("torch", reason="the exporter's policies live beside its PyTorch pipeline")
+    from disk_trt_ros.export.pipeline import FP16_POLICIES
+
+    return FP16_POLICIES
+
+
 def test_a_precision_policy_round_trips_and_older_metadata_reads_as_strict_float32() -> None:
-    for policy in FP16_POLICIES.values():
+    policies = exported_policies()
+    fp32_detector = policies[Fp16Policy.FP32_DETECTOR]
+    for policy in policies.values():
         assert PrecisionPolicy.from_metadata(policy.to_metadata()) == policy
-    assert FP16_POLICIES[Fp16Policy.TF32_DETECTOR] == dataclasses.replace(FP32_DETECTOR, tf32=True)
-    older = {key: value for key, value in json.loads(FP32_DETECTOR.to_metadata()[PRECISION_POLICY_KEY]).items()
+    assert policies[Fp16Policy.TF32_DETECTOR] == dataclasses.replace(fp32_detector, tf32=True)
+    older = {key: value for key, value in json.loads(fp32_detector.to_metadata()[PRECISION_POLICY_KEY]).items()
              if key != "tf32"}
-    assert PrecisionPolicy.from_metadata({PRECISION_POLICY_KEY: json.dumps(older)}) == FP32_DETECTOR
+    assert PrecisionPolicy.from_metadata({PRECISION_POLICY_KEY: json.dumps(older)}) == fp32_detector
     assert PrecisionPolicy.from_metadata({}) == PrecisionPolicy()
 
 
