@@ -89,7 +89,7 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
         fp16_run = fp16["run_ms"]["p50"] if fp16 else None
         fp16_engine = fp16["engine_ms"]["p50"] if fp16 else None
         size = name.split("_k")[0]
-        if fp16_engine and name[-1].isdigit():  # a variant (rgb_..._k2048_decomposed) is no base
+        if fp16_engine and name == base:  # a variant (rgb_..._k2048_decomposed) is no base
             smallest_k.setdefault(size, fp16_engine)
         lines.append(
             f"| {name} | {cell(kornia)} | {cell(strict)} | {cell(compiled)} | {times(fp32)} | {times(fp16)} "

@@ -202,7 +202,7 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
                     gpu=record.gpu_name, build_s=record.build_seconds, engine_mb=round(engine.stat().st_size / 1e6, 2),
                     input_dtype=record.input_dtype, fp32_layers=record.fp32_layers, warnings=record.build_warnings,
                     layers=len(layers), plugins=sorted({layer["type"] for layer in plugin_layers}),
-                    plugin_layers=len(plugin_layers), cuda_graph=backend.engine.graph_problem or "yes",
+                    plugin_layers=len(plugin_layers), cuda_graph=backend.engine.graph_description,
                 )
                 for reference in ("kornia", "onnxruntime"):
                     entry[reference] = []
@@ -235,8 +235,8 @@ def summary_line(entry: dict[str, Any]) -> str:
         f"{entry['profile']['name']:<20} {entry['precision']}: build {entry['build_s']:.0f} s, "
         f"{entry['engine_mb']:.1f} MB, plugins {entry['plugin_layers']}, fp32 layers {entry['fp32_layers']}, "
         f"input {entry['input_dtype']}, engine {entry['engine_ms']['p50']:.3f}/{entry['engine_ms']['p90']:.3f} ms, "
-        f"run {entry['run_ms']['p50']:.3f}/{entry['run_ms']['p90']:.3f} ms, CUDA graph "
-        f"{entry.get('cuda_graph', '?')}, steps "
+        f"run {entry['run_ms']['p50']:.3f}/{entry['run_ms']['p90']:.3f} ms, "
+        f"{entry.get('cuda_graph', 'CUDA graph not recorded')}, steps "
         f"{ {name: round(value, 3) for name, value in entry['steps_ms'].items()} }, kornia kept >= {kept:.4f}, "
         f"differing {[a['differing'] for a in entry['kornia']]}, score <= "
         f"{max(a['score_diff'] for a in entry['kornia']):.1e}, "

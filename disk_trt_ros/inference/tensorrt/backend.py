@@ -91,13 +91,8 @@ class TensorRTBackend(Backend):
     def _frame_steps(self, image: np.ndarray) -> list[tuple[str, Callable[[], None]]]:
         """One frame's work on the stream, in order (the caller synchronises)."""
         engine = self.engine
-
-        def upload() -> None:
-            engine.inputs.fill({INPUT_NAME: image})
-            engine.inputs.upload(engine.cuda)
-
         return [
-            ("upload", upload),
+            ("upload", lambda: engine.upload({INPUT_NAME: image})),
             ("engine", engine.enqueue),
             ("download", lambda: engine.outputs.download(engine.cuda)),
         ]

@@ -137,12 +137,16 @@ class TensorRTEngine:
             self.cuda.synchronize()
         return [self.outputs.host[name] for name in outputs]
 
+    def upload(self, inputs: Mapping[str, np.ndarray]) -> None:
+        """Copy ``inputs`` (as for :meth:`execute`) into pinned memory and queue their copy to the device."""
+        self.inputs.fill(inputs)
+        self.inputs.upload(self.cuda)
+
     def engine_milliseconds(self, inputs: Mapping[str, np.ndarray]) -> float:
         """GPU time of the engine alone on ``inputs`` (as for :meth:`execute`): uploaded and synchronised first, then
         CUDA events around the enqueue."""
         with self.cuda.active():
-            self.inputs.fill(inputs)
-            self.inputs.upload(self.cuda)
+            self.upload(inputs)
             self.cuda.synchronize()
             return self.cuda.elapsed_ms(self.enqueue)
 
