@@ -26,10 +26,11 @@ from disk_trt_ros.inference.tensorrt.progress import Progress
 from disk_trt_ros.inference.tensorrt.record import EngineRecord
 from support import trt_double
 
-# fp32-detector (the default): the descriptor head computes in float16 and writes float32; every other layer that
-# computes on floats computes in float32 (the U-Net up to the heatmap head, pre- and post-processing).
-DESCRIPTOR_HEAD = "/unet/descriptor_head/Conv"
+# fp32-detector (the default): every layer that computes on floats computes in float32. fp16-unet: the U-Net's
+# layers but its heatmap head's in float16, its last activation's output cast to float32 for the two heads.
+DESCRIPTOR_HEAD = "/descriptor_head/Conv"
 HEATMAP_HEAD = "/unet/heatmap_head/"
+LAST_ACTIVATION = "/unet/conv.1/PRelu"
 
 
 def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict[str, Any]]:
@@ -38,7 +39,7 @@ def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict
     return record, sys.modules["tensorrt"].builds[-1]
 
 
-CAST = f"{DESCRIPTOR_HEAD} to float32"
+CAST = f"{LAST_ACTIVATION} to float32"
 
 
 def float_nodes(model: Path) -> tuple[set[str], set[str]]:
@@ -56,7 +57,7 @@ def float_nodes(model: Path) -> tuple[set[str], set[str]]:
     return reading, reading & writing
 
 
-def test_fp16_build_computes_only_the_descriptor_head_in_float16(
+def test_fp16_build_of_the_default_policy_computes_everything_in_float32(
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
     exported = export_model()
@@ -64,14 +65,14 @@ def test_fp16_build_computes_only_the_descriptor_head_in_float16(
     record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
     reading, reading_and_writing = float_nodes(exported.path)
     assert {"/Cast", "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv", "/unet/conv.0/InstanceNormalization",
-            "/unet/heatmap_head/Conv", "/TopK", "/Div_2", DESCRIPTOR_HEAD} <= reading, "the network's layers are found"
+            "/unet/heatmap_head/Conv", "/TopK", "/Div_2", DESCRIPTOR_HEAD, "/descriptor_head/Gather"} <= reading, (
+        "the network's layers are found"
+    )
     assert "/Gather" not in reading, "a gather of integer indices has no float input"
-    assert header["fp32_layers"] == sorted(reading - {DESCRIPTOR_HEAD})
-    assert header["fp16_layers"] == [DESCRIPTOR_HEAD]
-    # the descriptor head writes float16 into a cast to float32, which its readers read: no float16 tensor goes on
-    assert header["fp32_outputs"] == sorted(reading_and_writing - {DESCRIPTOR_HEAD} | {CAST})
+    assert header["fp32_layers"] == sorted(reading) and header["fp16_layers"] == []
+    assert header["fp32_outputs"] == sorted(reading_and_writing)
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "FP16 with the constraints obeyed, no TF32"
-    assert record.fp32_layers == len(reading - {DESCRIPTOR_HEAD}), "the layers computing in float32"
+    assert record.fp32_layers == len(reading), "the layers computing in float32"
     assert record.builder_flags == ["FP16"] and record.input_dtype == "uint8"
 
 
@@ -132,9 +133,7 @@ def test_each_version_gets_its_precision_constraint_flag(
     trt_double.install(monkeypatch, version)
     _, header = build(exported.path, tmp_path / "disk.engine", "fp16")
     assert header["flags"] == sorted(["FP16", constraint_flag])
-    assert header["fp16_layers"] == [DESCRIPTOR_HEAD] and CAST in header["fp32_outputs"]
-    assert DESCRIPTOR_HEAD not in header["fp32_outputs"], "TensorRT 8.5 has no fp16 convolution writing float32"
-    assert "/unet/heatmap_head/Conv" in header["fp32_layers"]
+    assert header["fp16_layers"] == [] and {"/unet/heatmap_head/Conv", DESCRIPTOR_HEAD} <= set(header["fp32_layers"])
     _, header = build(exported.path, tmp_path / "disk.fp32.engine", "fp32")
     assert header["flags"] == []
 
@@ -177,8 +176,9 @@ def test_the_double_models_layers_as_the_parser_makes_them(monkeypatch: pytest.M
 def test_a_float16_layer_writing_float32_does_not_build(
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
-    """What the cast avoids: TensorRT 8.5 found no implementation for the fp16 descriptor head with a float32 output
-    type under obeyed constraints (seen on an H200); the double refuses it the same way."""
+    """What the cast avoids: TensorRT 8.5 found no implementation for an fp16 convolution with a float32 output type
+    under obeyed constraints (the descriptor head of earlier exports, seen on an H200); the double refuses any float16
+    layer writing float32 the same way, here fp16-unet's last activation."""
     import disk_trt_ros.inference.tensorrt.network_setup as network_setup
 
     monkeypatch.setattr(network_setup, "_cast_to_float32", lambda trt, network, tensor, name: None)
@@ -189,7 +189,7 @@ def test_a_float16_layer_writing_float32_does_not_build(
         constrained = original(trt, network, config, policy)
         for index in range(network.num_layers):
             layer = network.get_layer(index)
-            if layer.name == DESCRIPTOR_HEAD:
+            if layer.name == LAST_ACTIVATION:
                 layer.set_output_type(0, trt.float32)
         return constrained
 
@@ -197,7 +197,7 @@ def test_a_float16_layer_writing_float32_does_not_build(
         "disk_trt_ros.inference.tensorrt.builder.apply_precision_policy", policy_with_the_output_type_on_the_layer
     )
     with pytest.raises(EngineCacheError, match="could not build"):
-        build(export_model().path, tmp_path / "disk.engine", "fp16")
+        build(export_model(fp16_policy=Fp16Policy.FP16_UNET).path, tmp_path / "disk.engine", "fp16")
 
 
 @pytest.mark.parametrize("precision, flags", [("fp16", ["FP16", "OBEY_PRECISION_CONSTRAINTS", "TF32"]), ("fp32", [])])
@@ -214,14 +214,15 @@ def test_tf32_detector_sets_tf32_in_fp16_builds_only(
     for key in ("fp32_layers", "fp16_layers", "fp32_outputs"):
         assert header[key] == default_header[key], f"{key}: the same layers as fp32-detector's"
     if precision == "fp16":
-        assert header["fp16_layers"] == [DESCRIPTOR_HEAD]
+        assert header["fp16_layers"] == []
 
 
 def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
     """fp16-unet: every /unet/ layer but the heat-map head's in float16; the heat-map head and everything outside
-    the U-Net (pre- and post-processing) in float32; the descriptor head's output cast to float32."""
+    the U-Net (pre- and post-processing, the descriptor head) in float32; the last activation's output, which both
+    heads read, cast to float32."""
     exported = export_model(fp16_policy=Fp16Policy.FP16_UNET)
     trt_double.install(monkeypatch, "8.5.3.1")
     record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
@@ -229,14 +230,14 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     unet = {name for name in reading if name.startswith("/unet/") and not name.startswith(HEATMAP_HEAD)}
     float32 = reading - unet
     heatmap_head = {name for name in reading if name.startswith(HEATMAP_HEAD)}
-    assert {DESCRIPTOR_HEAD, "/unet/conv.0/InstanceNormalization",
+    assert {LAST_ACTIVATION, "/unet/conv.0/InstanceNormalization",
             "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv"} <= unet, "the U-Net's layers are found"
-    assert "/unet/heatmap_head/Conv" in heatmap_head and {"/Cast", "/TopK", "/Div_2"} <= float32
+    assert "/unet/heatmap_head/Conv" in heatmap_head and {"/Cast", "/TopK", "/Div_2", DESCRIPTOR_HEAD} <= float32
     assert header["fp16_layers"] == sorted(unet)
     assert header["fp32_layers"] == sorted(float32) and heatmap_head <= set(header["fp32_layers"])
-    # only the descriptor head's float16 output is cast; the U-Net's other float16 outputs stay float16
+    # only the last activation's float16 output is cast; the U-Net's other float16 outputs stay float16
     assert header["fp32_outputs"] == sorted(reading_and_writing & float32 | {CAST})
-    assert DESCRIPTOR_HEAD not in header["fp32_outputs"]
+    assert LAST_ACTIVATION not in header["fp32_outputs"]
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "no TF32"
     assert record.builder_flags == ["FP16"]
     assert record.fp32_layers == len(float32), "the sidecar counts the layers computing in float32 only"

@@ -158,13 +158,11 @@ def test_the_fp16_policy_is_written_and_recorded(tmp_path):
     assert read_onnx_metadata(str(output))[PRECISION_POLICY_KEY] == policy
 
 
-def test_the_default_fp16_policy_writes_the_precision_policy_of_before_the_choice(export_model):
-    """fp32-detector's patterns, byte for byte as exports wrote them before --fp16-policy existed."""
+def test_the_default_fp16_policy_keeps_every_layer_in_float32(export_model):
     metadata = read_onnx_metadata(export_model().path)
     assert metadata[METADATA_PREFIX + "fp16_policy"] == '"fp32-detector"'
     assert metadata[PRECISION_POLICY_KEY] == (
-        '{"fp32_layers": ["^(?!/unet/descriptor_head/)"], "fp16_layers": ["^/unet/descriptor_head/"], '
-        '"fp32_outputs": ["^/unet/descriptor_head/"], "tf32": false}'
+        '{"fp32_layers": ["^"], "fp16_layers": [], "fp32_outputs": [], "tf32": false}'
     )
 
 

@@ -18,6 +18,7 @@ import torch
 from kornia.geometry.subpix import nms2d
 
 from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.export.descriptor_head import SparseDescriptorHead
 from disk_trt_ros.export.instance_norm import DecomposedInstanceNorm
 from disk_trt_ros.export.pipeline import (
     DiskPipeline,
@@ -143,3 +144,34 @@ def test_decomposed_instance_norm_computes_instance_norm_2d(affine):
 def test_an_instance_norm_with_running_statistics_is_not_decomposed():
     with pytest.raises(ValueError, match="running statistics"):
         DecomposedInstanceNorm(torch.nn.InstanceNorm2d(4, track_running_stats=True))
+
+
+class SparseHeadModule(torch.nn.Module):
+    def __init__(self, head: SparseDescriptorHead, pixel_x: torch.Tensor, pixel_y: torch.Tensor) -> None:
+        super().__init__()
+        self.head, self.pixel_x, self.pixel_y = head, pixel_x, pixel_y
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features, self.pixel_x, self.pixel_y)
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_the_sparse_descriptor_head_is_the_dense_convolution_at_each_pixel(kernel):
+    """Every pixel of a 9x11 map, corners and edges included (where the window runs off the map and reads zeros, as
+    the dense convolution's padding does), in PyTorch and in ONNX Runtime."""
+    torch.manual_seed(0)
+    dense = torch.nn.Conv2d(6, 4, kernel, padding="same")
+    features = torch.randn(1, 6, 9, 11)
+    expected = dense(features).detach().reshape(4, -1).T.numpy()
+    pixel = torch.arange(9 * 11, dtype=torch.int32)
+    module = SparseHeadModule(SparseDescriptorHead(dense, 9, 11), pixel % 11, pixel // 11)
+    np.testing.assert_allclose(module(features).detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+    (from_onnx,) = run_in_onnxruntime(module, features)
+    np.testing.assert_allclose(from_onnx, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("conv", [torch.nn.Conv2d(2, 3, 4, padding="same"), torch.nn.Conv2d(2, 3, 3, padding=0),
+                                  torch.nn.Conv2d(2, 3, 3, padding=1, stride=2)], ids=["even", "valid", "strided"])
+def test_the_sparse_descriptor_head_takes_only_odd_same_convolutions(conv):
+    with pytest.raises(ValueError, match="odd square 'same' convolution"):
+        SparseDescriptorHead(conv, 8, 8)

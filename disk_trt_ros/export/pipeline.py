@@ -18,8 +18,6 @@ Node names are the module path (``/unet/...`` for the network, top level for pre
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 import torch.nn.functional as F
 from kornia.feature import DISK
@@ -34,32 +32,26 @@ from disk_trt_ros.contract import (
     ModelInfo,
     PrecisionPolicy,
 )
+from disk_trt_ros.export.descriptor_head import SparseDescriptorHead
 from disk_trt_ros.export.instance_norm import with_instance_norms
 
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
-# What an fp16 TensorRT engine computes in float16, per --fp16-policy (docs/export.md). In each, pre- and
-# post-processing (NMS, top-K) stay float32 and the descriptor head writes float32, so that no fp16 tensor enters the
-# region TensorRT fuses after the U-Net (fp16 throughout lost up to 6% of the keypoints on TensorRT 8.5).
-# fp32-detector: the descriptor head alone (four fifths of the arithmetic) in float16, all else strict float32.
-# tf32-detector: the same, the float32 layers on TF32 tensor cores (PyTorch's default for float32 convolutions).
-# fp16-unet: the whole U-Net in float16 but its heat-map head, which stays float32.
-# Measured (H100, TensorRT 8.5.3, 480x640 K=2048, random weights, 4 photos; fp16 engine alone / share of kornia's
-# strict-fp32 keypoints kept on the worst photo): fp32-detector 2.78 ms / 100%, tf32-detector 2.15 ms / 97.85%,
-# fp16-unet 1.91 ms / 95.61%; kornia as users run it (TF32) 5.86 ms / 98.97%, the compiled fp16 PyTorch backend
-# 2.00 ms per frame / 98.00% (docs/tensorrt.md).
-_DETECTOR_IN_FP32 = PrecisionPolicy(
-    fp32_layers=(r"^(?!/unet/descriptor_head/)",),
-    fp16_layers=(r"^/unet/descriptor_head/",),
-    fp32_outputs=(r"^/unet/descriptor_head/",),
-)
+# What an fp16 TensorRT engine computes in float16, per --fp16-policy (docs/export.md). Pre- and post-processing (NMS,
+# top-K, the descriptor head at the keypoints) compute in float32 in each, and no float16 tensor enters them: in the
+# region TensorRT fuses after the U-Net, an fp16 input made the scores and the top-K fp16 (up to 6% of the keypoints
+# lost on TensorRT 8.5).
+# fp32-detector: everything in strict float32 (an fp16 build computes what the fp32 build computes).
+# tf32-detector: the same on TF32 tensor cores (PyTorch's default for float32 convolutions).
+# fp16-unet: the U-Net in float16 but its heat-map head; its last activation writes float32 for the two heads.
+# Measured in docs/tensorrt.md (2026-11-28, H200, TensorRT 8.5.3, 480x640 K=2048, random weights).
 FP16_POLICIES: dict[Fp16Policy, PrecisionPolicy] = {
-    Fp16Policy.FP32_DETECTOR: _DETECTOR_IN_FP32,
-    Fp16Policy.TF32_DETECTOR: dataclasses.replace(_DETECTOR_IN_FP32, tf32=True),
+    Fp16Policy.FP32_DETECTOR: PrecisionPolicy(fp32_layers=(r"^",)),
+    Fp16Policy.TF32_DETECTOR: PrecisionPolicy(fp32_layers=(r"^",), tf32=True),
     Fp16Policy.FP16_UNET: PrecisionPolicy(
         fp32_layers=(r"^(?!/unet/)", r"^/unet/heatmap_head/"),
         fp16_layers=(r"^/unet/(?!heatmap_head/)",),
-        fp32_outputs=(r"^/unet/descriptor_head/",),
+        fp32_outputs=(r"^/unet/conv\.1/",),
     ),
 }
 
@@ -213,11 +205,11 @@ def normalise_rows(descriptors: torch.Tensor) -> torch.Tensor:
 
 
 class DiskUNet(nn.Module):
-    """kornia's DISK U-Net with its last convolution split into a descriptor head and a heatmap head.
+    """kornia's DISK U-Net up to its last convolution, and that convolution's heatmap channel.
 
-    The split computes what the single 129-channel convolution computes, without a concatenation that would make
-    the heatmap share the descriptors' (fp16) buffer in an engine, and with a 128-channel convolution that suits
-    fp16 matrix units.
+    The last convolution's 128 descriptor channels are left to :class:`SparseDescriptorHead`, which computes them at
+    the keypoints only; its heatmap channel is a convolution of its own (``heatmap_head``), without a concatenation
+    that would make the heatmap share an fp16 buffer in an engine.
 
     Args:
         unet: kornia's DISK U-Net (left as it is).
@@ -225,7 +217,8 @@ class DiskUNet(nn.Module):
 
     Forward:
         rgb: float32 ``[1, 3, H, W]`` in [0, 1].
-        Returns descriptors ``[1, 128, H, W]`` (not normalised) and the heatmap ``[1, 1, H, W]`` (logits).
+        Returns the features the last convolution reads ``[1, C, H, W]`` (C = 80 for kornia's DISK) and the heatmap
+        ``[1, 1, H, W]`` (logits).
     """
 
     def __init__(self, unet: nn.Module, instance_norm: InstanceNorm) -> None:
@@ -233,9 +226,7 @@ class DiskUNet(nn.Module):
         unet = with_instance_norms(unet, instance_norm)
         self.path_down = unet.path_down
         self.path_up = unet.path_up
-        last_conv = unet.path_up[-1].conv[-1]
-        self.descriptor_head = _head_from(last_conv, slice(0, DESCRIPTOR_DIM))
-        self.heatmap_head = _head_from(last_conv, slice(DESCRIPTOR_DIM, DESCRIPTOR_DIM + 1))
+        self.heatmap_head = head_from(last_convolution(unet), slice(DESCRIPTOR_DIM, DESCRIPTOR_DIM + 1))
 
     def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = [rgb]
@@ -249,10 +240,15 @@ class DiskUNet(nn.Module):
         combined = torch.cat([last.upsample(bottom), skips[len(self.path_up) - 1]], dim=1)
         for layer in list(last.conv)[:-1]:  # kornia's Conv block: norm, activation, dropout; the convolution is split
             combined = layer(combined)
-        return self.descriptor_head(combined), self.heatmap_head(combined)
+        return combined, self.heatmap_head(combined)
 
 
-def _head_from(conv: nn.Conv2d, channels: slice) -> nn.Conv2d:
+def last_convolution(unet: nn.Module) -> nn.Conv2d:
+    """The convolution that ends kornia's DISK U-Net (128 descriptor channels, then the heatmap)."""
+    return unet.path_up[-1].conv[-1]
+
+
+def head_from(conv: nn.Conv2d, channels: slice) -> nn.Conv2d:
     """A convolution computing ``channels`` of ``conv``'s output with ``conv``'s weights."""
     head = nn.Conv2d(conv.in_channels, channels.stop - channels.start, conv.kernel_size, padding=conv.padding)
     with torch.no_grad():
@@ -279,6 +275,9 @@ class DiskPipeline(nn.Module):
         super().__init__()
         info.validate()
         self.unet = DiskUNet(disk.unet, info.instance_norm)
+        self.descriptor_head = SparseDescriptorHead(
+            head_from(last_convolution(disk.unet), slice(0, DESCRIPTOR_DIM)), info.height, info.width
+        )
         self.info = info
         pixel_index = torch.arange(info.height * info.width, dtype=torch.int32)
         self.register_buffer("pixel_x", pixel_index % info.width, persistent=False)
@@ -286,8 +285,7 @@ class DiskPipeline(nn.Module):
 
     def forward(self, image: torch.Tensor) -> Outputs:
         info = self.info
-        dense_descriptors, heatmap = self.unet(image_to_rgb(image, info.input_format))
-        dense_descriptors = dense_descriptors.reshape(DESCRIPTOR_DIM, info.height * info.width)
+        features, heatmap = self.unet(image_to_rgb(image, info.input_format))
 
         candidates = candidate_scores(heatmap, info.nms_window, info.score_threshold)
         block_scores, block_index = block_maxima(
@@ -302,7 +300,7 @@ class DiskPipeline(nn.Module):
         pixel_y = self.pixel_y.index_select(0, flat_indices) * valid_int
         keypoints = torch.stack([pixel_x, pixel_y], dim=1).to(torch.float32).unsqueeze(0)
 
-        descriptors = normalise_rows(dense_descriptors.index_select(1, flat_indices).transpose(0, 1))
+        descriptors = normalise_rows(self.descriptor_head(features, pixel_x, pixel_y))
         descriptors = torch.where(is_valid.unsqueeze(1), descriptors, 0.0)
         scores = torch.where(is_valid, scores.reshape(info.max_keypoints), 0.0)
         return keypoints, scores.unsqueeze(0), descriptors.unsqueeze(0), count_true(is_valid)
