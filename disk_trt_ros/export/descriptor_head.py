@@ -4,10 +4,10 @@
 
 kornia's DISK computes 128 descriptor channels at every pixel with one ``k x k`` convolution ("same" zero padding)
 over the U-Net's last features, then reads them at the ``K`` keypoints: at 480x640 that convolution is four fifths
-of the network's arithmetic (79 of 99 GMAC) for the ``K`` of 307,200 pixels that are used. :class:`SparseDescriptorHead`
-gathers each keypoint's ``k x k`` window of features and applies the same weights with a stride of ``k``: the same
-products, summed in another order (float32 rounding apart, the descriptors kornia reads), for ``K / (H * W)`` of the
-arithmetic. Taps outside the image read zero, as the padding does.
+of the network's arithmetic (79 of 99 GMAC) for the ``K`` of 307,200 pixels that are used.
+:class:`SparseDescriptorHead` gathers each keypoint's ``k x k`` window of features and applies the same weights with
+a stride of ``k``: the same products, summed in another order (float32 rounding apart, the descriptors kornia
+reads), for ``K / (H * W)`` of the arithmetic. Taps outside the image read zero, as the padding does.
 
 The gather is one ``Gather`` of flat indices from ``[C, H * W]``; indices and the inside-the-image test stay integer
 (TensorRT 8.2's parser rules: no ``Mod``, static shapes).

@@ -4,16 +4,18 @@
 
 The module computes what ``kornia.feature.DISK`` computes for ``n=K``: strict local maxima over the full NMS
 window, no maximum in the border strip whose window runs off the image, scores strictly above the threshold, the
-``K`` best of them. The results are ordered by descending score instead of kornia's raster order, and padded to
-``K`` slots. Equal scores (exact float ties, which only a flat heatmap makes) are ordered by NMS block, then by
-position inside the block (:func:`block_maxima`).
+``K`` best of them, their descriptors from the U-Net's last convolution evaluated at those ``K`` pixels only
+(:class:`~disk_trt_ros.export.descriptor_head.SparseDescriptorHead`). The results are ordered by descending score
+instead of kornia's raster order, and padded to ``K`` slots. Equal scores (exact float ties, which only a flat
+heatmap makes) are ordered by NMS block, then by position inside the block (:func:`block_maxima`).
 
 Graph rules it keeps (TensorRT 8.2's ONNX parser): no ``Mod``, ``NonZero`` or data-dependent shapes; each TopK
 takes at most :data:`~disk_trt_ros.contract.TRT_TOPK_ROUND` elements with a constant K; no constants outside
 float16's range; pixel coordinates and indices stay integer until the output's final cast.
 
-Node names are the module path (``/unet/...`` for the network, top level for pre- and post-processing), so that
-:data:`FP16_POLICIES` can name the layers that an fp16 TensorRT engine computes in each precision.
+Node names are the module path (``/unet/...`` for the network, ``/descriptor_head/...``, top level for pre- and
+post-processing), so that :data:`FP16_POLICIES` can name the layers that an fp16 TensorRT engine computes in each
+precision.
 """
 
 from __future__ import annotations
