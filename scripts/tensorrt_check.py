@@ -73,6 +73,10 @@ PROFILES = (
     Profile("rgb_480x640_k2048_fp16unet", 480, 640, 2048, fp16_policy="fp16-unet", precisions=("fp16",)),
     Profile("rgb_240x320_k1024_tf32detector", 240, 320, 1024, fp16_policy="tf32-detector", precisions=("fp16",)),
     Profile("rgb_240x320_k1024_fp16unet", 240, 320, 1024, fp16_policy="fp16-unet", precisions=("fp16",)),
+    Profile("rgb_480x640_k2048_fp16unet_decomposed", 480, 640, 2048, instance_norm="decomposed",
+            fp16_policy="fp16-unet", precisions=("fp16",)),
+    Profile("rgb_240x320_k1024_fp16unet_decomposed", 240, 320, 1024, instance_norm="decomposed",
+            fp16_policy="fp16-unet", precisions=("fp16",)),
 )
 
 

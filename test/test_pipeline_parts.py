@@ -19,7 +19,7 @@ from kornia.geometry.subpix import nms2d
 
 from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
 from disk_trt_ros.export.descriptor_head import SparseDescriptorHead
-from disk_trt_ros.export.instance_norm import DecomposedInstanceNorm
+from disk_trt_ros.export.instance_norm import DecomposedInstanceNorm, spatial_mean
 from disk_trt_ros.export.pipeline import (
     DiskPipeline,
     block_maxima,
@@ -40,10 +40,14 @@ class TopKModule(torch.nn.Module):
         return top_k_in_rounds(scores, self.k, floor_value=-1.0, round_size=self.round_size)
 
 
-def run_in_onnxruntime(module: torch.nn.Module, example: torch.Tensor) -> list[np.ndarray]:
+def exported_onnx(module: torch.nn.Module, example: torch.Tensor) -> bytes:
     buffer = io.BytesIO()
     torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=13)
-    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    return buffer.getvalue()
+
+
+def run_in_onnxruntime(module: torch.nn.Module, example: torch.Tensor) -> list[np.ndarray]:
+    session = ort.InferenceSession(exported_onnx(module, example), providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: example.numpy()})
 
 
@@ -139,6 +143,28 @@ def test_decomposed_instance_norm_computes_instance_norm_2d(affine):
         np.testing.assert_allclose(decomposed(features).numpy(), expected, rtol=0, atol=2e-5)
     (exported,) = run_in_onnxruntime(decomposed, features)
     np.testing.assert_allclose(exported, expected, rtol=0, atol=2e-5)
+
+
+class SpatialMean(torch.nn.Module):
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return spatial_mean(features)
+
+
+@pytest.mark.parametrize("height, width, tile", [(480, 640, [16, 16]), (30, 40, [2, 8]), (7, 9, None)])
+def test_spatial_mean_is_the_mean_of_equal_tiles_means(height, width, tile):
+    """The map's mean through tiles of the largest side up to 16 dividing each side (a single ReduceMean where none
+    but 1 does), in PyTorch and in ONNX Runtime."""
+    import onnx
+
+    features = torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(0)) + 3.0
+    expected = features.double().mean(dim=(2, 3), keepdim=True).numpy()
+    np.testing.assert_allclose(spatial_mean(features).numpy(), expected, rtol=1e-6)
+    nodes = onnx.load_from_string(exported_onnx(SpatialMean(), features)).graph.node
+    kernels = [list(attribute.ints) for node in nodes if node.op_type == "AveragePool"
+               for attribute in node.attribute if attribute.name == "kernel_shape"]
+    assert kernels == ([tile] if tile else [])
+    (exported,) = run_in_onnxruntime(SpatialMean(), features)
+    np.testing.assert_allclose(exported, expected, rtol=1e-6)
 
 
 def test_an_instance_norm_with_running_statistics_is_not_decomposed():

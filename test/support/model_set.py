@@ -19,15 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
-from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat, read_onnx_model_info
+from disk_trt_ros.contract import InputFormat, InstanceNorm, ModelInfo, TrtCompat, read_onnx_model_info
 
 MODEL_SET_VARIABLE = "DISK_TRT_ROS_TEST_MODELS"
 MANIFEST = "manifest.json"
 
-# name -> the settings of an rgb export with window 5 and threshold 0 (as kornia)
+# name -> the settings of an rgb export with window 5 and threshold 0 (as kornia); one with the instance norms
+# decomposed, so that the graph without a plugin runs on real TensorRT too
 PROFILES = {
     "rgb_240x320_k1024": {"height": 240, "width": 320, "max_keypoints": 1024, "trt_compat": TrtCompat.TRT_8_2},
     "rgb_128x160_k64_uint8": {"height": 128, "width": 160, "max_keypoints": 64, "trt_compat": TrtCompat.TRT_10},
+    "rgb_240x320_k1024_decomposed": {
+        "height": 240, "width": 320, "max_keypoints": 1024, "trt_compat": TrtCompat.TRT_8_2,
+        "instance_norm": InstanceNorm.DECOMPOSED,
+    },
 }
 
 
