@@ -157,4 +157,5 @@ def test_a_node_with_default_parameters_survives_bombs_and_processes_the_next_fr
             assert "Traceback" not in node.output, node.output
     finally:
         returncode, _ = node.stop()
+        print(node.report)  # how the node ended and what it printed, whatever failed above (pytest shows it then)
     assert returncode == 0, node.output

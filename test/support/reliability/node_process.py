@@ -64,7 +64,8 @@ class NodeProcess:
             arguments += ["-r", f"{source}:={target}"]
         for name, value in settings.items():
             arguments += ["-p", f"{name}:={value}"]
-        env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "PYTHONUNBUFFERED": "1",
+        # PYTHONFAULTHANDLER: a node killed by a fatal signal (SIGSEGV, SIGABRT) prints its threads' Python stacks.
+        env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1",
                "RCUTILS_LOGGING_BUFFERED_STREAM": "0", **(environment or {})}
         self.process = subprocess.Popen(
             [*(command or [sys.executable, "-m", "disk_trt_ros.node"]), *arguments], cwd=REPO_ROOT, env=env,
@@ -83,14 +84,26 @@ class NodeProcess:
     def output(self) -> str:
         return "".join(self.lines)
 
+    @property
+    def report(self) -> str:
+        """For assertion messages: whether the node still runs or how it ended (its exit status, or the signal that
+        killed it), then its output so far."""
+        returncode = self.process.poll()
+        if returncode is None:
+            state = "still runs"
+        elif returncode < 0:
+            state = f"was ended by signal {-returncode} ({signal.strsignal(-returncode)})"
+        else:
+            state = f"exited with status {returncode}"
+        return f"node {self.namespace} {state}; its output:\n{self.output}"
+
     def wait_for_line(self, needle: str, timeout: float) -> None:
         """Wait until a line of output contains ``needle``; AssertionError if the node ends or time runs out."""
         deadline = time.monotonic() + timeout
         while not any(needle in line for line in self.lines):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 time.sleep(0.2)  # let the reader catch the last lines
-                raise AssertionError(f"node {self.namespace} printed no {needle!r} (exit {self.process.poll()}):\n"
-                                     f"{self.output}")
+                raise AssertionError(f"no line with {needle!r}: {self.report}")
             time.sleep(0.05)
 
     def sample(self, frames_sent: int) -> ResourceSample:
@@ -119,12 +132,14 @@ class NodeProcess:
                 self.process.send_signal(number)
         try:
             self.process.wait(timeout=timeout)
+            returncode: int | None = self.process.returncode
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
-            return None, time.monotonic() - sent
-        self._reader.join(timeout=2.0)
-        return self.process.returncode, time.monotonic() - sent
+            self.process.wait(timeout=timeout)
+            returncode = None
+        seconds = time.monotonic() - sent
+        self._reader.join(timeout=2.0)  # the last lines of its output
+        return returncode, seconds
 
     def kill(self) -> None:
         if self.process.poll() is None:
