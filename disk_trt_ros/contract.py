@@ -144,7 +144,8 @@ class Fp16Policy(Vocabulary):
     """What an fp16 TensorRT engine of the model computes in float16 (fp32 engines and other backends ignore it):
     ``fp32-detector``, nothing (all strict float32, the fp32 engine's arithmetic); ``tf32-detector``, nothing, with
     the float32 layers on TF32 tensor cores; ``fp16-unet``, the whole U-Net but its heat-map head, which stays
-    float32 as do pre- and post-processing and the descriptor head. The exporter's
+    float32 as do pre- and post-processing and the descriptor head, on TF32 tensor cores where TensorRT picks them.
+    The exporter's
     :data:`~disk_trt_ros.export.pipeline.FP16_POLICIES` has the patterns."""
 
     FP32_DETECTOR = "fp32-detector"

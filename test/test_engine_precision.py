@@ -221,8 +221,8 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
     """fp16-unet: every /unet/ layer but the heat-map head's in float16; the heat-map head and everything outside
-    the U-Net (pre- and post-processing, the descriptor head) in float32; the last activation's output, which both
-    heads read, cast to float32."""
+    the U-Net (pre- and post-processing, the descriptor head) in float32, which may run as TF32; the last activation's
+    output, which both heads read, cast to float32."""
     exported = export_model(fp16_policy=Fp16Policy.FP16_UNET)
     trt_double.install(monkeypatch, "8.5.3.1")
     record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
@@ -238,8 +238,8 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     # only the last activation's float16 output is cast; the U-Net's other float16 outputs stay float16
     assert header["fp32_outputs"] == sorted(reading_and_writing & float32 | {CAST})
     assert LAST_ACTIVATION not in header["fp32_outputs"]
-    assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "no TF32"
-    assert record.builder_flags == ["FP16"]
+    assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS", "TF32"]
+    assert record.builder_flags == ["FP16", "TF32"]
     assert record.fp32_layers == len(float32), "the sidecar counts the layers computing in float32 only"
 
 

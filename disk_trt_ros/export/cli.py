@@ -69,8 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=Fp16Policy.values(),
         default=Fp16Policy.FP32_DETECTOR.value,
         help="what an fp16 TensorRT engine computes in float16: fp32-detector (default), nothing (strict float32); "
-        "tf32-detector, nothing, float32 on TF32 tensor cores; fp16-unet, the U-Net but its heat-map head; each "
-        "faster and keeping fewer of strict fp32's keypoints than the one before (docs/export.md)",
+        "tf32-detector, nothing, float32 on TF32 tensor cores; fp16-unet, the U-Net but its heat-map head, float32 "
+        "on TF32; each faster and keeping fewer of strict fp32's keypoints than the one before (docs/export.md)",
     )
     parser.add_argument("--output", required=True, type=output_file, help="ONNX file to write (written atomically)")
 
