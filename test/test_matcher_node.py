@@ -169,8 +169,13 @@ def test_under_load_frames_are_dropped_and_the_pairs_stay_one_chain(
     features = scene(0, 1024)
     for index in range(40):
         publisher.publish(keypoints_message(features, index))
-    wait_until(lambda: node.matches.messages and time.monotonic() - node.matches.messages[-1][0] > QUIET_S, 60.0,
-               "the pairs to stop coming")
+    def quiet() -> bool:
+        return bool(node.matches.messages) and time.monotonic() - node.matches.messages[-1][0] > QUIET_S
+
+    if not wait_until(quiet, 60.0):
+        last_report = node.diagnostics.messages[-1][1] if node.diagnostics.messages else "none"
+        raise AssertionError(f"the pairs did not stop coming within 60 s: {len(node.matches.messages)} pairs "
+                             f"received; the node's last report: {last_report}")
     quiet_since = time.monotonic()
     report = wait_until(lambda: next((m for t, m in node.diagnostics.messages if t > quiet_since), None), 10.0,
                         "a report after the last pair")
