@@ -145,8 +145,7 @@ class Fp16Policy(Vocabulary):
     ``fp32-detector``, nothing (all strict float32, the fp32 engine's arithmetic); ``tf32-detector``, nothing, with
     the float32 layers on TF32 tensor cores; ``fp16-unet``, the whole U-Net but its heat-map head, which stays
     float32 as do pre- and post-processing and the descriptor head, on TF32 tensor cores where TensorRT picks them.
-    The exporter's
-    :data:`~disk_trt_ros.export.pipeline.FP16_POLICIES` has the patterns."""
+    The exporter's :data:`~disk_trt_ros.export.pipeline.FP16_POLICIES` has the patterns."""
 
     FP32_DETECTOR = "fp32-detector"
     TF32_DETECTOR = "tf32-detector"
