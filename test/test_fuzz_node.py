@@ -10,6 +10,7 @@ and counted; none crashes the node, none makes it publish for a message it canno
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 import uuid
 from typing import Any, Iterator
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
@@ -31,7 +33,6 @@ from support.fuzz import compressed_data, malformed_images, well_formed_images  
 from support.paths import REPO_ROOT  # noqa: E402
 from support.reliability.camera import Camera  # noqa: E402
 from support.reliability.node_process import NodeProcess  # noqa: E402
-from support.ros import NodeSpinner  # noqa: E402
 from support.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -114,7 +115,9 @@ class FuzzedNode:
         topic = "image/compressed" if transport == "compressed" else "image"
         self.camera = Camera(self.probe, "camera", f"{self.node.namespace}/{topic}", f"{self.node.namespace}/keypoints",
                              f"{self.node.namespace}/disk_node", model.info.max_keypoints, self.message_type)
-        self.spinner = NodeSpinner(self.probe, context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.probe)
+        threading.Thread(target=self.executor.spin, daemon=True).start()
         self.node.wait_for_line("ready:", timeout=120.0)
         assert wait_until(lambda: self.camera.publisher.get_subscription_count() > 0, 20.0), self.node.output
 
@@ -146,7 +149,8 @@ class FuzzedNode:
 
     def close(self) -> None:
         returncode, seconds = self.node.stop()
-        self.spinner.close(timeout=1.0)
+        self.executor.shutdown(timeout_sec=1.0)
+        self.probe.destroy_node()
         assert returncode == 0, self.node.output
 
 

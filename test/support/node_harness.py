@@ -16,6 +16,7 @@ import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Log
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -24,7 +25,6 @@ from std_msgs.msg import Header
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.disk_node import DiskNode
 from support.images import raw_message
-from support.ros import NodeSpinner
 from support.waiting import wait_until
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -63,9 +63,9 @@ def has_stamp(index: int) -> Callable[[Any], bool]:
 
 
 class NodeHarness:
-    """A node of the package and a probe node in one context, each spun on an executor thread of its own
-    (:class:`support.ros.NodeSpinner`), with inboxes for what the node publishes, its diagnostics and its log. Each
-    instance lives in its own namespace, so tests cannot hear each other.
+    """A node of the package and a probe node in one context, spun by an executor thread, with inboxes for what the
+    node publishes, its diagnostics and its log. Each instance lives in its own namespace, so tests cannot hear each
+    other.
 
     Args:
         context: the rclpy context.
@@ -97,7 +97,11 @@ class NodeHarness:
         self.probe.create_subscription(
             Log, "/rosout", lambda log: self.log(log) if log.name == logger_name else None, ROSOUT_QOS
         )
-        self._spinners = [NodeSpinner(self.node, context), NodeSpinner(self.probe, context)]
+        self.executor = MultiThreadedExecutor(num_threads=2, context=context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.probe)
+        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self._spinner.start()
 
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
         for status in message.status:
@@ -118,8 +122,9 @@ class NodeHarness:
         return self.diagnostics.wait_for(predicate, 10.0, f"diagnostics with {what}")
 
     def close(self) -> None:
-        for spinner in self._spinners:
-            spinner.close()
+        self.executor.shutdown(timeout_sec=2.0)
+        self.node.destroy_node()
+        self.probe.destroy_node()
 
 
 class NodeUnderTest(NodeHarness):

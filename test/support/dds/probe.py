@@ -11,13 +11,13 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rclpy.executors import SingleThreadedExecutor
 
 from disk_trt_ros.contract import NODE_NAME
 from disk_trt_ros.msg import Keypoints
 from support.dds.camera import qos_profile
 from support.dds.environment import middleware_environment
 from support.reliability.frames import index_of
-from support.ros import NodeSpinner
 
 
 class Probe:
@@ -50,7 +50,16 @@ class Probe:
         self.diagnostics: dict[str, Any] = {}
         self.last_warning = ""
         self._diagnostics_count = 0
-        self._spinner = NodeSpinner(self.node, self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # the context shut down between two waits
+            pass
 
     def _on_keypoints(self, message: Keypoints, info: dict[str, Any]) -> None:
         index = index_of(message.header.stamp)
@@ -108,5 +117,6 @@ class Probe:
         return self.counts()
 
     def close(self) -> None:
-        self._spinner.close(timeout=1.0)
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)

@@ -16,13 +16,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import rclpy
+from rclpy.executors import SingleThreadedExecutor
 
 from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
 from support.reliability.camera import Camera
 from support.reliability.frames import ScenarioFrames, source_picture
 from support.reliability.node_process import NodeProcess, ResourceSample
 from support.reliability.results import CameraResult, ScenarioResult
-from support.ros import NodeSpinner
 from support.waiting import wait_until
 
 SAMPLE_INTERVAL_S = 0.5
@@ -72,7 +72,10 @@ def run_scenario(
     picture = source_picture(info)
     domain_id = context.get_domain_id()
     probe = rclpy.create_node(f"reliability_{name}", context=context)
-    spinner = NodeSpinner(probe, context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(probe)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
     nodes: dict[str, NodeProcess] = {}
     try:
         for camera in cameras:
@@ -146,7 +149,8 @@ def run_scenario(
     finally:
         for node in nodes.values():
             node.kill()
-        spinner.close(timeout=1.0)
+        executor.shutdown(timeout_sec=1.0)
+        probe.destroy_node()
 
 
 def resource_figures(samples: list[ResourceSample], frames: int) -> dict[str, Any]:
