@@ -12,8 +12,10 @@ python scripts/benchmark_table.py render TORCH.json TENSORRT.json...
 the Markdown table: per model, the medians of kornia, the compiled PyTorch backend (fp16) and the TensorRT
 backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the engine alone), with ratios
 to kornia, and the share of kornia's strict-fp32 keypoints that the fp16 TensorRT engine, the PyTorch backend and
-kornia in TF32 keep (worst photograph). A variant (``rgb_480x640_k2048_fp16unet``) is compared with its base
-model's kornia and PyTorch figures. TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
+kornia in TF32 keep (worst photograph), and the fp16 backend's time beyond its engine: all of `run`, and the
+frame's GPU work alone (copies, launch, synchronisation: `run` without copying out and checking the features).
+A variant (``rgb_480x640_k2048_fp16unet``) is compared with its base model's kornia and PyTorch figures.
+TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
         "| model | kornia (TF32) ms | kornia strict fp32 ms | PyTorch fp16 compiled ms "
         "| TensorRT fp32: run / engine ms | TensorRT fp16: run / engine ms | fp16 engine / kornia "
         "| fp16 run / kornia | fp16 run / PyTorch | fp16 engine / smallest K's | TensorRT fp16 kept "
-        "| PyTorch fp16 kept | kornia (TF32) kept |",
-        "|" + " --- |" * 13,
+        "| PyTorch fp16 kept | kornia (TF32) kept | fp16 overhead ms: run / GPU work |",
+        "|" + " --- |" * 14,
     ]
 
     def order(name: str) -> tuple[int, int, str]:  # larger frames first, then by K: rgb_480x640_k2048[_variant]
@@ -74,6 +76,12 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
 
     def kept(agreement: dict[str, Any] | None) -> str:
         return cell(agreement["overlap_min"] * 100 if agreement else None, 2, "%")
+
+    def overhead(entry: dict[str, Any] | None) -> str:  # beyond the engine: all of run, and its GPU work alone
+        if entry is None or "execute_ms" not in entry:
+            return "—"
+        engine = entry["engine_ms"]["p50"]
+        return f"{entry['run_ms']['p50'] - engine:.2f} / {entry['execute_ms']['p50'] - engine:.2f}"
 
     def times(entry: dict[str, Any] | None) -> str:
         return "—" if entry is None else f"{entry['run_ms']['p50']:.2f} / {entry['engine_ms']['p50']:.2f}"
@@ -96,7 +104,7 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
             f"| {ratio(fp16_engine, kornia)} | {ratio(fp16_run, kornia)} | {ratio(fp16_run, compiled)} "
             f"| {ratio(fp16_engine, smallest_k.get(size))} "
             f"| {cell(min(a['kept'] for a in fp16['kornia']) * 100 if fp16 else None, 2, '%')} "
-            f"| {kept(figures.get('agreement'))} | {kept(figures.get('kornia_agreement'))} |"
+            f"| {kept(figures.get('agreement'))} | {kept(figures.get('kornia_agreement'))} | {overhead(fp16)} |"
         )
     return "\n".join(lines)
 

@@ -11,8 +11,9 @@ Three steps, the first and last on a development machine, the middle on a GPU ma
     python scripts/tensorrt_check.py run DIR --out RESULTS.json [--timing-cache FILE] [--iters 200]
         for each profile and precision: `python -m disk_trt_ros build-engine` in its own process, then the TensorRT
         backend in this one (so every engine is loaded by another process than the one that built it): engine
-        inspector (layers, plugins), latency (CUDA events around the engine alone, and `Backend.run` from a uint8
-        image to numpy features), and agreement with both references on every photograph.
+        inspector (layers, plugins), latency (CUDA events around the engine alone; the frame's GPU work, a uint8
+        image into pinned memory to the outputs in pinned memory, synchronised; `Backend.run`, which also copies
+        the features out and checks them), and agreement with both references on every photograph.
     python scripts/tensorrt_check.py report RESULTS.json...
         prints the Markdown tables of docs/tensorrt.md.
 
@@ -176,6 +177,7 @@ def percentiles(milliseconds: list[float]) -> dict[str, float]:
 
 def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) -> None:
     """Build every prepared profile in both precisions, load each engine here, and measure it (see the module)."""
+    from disk_trt_ros.contract import INPUT_NAME, OUTPUT_NAMES
     from disk_trt_ros.inference.tensorrt.backend import TensorRTBackend
     from disk_trt_ros.inference.tensorrt.record import read_sidecar
     from disk_trt_ros.inference.tensorrt.runtime import import_tensorrt
@@ -222,9 +224,12 @@ def run(directory: Path, out: Path, timing_cache: Path | None, iterations: int) 
                     backend.run(images[0])
                 engine_ms = [backend.engine_milliseconds(images[i % len(images)]) for i in range(iterations)]
                 run_ms = wall_milliseconds(backend.run, [(images[i % len(images)],) for i in range(iterations)])
+                frames = [({INPUT_NAME: images[i % len(images)]}, OUTPUT_NAMES) for i in range(iterations)]
+                execute_ms = wall_milliseconds(backend.engine.execute, frames)
                 steps = [backend.timed_run(images[i % len(images)])[1] for i in range(50)]
                 entry["steps_ms"] = {name: float(np.median([step[name] for step in steps])) for name in steps[0]}
                 entry["engine_ms"], entry["run_ms"] = percentiles(engine_ms), percentiles(run_ms)
+                entry["execute_ms"] = percentiles(execute_ms)
             finally:
                 backend.close()
             results.append(entry)
@@ -240,6 +245,7 @@ def summary_line(entry: dict[str, Any]) -> str:
         f"{entry['engine_mb']:.1f} MB, plugins {entry['plugin_layers']}, fp32 layers {entry['fp32_layers']}, "
         f"input {entry['input_dtype']}, engine {entry['engine_ms']['p50']:.3f}/{entry['engine_ms']['p90']:.3f} ms, "
         f"run {entry['run_ms']['p50']:.3f}/{entry['run_ms']['p90']:.3f} ms, "
+        f"GPU work {entry['execute_ms']['p50']:.3f} ms, "
         f"{entry.get('cuda_graph', 'CUDA graph not recorded')}, steps "
         f"{ {name: round(value, 3) for name, value in entry['steps_ms'].items()} }, kornia kept >= {kept:.4f}, "
         f"differing {[a['differing'] for a in entry['kornia']]}, score <= "
@@ -248,13 +254,21 @@ def summary_line(entry: dict[str, Any]) -> str:
     )
 
 
+def gpu_overhead(entry: dict[str, Any]) -> str:
+    """The frame's GPU work (copies, launch, synchronisation) beyond the engine alone, in ms; "—" for results
+    recorded before it was measured."""
+    if "execute_ms" not in entry:
+        return "—"
+    return f"{entry['execute_ms']['p50'] - entry['engine_ms']['p50']:.3f}"
+
+
 def report(paths: Iterable[Path]) -> str:
     """Markdown tables of the results: one row per profile and precision, then the warnings."""
     entries = [entry for path in paths for entry in json.loads(path.read_text())]
     lines = [
         "| profile | precision | build s | engine MB | plugin layers | fp32 layers | image input | engine p50 / p90 ms "
-        "| run p50 / p90 ms | overhead ms | kornia: kept (min) | differing | max score diff | min cosine "
-        "| ONNX Runtime: kept (min) | max score diff |",
+        "| run p50 / p90 ms | overhead ms: run / GPU work | kornia: kept (min) | differing | max score diff "
+        "| min cosine | ONNX Runtime: kept (min) | max score diff |",
         "|" + " --- |" * 16,
     ]
     warnings: dict[str, set[str]] = {}
@@ -269,7 +283,7 @@ def report(paths: Iterable[Path]) -> str:
             f"| {entry['plugin_layers']} | {entry['fp32_layers']} | {entry['input_dtype']} "
             f"| {entry['engine_ms']['p50']:.3f} / {entry['engine_ms']['p90']:.3f} "
             f"| {entry['run_ms']['p50']:.3f} / {entry['run_ms']['p90']:.3f} "
-            f"| {entry['run_ms']['p50'] - entry['engine_ms']['p50']:.3f} "
+            f"| {entry['run_ms']['p50'] - entry['engine_ms']['p50']:.3f} / {gpu_overhead(entry)} "
             f"| {min(a['kept'] for a in kornia):.2%} | {max(a['differing'] for a in kornia)} "
             f"| {max(a['score_diff'] for a in kornia):.1e} | {min(a['cosine'] for a in kornia):.5f} "
             f"| {min(a['kept'] for a in onnxruntime):.2%} | {max(a['score_diff'] for a in onnxruntime):.1e} |"

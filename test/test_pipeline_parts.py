@@ -26,18 +26,20 @@ from disk_trt_ros.export.pipeline import (
     candidate_scores,
     count_true,
     normalise_rows,
+    top_k,
     top_k_in_rounds,
+    top_k_rows,
 )
 from disk_trt_ros.export.weights import random_disk
 
 
 class TopKModule(torch.nn.Module):
-    def __init__(self, k: int, round_size: int) -> None:
+    def __init__(self, function, k: int, round_size: int) -> None:
         super().__init__()
-        self.k, self.round_size = k, round_size
+        self.function, self.k, self.round_size = function, k, round_size
 
     def forward(self, scores: torch.Tensor):
-        return top_k_in_rounds(scores, self.k, floor_value=-1.0, round_size=self.round_size)
+        return self.function(scores, self.k, floor_value=-1.0, round_size=self.round_size)
 
 
 def exported_onnx(module: torch.nn.Module, example: torch.Tensor) -> bytes:
@@ -55,10 +57,34 @@ def run_in_onnxruntime(module: torch.nn.Module, example: torch.Tensor) -> list[n
 def test_top_k_in_rounds_equals_one_stable_sort_with_ties(k, round_size):
     """Heavy ties (scores from 6 values) across round boundaries: the order is descending, ties by index."""
     scores = torch.from_numpy(np.random.default_rng(k).integers(0, 6, (1, 200)).astype(np.float32))
-    values, indices = run_in_onnxruntime(TopKModule(k, round_size), scores)
+    values, indices = run_in_onnxruntime(TopKModule(top_k_in_rounds, k, round_size), scores)
     expected = np.lexsort((np.arange(200), -scores.numpy()[0]))[:k]
     np.testing.assert_array_equal(indices[0], expected)
     np.testing.assert_array_equal(values[0], scores.numpy()[0, expected])
+
+
+@pytest.mark.parametrize("k,round_size,rows", [(10, 3, 32), (37, 8, 8), (100, 40, 4), (150, 40, 2)])
+def test_top_k_over_rows_equals_one_stable_sort_with_ties(k, round_size, rows):
+    """The two-stage top-K (rows, then their candidates), rounds in both stages, heavy ties across rows."""
+    assert top_k_rows(1600, k) == rows
+    scores = torch.from_numpy(np.random.default_rng(k).integers(0, 6, (1, 1600)).astype(np.float32))
+    values, indices = run_in_onnxruntime(TopKModule(top_k, k, round_size), scores)
+    expected = np.lexsort((np.arange(1600), -scores.numpy()[0]))[:k]
+    np.testing.assert_array_equal(indices[0], expected)
+    np.testing.assert_array_equal(values[0], scores.numpy()[0, expected])
+
+
+@pytest.mark.parametrize("count,k,rows", [
+    (34240, 2048, 4),  # 480x640, window 5: 160 x 214 blocks
+    (34240, 4096, 2),
+    (34240, 8192, 1),
+    (8560, 1024, 2),  # 240x320
+    (76800, 8192, 2),  # 480x640, window 3
+    (2322, 64, 2),  # 128x160: 2322 = 2 * 1161, no further power of two
+    (4099, 16, 1),  # odd
+])
+def test_top_k_rows_keep_four_times_k_per_row(count, k, rows):
+    assert top_k_rows(count, k) == rows
 
 
 @pytest.mark.parametrize("window", [3, 5, 7, 9])

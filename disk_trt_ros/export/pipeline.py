@@ -39,6 +39,10 @@ from disk_trt_ros.export.instance_norm import with_instance_norms
 
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
+# top_k's rows hold at least this many times K elements: at 480x640 K=2048 (34,240 blocks) four rows of 8,560 were
+# faster than two or eight on TensorRT 8.5 (docs/tensorrt.md).
+TOP_K_ROW_FACTOR = 4
+
 # What an fp16 TensorRT engine computes in float16, per --fp16-policy (docs/export.md). Pre- and post-processing (NMS,
 # top-K, the descriptor head at the keypoints) compute in float32 in each, and no float16 tensor enters them: in the
 # region TensorRT fuses after the U-Net, an fp16 input made the scores and the top-K fp16 (up to 6% of the keypoints
@@ -164,7 +168,8 @@ def block_maxima(
 def top_k_in_rounds(
     scores: torch.Tensor, k: int, floor_value: float, round_size: int = TRT_TOPK_ROUND
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``k`` largest of ``scores [1, N]``, descending, ties in index order, with no TopK above ``round_size``.
+    """The ``k`` largest of each row of ``scores [R, N]``, descending, ties in index order, with no TopK above
+    ``round_size``.
 
     One TopK returns the first block of the global order; each next round runs TopK again over what is left, where
     "left" is everything after the previous round's last element in that order: a smaller score, or an equal score
@@ -172,7 +177,7 @@ def top_k_in_rounds(
     ONNX TopK returning equal values in index order (TensorRT 8.5 does: docs/tensorrt.md).
 
     Returns:
-        values ``[1, k]`` and int64 indices ``[1, k]``.
+        values ``[R, k]`` and int64 indices ``[R, k]`` into each row.
     """
     count = scores.shape[1]
     positions = torch.arange(count, dtype=torch.int64, device=scores.device).unsqueeze(0)
@@ -194,6 +199,42 @@ def top_k_in_rounds(
     if len(values) == 1:
         return values[0], indices[0]
     return torch.cat(values, dim=1), torch.cat(indices, dim=1)
+
+
+def top_k_rows(count: int, k: int) -> int:
+    """How many rows :func:`top_k` splits ``count`` elements into: the most, a power of two dividing ``count``, that
+    leaves every row at least :data:`TOP_K_ROW_FACTOR` times ``k`` elements (1: no split)."""
+    rows = 1
+    while count % (2 * rows) == 0 and count // (2 * rows) >= TOP_K_ROW_FACTOR * k:
+        rows *= 2
+    return rows
+
+
+def top_k(
+    scores: torch.Tensor, k: int, floor_value: float, round_size: int = TRT_TOPK_ROUND
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` largest of ``scores [1, N]``, descending, ties in index order: :func:`top_k_in_rounds` over the
+    ``k`` largest of each of :func:`top_k_rows` equal rows.
+
+    The global ``k`` largest are among the ``k`` largest of the rows that hold them, so the second TopK over the
+    rows' ``R * k`` finds them; its candidates lie row after row, each row's in descending order with ties in index
+    order, so equal scores keep the order of their indices. TensorRT 8.5 runs TopK over one long row slowly: at
+    480x640 K=2048, 34,240 blocks in one TopK took 0.24 ms, in four rows then 8,192 candidates 0.16 ms
+    (docs/tensorrt.md).
+
+    Returns:
+        values ``[1, k]`` and int64 indices ``[1, k]`` into ``scores``.
+    """
+    count = scores.shape[1]
+    rows = top_k_rows(count, k)
+    if rows == 1:
+        return top_k_in_rounds(scores, k, floor_value, round_size)
+    length = count // rows
+    row_values, row_indices = top_k_in_rounds(scores.reshape(rows, length), k, floor_value, round_size)
+    row_starts = torch.arange(rows, dtype=torch.int64, device=scores.device).reshape(rows, 1) * length
+    candidates = (row_indices + row_starts).reshape(rows * k)
+    values, picks = top_k_in_rounds(row_values.reshape(1, rows * k), k, floor_value, round_size)
+    return values, candidates.index_select(0, picks.reshape(k)).reshape(1, k)
 
 
 def normalise_rows(descriptors: torch.Tensor) -> torch.Tensor:
@@ -296,7 +337,7 @@ class DiskPipeline(nn.Module):
         block_scores, block_index = block_maxima(
             candidates, info.height, info.width, info.nms_window, info.score_threshold
         )
-        scores, blocks = top_k_in_rounds(block_scores, info.max_keypoints, info.score_threshold)
+        scores, blocks = top_k(block_scores, info.max_keypoints, info.score_threshold)
         flat_indices = block_index.index_select(0, blocks.reshape(info.max_keypoints))
         is_valid = scores.reshape(info.max_keypoints) > info.score_threshold
         valid_int = is_valid.to(torch.int32)
