@@ -10,7 +10,6 @@ and counted; none crashes the node, none makes it publish for a message it canno
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 import uuid
 from typing import Any, Iterator
@@ -29,6 +28,7 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError  # noqa: E402
 from disk_trt_ros.image_conversion import ImageConverter  # noqa: E402
 from disk_trt_ros.node.disk_node import _PARAMETERS, DiskNode  # noqa: E402
+from disk_trt_ros.node.executor_thread import ExecutorThread  # noqa: E402
 from support.fuzz import compressed_data, malformed_images, well_formed_images  # noqa: E402
 from support.paths import REPO_ROOT  # noqa: E402
 from support.reliability.camera import Camera  # noqa: E402
@@ -117,7 +117,7 @@ class FuzzedNode:
                              f"{self.node.namespace}/disk_node", model.info.max_keypoints, self.message_type)
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.probe)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
+        self.spinning = ExecutorThread(self.executor, f"fuzz_probe_{transport}")
         self.node.wait_for_line("ready:", timeout=120.0)
         assert wait_until(lambda: self.camera.publisher.get_subscription_count() > 0, 20.0), self.node.output
 
@@ -149,7 +149,7 @@ class FuzzedNode:
 
     def close(self) -> None:
         returncode, seconds = self.node.stop()
-        self.executor.shutdown(timeout_sec=1.0)
+        self.spinning.stop(timeout_s=1.0)
         self.probe.destroy_node()
         assert returncode == 0, self.node.output
 

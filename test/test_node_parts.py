@@ -1,14 +1,16 @@
 # SPDX-FileCopyrightText: 2026 disk_trt_ros contributors
 # SPDX-License-Identifier: Apache-2.0
 """The nodes' parts on their own: the Keypoints message both ways, the newest-frame slot, the frame statistics, the
-debug image's rate limiter, and the matcher's checks of Keypoints messages and its Matches message (the nodes
-themselves, over DDS, are test_node.py's and test_matcher_node.py's)."""
+debug image's rate limiter, the matcher's checks of Keypoints messages and its Matches message, and the executor
+thread (the nodes themselves, over DDS, are test_node.py's and test_matcher_node.py's)."""
 
 from __future__ import annotations
 
 import math
 import re
 import threading
+import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +18,10 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
+import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticStatus
+from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import Header
 
 from disk_trt_ros.errors import KeypointsMessageError
@@ -25,6 +29,7 @@ from disk_trt_ros.image_conversion import ModelInput
 from disk_trt_ros.inference.base import Features
 from disk_trt_ros.node.debug_image import RateLimiter
 from disk_trt_ros.node.diagnostics import FrameStatistics, diagnostic_array
+from disk_trt_ros.node.executor_thread import ExecutorThread
 from disk_trt_ros.node.keypoints_message import features_from_message, keypoints_message
 from disk_trt_ros.node.matches_message import checked_features, checked_pair, matches_message
 from disk_trt_ros.node.newest_worker import LatestSlot
@@ -181,3 +186,49 @@ def test_rate_limiter_lets_through_at_most_the_rate() -> None:
     assert sum(passed) == 5
     unlimited = RateLimiter(0.0, clock=lambda: now[0])
     assert all(unlimited.ready() for _ in range(10))
+
+
+def test_executor_thread_finishes_the_running_callback_then_shuts_the_executor_down(rclpy_context: Any) -> None:
+    """stop() waits for the callback the thread is in, and nothing runs after it: the executor is shut down only
+    once its thread has left the executor (rclpy 7.1's shutdown alone would destroy the wait set under it)."""
+    node = rclpy.create_node("executor_thread_test", context=rclpy_context)
+    started, finished = [], []
+    in_callback = threading.Event()
+
+    def slow_tick() -> None:
+        started.append(time.monotonic())
+        in_callback.set()
+        time.sleep(0.3)
+        finished.append(time.monotonic())
+
+    node.create_timer(0.05, slow_tick)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    spinning = ExecutorThread(executor, "executor_thread_test")
+    try:
+        assert in_callback.wait(10.0), "the timer never fired"
+        assert spinning.stop(timeout_s=10.0), "the thread did not end"
+        assert not spinning.running
+        assert len(finished) == len(started) >= 1, "stop() returned while a callback was running"
+        calls = len(started)
+        time.sleep(0.3)
+        assert len(started) == calls, "a callback ran after stop()"
+    finally:
+        node.destroy_node()
+
+
+def test_executor_thread_ends_with_its_context(rclpy_context: Any) -> None:
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=rclpy_context.get_domain_id())
+    node = rclpy.create_node("executor_thread_context_test", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    spinning = ExecutorThread(executor, "executor_thread_context_test")
+    try:
+        assert spinning.running
+        context.try_shutdown()
+        assert wait_until(lambda: not spinning.running, 10.0), "the thread kept spinning on a shut-down context"
+        assert spinning.stop(timeout_s=1.0)
+    finally:
+        node.destroy_node()
+        context.try_shutdown()

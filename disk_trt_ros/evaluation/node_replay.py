@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import queue
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,7 +22,7 @@ from typing import Any, Iterator
 import rclpy
 from builtin_interfaces.msg import Time
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -46,6 +45,7 @@ from disk_trt_ros.evaluation.sequence import DrawnPair, FrameResult, SequenceEva
 from disk_trt_ros.evaluation.skipped_frames import SkippedFrames
 from disk_trt_ros.inference.base import Matcher
 from disk_trt_ros.msg import Keypoints
+from disk_trt_ros.node.executor_thread import ExecutorThread
 from disk_trt_ros.node.keypoints_message import features_from_message
 
 PROBE_INTERVAL_S = 2.0
@@ -117,14 +117,7 @@ class NodeReplay:
         self.node_counters = NodeCounters(self._node, self._publisher.topic_name)
         self._executor = SingleThreadedExecutor(context=context)
         self._executor.add_node(self._node)
-        self._spinner = threading.Thread(target=self._spin, name="disk_eval_spin", daemon=True)
-        self._spinner.start()
-
-    def _spin(self) -> None:
-        try:
-            self._executor.spin()
-        except ExternalShutdownException:
-            pass
+        self._spinning = ExecutorThread(self._executor, "disk_eval_spin")
 
     def _on_keypoints(self, data: bytes) -> None:
         self._arrivals.put((time.time_ns(), data))
@@ -240,9 +233,8 @@ class NodeReplay:
         )
 
     def close(self) -> None:
-        self._executor.shutdown(timeout_sec=1.0)
+        self._spinning.stop(timeout_s=1.0)
         self._node.destroy_node()
-        self._spinner.join(timeout=1.0)
 
 
 def replay(

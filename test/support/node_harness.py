@@ -24,6 +24,7 @@ from std_msgs.msg import Header
 
 from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.disk_node import DiskNode
+from disk_trt_ros.node.executor_thread import ExecutorThread
 from support.images import raw_message
 from support.waiting import wait_until
 
@@ -100,8 +101,7 @@ class NodeHarness:
         self.executor = MultiThreadedExecutor(num_threads=2, context=context)
         self.executor.add_node(self.node)
         self.executor.add_node(self.probe)
-        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
-        self._spinner.start()
+        self._spinning = ExecutorThread(self.executor, f"harness{self.namespace}")
 
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
         for status in message.status:
@@ -122,7 +122,7 @@ class NodeHarness:
         return self.diagnostics.wait_for(predicate, 10.0, f"diagnostics with {what}")
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
+        self._spinning.stop(timeout_s=2.0)
         self.node.destroy_node()
         self.probe.destroy_node()
 

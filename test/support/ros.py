@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Any, Iterator
 
 
@@ -14,11 +13,13 @@ def spinning(node: Any, context: Any, shutdown_timeout: float = 2.0) -> Iterator
     """Spin an rclpy ``node`` on its own executor thread while the block runs; then stop it and destroy the node."""
     from rclpy.executors import SingleThreadedExecutor
 
+    from disk_trt_ros.node.executor_thread import ExecutorThread
+
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinning_thread = ExecutorThread(executor, f"spinning_{node.get_name()}")
     try:
         yield node
     finally:
-        executor.shutdown(timeout_sec=shutdown_timeout)
+        spinning_thread.stop(timeout_s=shutdown_timeout)
         node.destroy_node()

@@ -15,6 +15,7 @@ from rclpy.executors import SingleThreadedExecutor
 
 from disk_trt_ros.contract import NODE_NAME
 from disk_trt_ros.msg import Keypoints
+from disk_trt_ros.node.executor_thread import ExecutorThread
 from support.dds.camera import qos_profile
 from support.dds.environment import middleware_environment
 from support.reliability.frames import index_of
@@ -52,14 +53,7 @@ class Probe:
         self._diagnostics_count = 0
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # the context shut down between two waits
-            pass
+        self.spinning = ExecutorThread(self.executor, f"probe_{os.getpid()}")
 
     def _on_keypoints(self, message: Keypoints, info: dict[str, Any]) -> None:
         index = index_of(message.header.stamp)
@@ -117,6 +111,6 @@ class Probe:
         return self.counts()
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=1.0)
+        self.spinning.stop(timeout_s=1.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)

@@ -19,6 +19,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
 from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
+from disk_trt_ros.node.executor_thread import ExecutorThread
 from support.reliability.camera import Camera
 from support.reliability.frames import ScenarioFrames, source_picture
 from support.reliability.node_process import NodeProcess, ResourceSample
@@ -74,8 +75,7 @@ def run_scenario(
     probe = rclpy.create_node(f"reliability_{name}", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(probe)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    spinning = ExecutorThread(executor, f"reliability_{name}")
     nodes: dict[str, NodeProcess] = {}
     try:
         for camera in cameras:
@@ -149,7 +149,7 @@ def run_scenario(
     finally:
         for node in nodes.values():
             node.kill()
-        executor.shutdown(timeout_sec=1.0)
+        spinning.stop(timeout_s=1.0)
         probe.destroy_node()
 
 
