@@ -7,7 +7,8 @@ python scripts/benchmark_table.py torch DIR --out TORCH.json [--iters 200]
 on the GPU machine's own Python (PyTorch with CUDA, kornia carried as wheels): for every model that
 `scripts/tensorrt_check.py prepare` wrote to DIR, `bench --backend torch --precision fp16 --torch-compile
 --compare kornia` in this process (so the compiled U-Net is reused across K), which also times kornia's DISK
-as users run it (TF32 allowed) and in strict fp32.
+as users run it (TF32 allowed) and in strict fp32. Variants (``rgb_480x640_k2048_fp16unet``) are skipped: their
+rows are compared with their base model's figures.
 python scripts/benchmark_table.py render TORCH.json TENSORRT.json...
 the Markdown table: per model, the medians of kornia, the compiled PyTorch backend (fp16) and the TensorRT
 backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the engine alone), with ratios
@@ -32,11 +33,16 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 
+def base_model(name: str) -> str:
+    """``rgb_480x640_k2048`` for itself and for its variants (``rgb_480x640_k2048_fp16unet``)."""
+    return re.match(r"\w+?_\d+x\d+_k\d+", name).group(0)
+
+
 def bench_torch(directory: Path, out: Path, iterations: int, images: Path | None) -> None:
     from disk_trt_ros.cli import main as cli
 
     results: dict[str, Any] = {}
-    for model in sorted(directory.glob("*.onnx")):
+    for model in sorted(model for model in directory.glob("*.onnx") if base_model(model.stem) == model.stem):
         with tempfile.TemporaryDirectory() as scratch:
             figures = Path(scratch) / "bench.json"
             status = cli([
@@ -88,8 +94,8 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
 
     smallest_k: dict[str, float] = {}  # per frame size, the fp16 engine time of the first (smallest) K
     for name in sorted({name for name, _ in tensorrt}, key=order):
-        base = re.match(r"\w+?_\d+x\d+_k\d+", name).group(0)  # a variant's baselines are its base model's
-        figures = torch.get(name) or torch.get(base, {})
+        base = base_model(name)  # a variant's baselines are its base model's
+        figures = torch.get(base, {})
         kornia = figures.get("kornia", {}).get("median_ms")
         strict = figures.get("kornia_strict_fp32", {}).get("median_ms")
         compiled = figures.get("latency", {}).get("median_ms")

@@ -48,3 +48,21 @@ def test_a_variant_row_is_compared_with_its_base_models_baselines(tmp_path: Path
     assert variant[10:13] == ["95.00%", "98.00%", "99.00%"], "worst photo; PyTorch's and kornia's from the base"
     assert variant[13] == "0.50 / 0.10 |", "beyond the engine: the whole run, and the frame's GPU work"
     assert base[10] == "100.00%" and base[13] == "— |", "no GPU-work figure in the results: not invented"
+
+
+def test_the_pytorch_step_times_base_models_only(tmp_path: Path, monkeypatch: Any) -> None:
+    import disk_trt_ros.cli
+
+    for name in ("rgb_240x320_k1024", "rgb_240x320_k1024_fp16unet_decomposed", "rgb_480x640_k4096"):
+        (tmp_path / f"{name}.onnx").write_bytes(b"")
+    benched: list[str] = []
+
+    def bench(argv: list[str]) -> int:
+        benched.append(Path(argv[argv.index("--model") + 1]).stem)
+        Path(argv[argv.index("--json") + 1]).write_text(json.dumps({"latency": {"median_ms": 1.0}}))
+        return 0
+
+    monkeypatch.setattr(disk_trt_ros.cli, "main", bench)
+    load_script().bench_torch(tmp_path, tmp_path / "torch.json", 10, None)
+    assert benched == ["rgb_240x320_k1024", "rgb_480x640_k4096"], "a variant's row uses its base model's figures"
+    assert sorted(json.loads((tmp_path / "torch.json").read_text())) == benched
