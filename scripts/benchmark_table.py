@@ -15,6 +15,8 @@ backend (fp32 and fp16: `run`, a uint8 frame in and numpy features out, and the 
 to kornia, and the share of kornia's strict-fp32 keypoints that the fp16 TensorRT engine, the PyTorch backend and
 kornia in TF32 keep (worst photograph), and the fp16 backend's time beyond its engine: all of `run`, and the
 frame's GPU work alone (copies, launch, synchronisation: `run` without copying out and checking the features).
+Below the table, kornia's medians across the K of each frame size: the same network timed minutes apart, so the
+spread of the reference that the ratios divide by.
 A variant (``rgb_480x640_k2048_fp16unet``) is compared with its base model's kornia and PyTorch figures.
 TENSORRT.json are `scripts/tensorrt_check.py run` results of the same session.
 """
@@ -112,6 +114,15 @@ def render(torch_results: Path, tensorrt_results: list[Path]) -> str:
             f"| {cell(min(a['kept'] for a in fp16['kornia']) * 100 if fp16 else None, 2, '%')} "
             f"| {kept(figures.get('agreement'))} | {kept(figures.get('kornia_agreement'))} | {overhead(fp16)} |"
         )
+    kornia_by_size: dict[str, list[float]] = {}  # the same network at every K: its spread is the reference's noise
+    for name in sorted(torch, key=order):
+        if "kornia" in torch[name]:
+            kornia_by_size.setdefault(name.split("_k")[0], []).append(torch[name]["kornia"]["median_ms"])
+    spreads = [f"{size} {min(ms):.2f}–{max(ms):.2f} ms ({len(ms)} K)"
+               for size, ms in kornia_by_size.items() if len(ms) > 1]
+    if spreads:
+        lines += ["", "kornia (TF32), its median at each K of one frame size (the same network, K changes only its "
+                  "last top-k): " + "; ".join(spreads) + "."]
     return "\n".join(lines)
 
 

@@ -11,6 +11,8 @@
 #   OUT_DIR: gets torch.json, tensorrt.json, timing.cache, table.md (docs/benchmarks.md) and tensorrt.md
 #            (docs/tensorrt.md);
 #   ITERS: timed frames per figure (default 200).
+# Where TensorRT's environment must not reach PyTorch's process (the bundle's /root/trt85/env.sh sets
+# LD_LIBRARY_PATH), make PY39 a script that sources it and runs its Python (docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHECK=$1 OUT=$2 IMAGES=$3 ITERS=${4:-200}

@@ -66,3 +66,14 @@ def test_the_pytorch_step_times_base_models_only(tmp_path: Path, monkeypatch: An
     load_script().bench_torch(tmp_path, tmp_path / "torch.json", 10, None)
     assert benched == ["rgb_240x320_k1024", "rgb_480x640_k4096"], "a variant's row uses its base model's figures"
     assert sorted(json.loads((tmp_path / "torch.json").read_text())) == benched
+
+
+def test_the_table_states_kornias_spread_across_k(tmp_path: Path) -> None:
+    torch = {name: {"kornia": {"median_ms": median}, "latency": {"median_ms": 1.0}}
+             for name, median in (("rgb_480x640_k2048", 6.9), ("rgb_480x640_k8192", 5.0), ("rgb_240x320_k1024", 2.4))}
+    tensorrt = [tensorrt_entry(name, "fp16", 1.0, 1.0, [1.0]) for name in torch]
+    (tmp_path / "torch.json").write_text(json.dumps(torch))
+    (tmp_path / "tensorrt.json").write_text(json.dumps(tensorrt))
+    lines = load_script().render(tmp_path / "torch.json", [tmp_path / "tensorrt.json"]).splitlines()
+    assert lines[-1].endswith(": rgb_480x640 5.00–6.90 ms (2 K)."), "one K at 240x320: no spread to state"
+    assert lines[-2] == "" and len(lines) == 2 + len(torch) + 2
