@@ -21,18 +21,17 @@ from hypothesis import strategies as st
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("disk_trt_ros.msg", reason="the Keypoints interface is not built: run `make setup`")
 
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from disk_trt_ros.errors import ImageConversionError, NodeConfigurationError  # noqa: E402
 from disk_trt_ros.image_conversion import ImageConverter  # noqa: E402
 from disk_trt_ros.node.disk_node import _PARAMETERS, DiskNode  # noqa: E402
-from disk_trt_ros.node.executor_thread import ExecutorThread  # noqa: E402
 from support.fuzz import compressed_data, malformed_images, well_formed_images  # noqa: E402
 from support.paths import REPO_ROOT  # noqa: E402
 from support.reliability.camera import Camera  # noqa: E402
 from support.reliability.node_process import NodeProcess  # noqa: E402
+from support.ros import NodeSpinner  # noqa: E402
 from support.waiting import wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -115,9 +114,7 @@ class FuzzedNode:
         topic = "image/compressed" if transport == "compressed" else "image"
         self.camera = Camera(self.probe, "camera", f"{self.node.namespace}/{topic}", f"{self.node.namespace}/keypoints",
                              f"{self.node.namespace}/disk_node", model.info.max_keypoints, self.message_type)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.probe)
-        self.spinning = ExecutorThread(self.executor, f"fuzz_probe_{transport}")
+        self.spinner = NodeSpinner(self.probe, context)
         self.node.wait_for_line("ready:", timeout=120.0)
         assert wait_until(lambda: self.camera.publisher.get_subscription_count() > 0, 20.0), self.node.output
 
@@ -149,8 +146,7 @@ class FuzzedNode:
 
     def close(self) -> None:
         returncode, seconds = self.node.stop()
-        self.spinning.stop(timeout_s=1.0)
-        self.probe.destroy_node()
+        self.spinner.close(timeout=1.0)
         assert returncode == 0, self.node.output
 
 

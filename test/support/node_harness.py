@@ -26,6 +26,7 @@ from disk_trt_ros.msg import Keypoints
 from disk_trt_ros.node.disk_node import DiskNode
 from disk_trt_ros.node.executor_thread import ExecutorThread
 from support.images import raw_message
+from support.ros import stop_then_destroy
 from support.waiting import wait_until
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -122,9 +123,7 @@ class NodeHarness:
         return self.diagnostics.wait_for(predicate, 10.0, f"diagnostics with {what}")
 
     def close(self) -> None:
-        self._spinning.stop(timeout_s=2.0)
-        self.node.destroy_node()
-        self.probe.destroy_node()
+        stop_then_destroy(self._spinning, [self.node, self.probe], timeout=2.0)
 
 
 class NodeUnderTest(NodeHarness):

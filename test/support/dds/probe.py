@@ -11,14 +11,13 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.executors import SingleThreadedExecutor
 
 from disk_trt_ros.contract import NODE_NAME
 from disk_trt_ros.msg import Keypoints
-from disk_trt_ros.node.executor_thread import ExecutorThread
 from support.dds.camera import qos_profile
 from support.dds.environment import middleware_environment
 from support.reliability.frames import index_of
+from support.ros import NodeSpinner
 
 
 class Probe:
@@ -51,9 +50,7 @@ class Probe:
         self.diagnostics: dict[str, Any] = {}
         self.last_warning = ""
         self._diagnostics_count = 0
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.spinning = ExecutorThread(self.executor, f"probe_{os.getpid()}")
+        self._spinner = NodeSpinner(self.node, self.context)
 
     def _on_keypoints(self, message: Keypoints, info: dict[str, Any]) -> None:
         index = index_of(message.header.stamp)
@@ -111,6 +108,5 @@ class Probe:
         return self.counts()
 
     def close(self) -> None:
-        self.spinning.stop(timeout_s=1.0)
-        self.node.destroy_node()
+        self._spinner.close(timeout=1.0)
         rclpy.try_shutdown(context=self.context)

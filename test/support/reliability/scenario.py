@@ -16,14 +16,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 
 from disk_trt_ros.contract import ModelInfo, read_onnx_model_info
-from disk_trt_ros.node.executor_thread import ExecutorThread
 from support.reliability.camera import Camera
 from support.reliability.frames import ScenarioFrames, source_picture
 from support.reliability.node_process import NodeProcess, ResourceSample
 from support.reliability.results import CameraResult, ScenarioResult
+from support.ros import NodeSpinner
 from support.waiting import wait_until
 
 SAMPLE_INTERVAL_S = 0.5
@@ -73,9 +72,7 @@ def run_scenario(
     picture = source_picture(info)
     domain_id = context.get_domain_id()
     probe = rclpy.create_node(f"reliability_{name}", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(probe)
-    spinning = ExecutorThread(executor, f"reliability_{name}")
+    spinner = NodeSpinner(probe, context)
     nodes: dict[str, NodeProcess] = {}
     try:
         for camera in cameras:
@@ -149,8 +146,7 @@ def run_scenario(
     finally:
         for node in nodes.values():
             node.kill()
-        spinning.stop(timeout_s=1.0)
-        probe.destroy_node()
+        spinner.close(timeout=1.0)
 
 
 def resource_figures(samples: list[ResourceSample], frames: int) -> dict[str, Any]:
