@@ -27,10 +27,11 @@ from disk_trt_ros.inference.tensorrt.record import EngineRecord
 from support import trt_double
 
 # fp32-detector (the default): every layer that computes on floats computes in float32. fp16-unet: the U-Net's
-# layers but its heatmap head's in float16, its last activation's output cast to float32 for the two heads.
+# layers but its heatmap head's in float16, its last activations' outputs (one per part of the last block's input)
+# cast to float32 for the two heads.
 DESCRIPTOR_HEAD = "/descriptor_head/Conv"
 HEATMAP_HEAD = "/unet/heatmap_head/"
-LAST_ACTIVATION = "/unet/conv.1/PRelu"
+LAST_ACTIVATIONS = ("/unet/last_gate/activations.0/PRelu", "/unet/last_gate/activations.1/PRelu")
 
 
 def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict[str, Any]]:
@@ -39,7 +40,7 @@ def build(model: Path, engine: Path, precision: str) -> tuple[EngineRecord, dict
     return record, sys.modules["tensorrt"].builds[-1]
 
 
-CAST = f"{LAST_ACTIVATION} to float32"
+CASTS = {f"{activation} to float32" for activation in LAST_ACTIVATIONS}
 
 
 def float_nodes(model: Path) -> tuple[set[str], set[str]]:
@@ -64,8 +65,9 @@ def test_fp16_build_of_the_default_policy_computes_everything_in_float32(
     trt_double.install(monkeypatch, "8.5.3.1")
     record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
     reading, reading_and_writing = float_nodes(exported.path)
-    assert {"/Cast", "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv", "/unet/conv.0/InstanceNormalization",
-            "/unet/heatmap_head/Conv", "/TopK", "/Div_2", DESCRIPTOR_HEAD, "/descriptor_head/Gather"} <= reading, (
+    assert {"/Cast", "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv",
+            "/unet/last_gate/norms.0/InstanceNormalization", "/unet/heatmap_head/Conv", "/TopK", "/Div_2",
+            DESCRIPTOR_HEAD, "/descriptor_head/Gather"} <= reading, (
         "the network's layers are found"
     )
     assert "/Gather" not in reading, "a gather of integer indices has no float input"
@@ -85,7 +87,7 @@ def test_fp16_build_constrains_each_decomposed_norm_as_its_instance_normalizatio
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
     """The policy's patterns name module paths; a decomposed norm's nodes are named under the replaced norm's path,
-    so each gets the constraints its InstanceNormalization node gets (float32 for all 8 under fp32-detector)."""
+    so each gets the constraints its InstanceNormalization node gets (float32 for all under fp32-detector)."""
     import onnx
 
     trt_double.install(monkeypatch, "8.5.3.1")
@@ -96,7 +98,7 @@ def test_fp16_build_constrains_each_decomposed_norm_as_its_instance_normalizatio
     norms = [node.name for node in onnx.load(str(plugin_model.path)).graph.node
              if node.op_type == "InstanceNormalization"]
     decomposed_nodes = onnx.load(str(decomposed_model.path)).graph.node
-    assert len(norms) == 8
+    assert len(norms) == 9, "kornia's 8, the last one as one per part of its input"
     for norm in norms:
         scope = norm.rsplit("/", 1)[0] + "/"
         parts = [node for node in decomposed_nodes if node.name.startswith(scope)]
@@ -178,7 +180,7 @@ def test_a_float16_layer_writing_float32_does_not_build(
 ) -> None:
     """What the cast avoids: TensorRT 8.5 found no implementation for an fp16 convolution with a float32 output type
     under obeyed constraints (the descriptor head of earlier exports, seen on an H200); the double refuses any float16
-    layer writing float32 the same way, here fp16-unet's last activation."""
+    layer writing float32 the same way, here fp16-unet's last activations."""
     import disk_trt_ros.inference.tensorrt.network_setup as network_setup
 
     monkeypatch.setattr(network_setup, "_cast_to_float32", lambda trt, network, tensor, name: None)
@@ -189,7 +191,7 @@ def test_a_float16_layer_writing_float32_does_not_build(
         constrained = original(trt, network, config, policy)
         for index in range(network.num_layers):
             layer = network.get_layer(index)
-            if layer.name == LAST_ACTIVATION:
+            if layer.name in LAST_ACTIVATIONS:
                 layer.set_output_type(0, trt.float32)
         return constrained
 
@@ -221,8 +223,8 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     monkeypatch: pytest.MonkeyPatch, export_model, tmp_path: Path
 ) -> None:
     """fp16-unet: every /unet/ layer but the heat-map head's in float16; the heat-map head and everything outside
-    the U-Net (pre- and post-processing, the descriptor head) in float32, which may run as TF32; the last activation's
-    output, which both heads read, cast to float32."""
+    the U-Net (pre- and post-processing, the descriptor head) in float32, which may run as TF32; the last activations'
+    outputs, which both heads read, cast to float32."""
     exported = export_model(fp16_policy=Fp16Policy.FP16_UNET)
     trt_double.install(monkeypatch, "8.5.3.1")
     record, header = build(exported.path, tmp_path / "disk.engine", "fp16")
@@ -230,14 +232,14 @@ def test_fp16_unet_computes_the_unet_but_its_heatmap_head_in_float16(
     unet = {name for name in reading if name.startswith("/unet/") and not name.startswith(HEATMAP_HEAD)}
     float32 = reading - unet
     heatmap_head = {name for name in reading if name.startswith(HEATMAP_HEAD)}
-    assert {LAST_ACTIVATION, "/unet/conv.0/InstanceNormalization",
+    assert {*LAST_ACTIVATIONS, "/unet/last_gate/norms.1/InstanceNormalization",
             "/unet/path_down.0/path_down.0.1/path_down.0.1.3/Conv"} <= unet, "the U-Net's layers are found"
     assert "/unet/heatmap_head/Conv" in heatmap_head and {"/Cast", "/TopK", "/Div_2", DESCRIPTOR_HEAD} <= float32
     assert header["fp16_layers"] == sorted(unet)
     assert header["fp32_layers"] == sorted(float32) and heatmap_head <= set(header["fp32_layers"])
-    # only the last activation's float16 output is cast; the U-Net's other float16 outputs stay float16
-    assert header["fp32_outputs"] == sorted(reading_and_writing & float32 | {CAST})
-    assert LAST_ACTIVATION not in header["fp32_outputs"]
+    # only the last activations' float16 outputs are cast; the U-Net's other float16 outputs stay float16
+    assert header["fp32_outputs"] == sorted(reading_and_writing & float32 | CASTS)
+    assert not set(LAST_ACTIVATIONS) & set(header["fp32_outputs"])
     assert header["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS", "TF32"]
     assert record.builder_flags == ["FP16", "TF32"]
     assert record.fp32_layers == len(float32), "the sidecar counts the layers computing in float32 only"

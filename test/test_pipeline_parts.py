@@ -17,9 +17,9 @@ import onnxruntime as ort
 import torch
 from kornia.geometry.subpix import nms2d
 
-from disk_trt_ros.contract import InputFormat, ModelInfo, TrtCompat
+from disk_trt_ros.contract import InputFormat, InstanceNorm, ModelInfo, TrtCompat
 from disk_trt_ros.export.descriptor_head import SparseDescriptorHead
-from disk_trt_ros.export.instance_norm import DecomposedInstanceNorm, spatial_mean
+from disk_trt_ros.export.instance_norm import DecomposedInstanceNorm, spatial_mean, with_instance_norms
 from disk_trt_ros.export.pipeline import (
     DiskPipeline,
     block_maxima,
@@ -30,6 +30,7 @@ from disk_trt_ros.export.pipeline import (
     top_k_in_rounds,
     top_k_rows,
 )
+from disk_trt_ros.export.unet import PartwiseGate
 from disk_trt_ros.export.weights import random_disk
 
 
@@ -196,6 +197,65 @@ def test_spatial_mean_is_the_mean_of_equal_tiles_means(height, width, tile):
 def test_an_instance_norm_with_running_statistics_is_not_decomposed():
     with pytest.raises(ValueError, match="running statistics"):
         DecomposedInstanceNorm(torch.nn.InstanceNorm2d(4, track_running_stats=True))
+
+
+class GateOfParts(torch.nn.Module):
+    def __init__(self, gate: PartwiseGate, channels: int) -> None:
+        super().__init__()
+        self.gate, self.channels = gate, channels
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.gate([features[:, : self.channels], features[:, self.channels :]])
+
+
+@pytest.mark.parametrize("instance_norm", list(InstanceNorm))
+@pytest.mark.parametrize("affine, slopes", [(False, 12), (True, 1)], ids=["kornia", "affine-one-slope"])
+def test_the_partwise_gate_is_the_blocks_norm_and_prelu_on_the_concatenation(instance_norm, affine, slopes):
+    """kornia's last up block normalises and gates the concatenation of the upsampled map (64 channels) and the skip
+    (16); PartwiseGate does it to each part and concatenates after: the same values, in PyTorch and in ONNX Runtime
+    (with the norm as InstanceNormalization nodes and decomposed)."""
+    generator = torch.Generator().manual_seed(1)
+    norm, prelu = torch.nn.InstanceNorm2d(12, affine=affine).eval(), torch.nn.PReLU(slopes)
+    with torch.no_grad():
+        prelu.weight.copy_(torch.rand(slopes, generator=generator))
+        if affine:
+            norm.weight.copy_(torch.randn(12, generator=generator))
+            norm.bias.copy_(torch.randn(12, generator=generator))
+    features = torch.randn(1, 12, 16, 20, generator=generator) * torch.linspace(0.1, 9.0, 12).reshape(1, 12, 1, 1)
+    with torch.no_grad():
+        expected = prelu(norm(features)).numpy()
+        gate = GateOfParts(with_instance_norms(PartwiseGate(norm, prelu, (9, 3)), instance_norm), 9).eval()
+        np.testing.assert_allclose(gate(features).numpy(), expected, rtol=0, atol=1e-5)
+    (exported,) = run_in_onnxruntime(gate, features)
+    np.testing.assert_allclose(exported, expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "norm, channels",
+    [(torch.nn.InstanceNorm2d(8, track_running_stats=True), (4, 4)), (torch.nn.InstanceNorm2d(8), (4, 3))],
+    ids=["running-statistics", "channels"],
+)
+def test_the_partwise_gate_refuses_a_norm_it_cannot_split(norm, channels):
+    with pytest.raises(ValueError, match="without running statistics over"):
+        PartwiseGate(norm, torch.nn.PReLU(8), channels)
+
+
+def test_the_last_blocks_parts_are_gated_before_their_concatenation(export_model):
+    """What PartwiseGate is for: in the exported graph the upsampled map is not concatenated before it is normalised
+    (TensorRT 8.5 copied it into the concatenation); the concatenation both heads read joins the two activations."""
+    import onnx
+
+    graph = onnx.load(str(export_model().path)).graph
+    producers = {output: node for node in graph.node for output in node.output}
+    heat_taps = next(node for node in graph.node if node.name == "/unet/heatmap_head/Conv")
+    concatenation = producers[heat_taps.input[0]]
+    assert concatenation.op_type == "Concat"
+    assert [producers[name].name for name in concatenation.input] == [
+        "/unet/last_gate/activations.0/PRelu", "/unet/last_gate/activations.1/PRelu"
+    ]
+    norms = [producers[producers[name].input[0]] for name in concatenation.input]
+    assert [norm.op_type for norm in norms] == ["InstanceNormalization"] * 2
+    assert producers[norms[0].input[0]].op_type == "Resize", "the upsampled map itself is normalised"
 
 
 class SparseHeadModule(torch.nn.Module):
