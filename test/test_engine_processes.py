@@ -4,7 +4,7 @@
 
 TensorRT 8.2 to 8.5 import ONNX ``InstanceNormalization`` as a plugin layer, and an engine holding one deserializes
 only in a process whose plugin registry has the plugin's creator. The TensorRT double keeps such a registry per
-process, empty until ``init_libnvinfer_plugins``; the model is a real exported DISK model (8 InstanceNormalization
+process, empty until ``init_libnvinfer_plugins``; the model is a real exported DISK model (9 InstanceNormalization
 nodes). Each process below is a new Python with the doubles (``python -m support.trt_double``).
 """
 

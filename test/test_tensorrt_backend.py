@@ -325,6 +325,7 @@ def test_layers_name_the_plugin_layers_of_a_tensorrt_8_engine(
     try:
         layers = backend.layers()
         plugins = [layer["name"] for layer in layers if layer["type"] == "PluginV2"]
-        assert len(plugins) == 8 and all("InstanceNormalization" in name for name in plugins), plugins
+        # kornia's 8 instance norms, the last one as one per part of its input (export/unet.py)
+        assert len(plugins) == 9 and all("InstanceNormalization" in name for name in plugins), plugins
     finally:
         backend.close()
