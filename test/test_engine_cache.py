@@ -389,6 +389,24 @@ def test_a_build_ended_half_way_leaves_nothing_behind(tiny_model: Path, tmp_path
     assert read_sidecar(engine).engine_sha256 == hashlib.sha256(engine.read_bytes()).hexdigest()
 
 
+def test_the_build_is_announced_once_a_signal_would_end_it(
+    fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
+) -> None:
+    """"building the ... engine" is written once SIGINT and SIGTERM have their default action (what the test above
+    relies on when it signals right after that line), and their handlers are back after the build."""
+    handlers_when_announced: list[tuple[object, object]] = []
+
+    def record(line: str) -> None:
+        if "] building the" in line:
+            handlers_when_announced.append((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)))
+
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    ensure_engine(tiny_model, tmp_path / "model.engine", BuildSettings(), progress=Progress(record))
+    assert handlers_when_announced == [(signal.SIG_DFL, signal.SIG_DFL)]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before != (signal.SIG_DFL,) * 2
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set(), "no signal is left blocked"
+
+
 def test_tactic_sources_are_set_recorded_and_checked(
     fake_gpu: trt_double.FakeGpu, tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from disk_trt_ros.cli import main as dispatch  # noqa: E402
 from disk_trt_ros.evaluation import demo  # noqa: E402
 from disk_trt_ros.evaluation.bag_io import BagFormat, ImageBag  # noqa: E402
 from disk_trt_ros.evaluation.node_counters import COUNTERS, frame_accounting  # noqa: E402
+from disk_trt_ros.evaluation.node_replay import NodeReplay  # noqa: E402
 from disk_trt_ros.evaluation.report import frames_to_the_node  # noqa: E402
 from disk_trt_ros.evaluation.sample_bag import write_sample_bag  # noqa: E402
 from disk_trt_ros.node.disk_node import DiskNode  # noqa: E402
@@ -135,6 +137,30 @@ def test_frames_are_accounted_from_the_nodes_counters_or_said_unknown() -> None:
         assert unknown["unanswered"] == 7 and unknown["lost_in_transport"] is None and unknown["dropped"] is None
         line = frames_to_the_node({"published": 10, "delivered": 3, "rate": "1x the bag's", **unknown})
         assert line.endswith("3 delivered, 7 without keypoints (lost in transport or dropped: unknown, no diagnostics)")
+
+
+def test_closing_a_replay_destroys_its_node_only_once_its_spin_thread_has_stopped() -> None:
+    """Destroying a node under a thread still in one of its callbacks can hang the process: when the spin thread has
+    not stopped within the timeout, close() leaves the node to the context's shutdown and logs why."""
+
+    class RecordingNode:
+        def __init__(self) -> None:
+            self.destroyed, self.warnings = False, []
+
+        def destroy_node(self) -> None:
+            self.destroyed = True
+
+        def get_logger(self) -> SimpleNamespace:
+            return SimpleNamespace(warning=self.warnings.append)
+
+    for thread_stopped in (True, False):
+        node = RecordingNode()
+        spinning = SimpleNamespace(stop=lambda timeout_s, ended=thread_stopped: ended)
+        replay = SimpleNamespace(_spinning=spinning, _node=node)
+        NodeReplay.close(replay)  # type: ignore[arg-type]
+        assert node.destroyed is thread_stopped
+        assert bool(node.warnings) is not thread_stopped
+    assert "still in a callback" in node.warnings[0] and "context's shutdown" in node.warnings[0]
 
 
 def test_a_corrupt_bag_page_ends_the_replay_cleanly_and_the_report_says_so(

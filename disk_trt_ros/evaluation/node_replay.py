@@ -49,6 +49,7 @@ from disk_trt_ros.node.executor_thread import ExecutorThread
 from disk_trt_ros.node.keypoints_message import features_from_message
 
 PROBE_INTERVAL_S = 2.0
+CLOSE_TIMEOUT_S = 1.0  # how long close() waits for the spin thread to leave a callback
 IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE)
 KEYPOINTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 RECORDED_BAG = "keypoints_bag"
@@ -233,8 +234,15 @@ class NodeReplay:
         )
 
     def close(self) -> None:
-        self._spinning.stop(timeout_s=1.0)
-        self._node.destroy_node()
+        """Stop spinning, then destroy the replay's node. A node whose spin thread is still in a callback after the
+        timeout is left to the context's shutdown: destroying it under that thread can hang the process."""
+        if self._spinning.stop(timeout_s=CLOSE_TIMEOUT_S):
+            self._node.destroy_node()
+        else:
+            self._node.get_logger().warning(
+                f"the replay's spin thread was still in a callback {CLOSE_TIMEOUT_S:g} s after it was asked to stop; "
+                "its node is left to the context's shutdown"
+            )
 
 
 def replay(

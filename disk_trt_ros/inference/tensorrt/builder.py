@@ -137,12 +137,13 @@ def compile_engine(
     monitor = _progress_monitor(trt, progress) if hasattr(trt, "IProgressMonitor") else None
     if monitor is not None:
         config.progress_monitor = monitor
-    progress(
-        f"building the {settings.precision} engine (workspace {settings.effective_workspace_mib} MiB); "
-        "this takes minutes, on a Jetson up to a quarter of an hour"
-    )
-    with progress.heartbeat("building the engine"), signals_end_process():
-        serialized = builder.build_serialized_network(network, config)
+    with signals_end_process():  # announced inside: once the line is out, Ctrl-C ends the build at once
+        progress(
+            f"building the {settings.precision} engine (workspace {settings.effective_workspace_mib} MiB); "
+            "this takes minutes, on a Jetson up to a quarter of an hour"
+        )
+        with progress.heartbeat("building the engine"):
+            serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise EngineCacheError(f"TensorRT could not build an engine from {onnx_path}; its messages above say why")
     if settings.timing_cache is not None:

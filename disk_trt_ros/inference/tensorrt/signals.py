@@ -32,9 +32,15 @@ def signals_end_process() -> Iterator[None]:
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     actions = {number: ctypes.create_string_buffer(_SIGACTION_BYTES) for number in previous}
     saved = {number for number, action in actions.items() if libc.sigaction(number, None, action) == 0}
-    for number in previous:
-        signal.signal(number, signal.SIG_DFL)
+    # A signal that arrives while Python switches a handler can be lost (Python then finds no handler to run for it):
+    # blocked meanwhile, it waits in the kernel and ends the process once the default action is in place.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, previous)
     try:
+        try:
+            for number in previous:
+                signal.signal(number, signal.SIG_DFL)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         yield
     finally:
         for number, handler in previous.items():
